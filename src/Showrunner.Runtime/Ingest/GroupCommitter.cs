@@ -1,0 +1,165 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Showrunner.Storage;
+
+namespace Showrunner.Runtime.Ingest;
+
+/// <summary>
+/// The one writer of the store. It takes every commit group that is waiting — from all executors,
+/// so from many partitions and requests — and writes them in one durable transaction, then
+/// completes them. While one transaction is being written and synced, the next groups queue up:
+/// the batch size grows with the load, with no timer.
+/// </summary>
+/// <remarks>
+/// Fail-stop: if a transaction fails, every group in it fails, the committer refuses all further
+/// groups without writing them, and <see cref="Faulted"/> is raised so that the runtime reloads
+/// its state from the store before it accepts work again. A failed commit is never retried
+/// (its fsync outcome is unknown; see PostgreSQL's fsync lesson).
+/// </remarks>
+internal sealed partial class GroupCommitter
+{
+    private readonly Channel<CommitGroup> _queue = Channel.CreateUnbounded<CommitGroup>(
+        new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
+    private readonly IActionStore _store;
+    private readonly InFlightRegistry _registry;
+    private readonly int _maxActionsPerCommit;
+    private readonly ILogger _logger;
+    private readonly List<CommitGroup> _taken = [];
+    private readonly List<ActionRecord> _records = [];
+    private Thread? _thread;
+    private volatile bool _faulted;
+
+    public GroupCommitter(IActionStore store, InFlightRegistry registry, int maxActionsPerCommit, ILogger logger)
+    {
+        _store = store;
+        _registry = registry;
+        _maxActionsPerCommit = maxActionsPerCommit;
+        _logger = logger;
+    }
+
+    /// <summary>Raised on the committer thread after a failed commit.</summary>
+    public event Action<Exception>? Faulted;
+
+    public long Commits { get; private set; }
+    public long CommittedActions { get; private set; }
+
+    public void Start()
+    {
+        _thread = new Thread(Run) { IsBackground = true, Name = "showrunner-group-commit" };
+        _thread.Start();
+    }
+
+    public void Enqueue(CommitGroup group)
+    {
+        if (!_queue.Writer.TryWrite(group))
+        {
+            FailGroup(group, new InvalidOperationException("The runtime is stopping."));
+        }
+    }
+
+    /// <summary>Lets the committer write again once the runtime has reset the store and reloaded its state.</summary>
+    public void ClearFault() => _faulted = false;
+
+    public void Stop()
+    {
+        _queue.Writer.TryComplete();
+        _thread?.Join();
+    }
+
+    private void Run()
+    {
+        var reader = _queue.Reader;
+        while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+        {
+            _taken.Clear();
+            _records.Clear();
+            while (_records.Count < _maxActionsPerCommit && reader.TryRead(out var group))
+            {
+                _taken.Add(group);
+                _records.AddRange(group.Records);
+            }
+            if (_taken.Count == 0)
+            {
+                continue;
+            }
+            if (_faulted)
+            {
+                var refused = new StoreWriteException("An earlier durable write failed; the runtime is reloading from the store.", null);
+                foreach (var group in _taken)
+                {
+                    FailGroup(group, refused);
+                }
+                continue;
+            }
+            long started = Stopwatch.GetTimestamp();
+            try
+            {
+                _store.Append(_records);
+            }
+            catch (Exception exception)
+            {
+                _faulted = true;
+                LogCommitFailed(_logger, exception, _records.Count);
+                var failure = new StoreWriteException("The durable write failed.", exception);
+                foreach (var group in _taken)
+                {
+                    FailGroup(group, failure);
+                }
+                Faulted?.Invoke(exception);
+                continue;
+            }
+            Commits++;
+            CommittedActions += _records.Count;
+            LastCommitSize = _records.Count;
+            LastCommitDuration = Stopwatch.GetElapsedTime(started);
+            foreach (var group in _taken)
+            {
+                CompleteGroup(group);
+            }
+        }
+    }
+
+    public int LastCommitSize { get; private set; }
+    public TimeSpan LastCommitDuration { get; private set; }
+
+    private void CompleteGroup(CommitGroup group)
+    {
+        foreach (var unit in group.Units)
+        {
+            var partition = unit.Partition;
+            long seq = unit.FirstSeq;
+            for (int i = 0; i < unit.Entries.Length; i++, seq++)
+            {
+                var entry = unit.Entries[i];
+                unit.Batch.Results[unit.ResultIndexes[i]] = new ActionResult(entry.Action.Id, ActionStatus.Accepted, seq, partition.Index, null);
+                entry.Complete(new InFlightOutcome(InFlightOutcomeKind.Stored, partition.Index, seq));
+                _registry.Remove(entry);
+            }
+            partition.CommittedHead = seq - 1;
+            partition.Release(unit.Entries.Length);
+            unit.Batch.UnitCommitted();
+        }
+    }
+
+    private void FailGroup(CommitGroup group, Exception exception)
+    {
+        foreach (var unit in group.Units)
+        {
+            foreach (var entry in unit.Entries)
+            {
+                entry.Complete(new InFlightOutcome(InFlightOutcomeKind.Failed, unit.Partition.Index, 0));
+                _registry.Remove(entry);
+            }
+            unit.Partition.Release(unit.Entries.Length);
+            unit.Batch.Fail(exception);
+        }
+    }
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Critical,
+        Message = "Group commit of {ActionCount} actions failed; refusing writes and reloading state from the store")]
+    private static partial void LogCommitFailed(ILogger logger, Exception exception, int actionCount);
+}
+
+/// <summary>A durable write failed (or was refused because an earlier one failed).</summary>
+public sealed class StoreWriteException(string message, Exception? inner) : Exception(message, inner);

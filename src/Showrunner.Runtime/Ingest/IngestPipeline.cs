@@ -1,0 +1,398 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Showrunner.Core.Actions;
+using Showrunner.Core.Partitioning;
+using Showrunner.Storage;
+
+namespace Showrunner.Runtime.Ingest;
+
+/// <summary>
+/// The ingest pipeline after validation: admission (bounded inboxes), deduplication, routing to
+/// the partition executors, group commit, and the answer — given only once every accepted action
+/// of the batch is durably committed.
+/// </summary>
+/// <remarks>
+/// Order of a submission (docs/internals/ingest.md explains each step):
+/// <list type="number">
+/// <item>Refuse unless ready (503, nothing applied).</item>
+/// <item>Reserve room for every valid action in its partition's inbox; refuse the whole batch if any inbox is full (503, nothing applied).</item>
+/// <item>Register each id in the in-flight registry; an id already in flight waits for that delivery's outcome.</item>
+/// <item>Probe the store for the registered ids: stored ones are duplicates (same content) or conflicts.</item>
+/// <item>Hand the new actions, grouped by partition, to the executors; wait for the commit.</item>
+/// </list>
+/// </remarks>
+public sealed partial class IngestPipeline : IAsyncDisposable
+{
+    private readonly IngestOptions _options;
+    private readonly IActionStore _store;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly PartitionRouter _router;
+    private readonly Partition[] _partitions;
+    private readonly PartitionExecutor[] _executors;
+    private readonly GroupCommitter _committer;
+    private readonly InFlightRegistry _registry = new();
+    private readonly ConcurrentDictionary<string, long> _rejectedByCode = new(StringComparer.Ordinal);
+    private readonly DateTimeOffset _since;
+    private int _state = (int)RuntimeState.Starting;
+    private int _activeSubmissions;
+    private long _duplicates;
+    private long _rejected;
+    private long _overloaded;
+    private Task? _recovery;
+
+    public IngestPipeline(IngestOptions options, IActionStore store, TimeProvider time, ILogger<IngestPipeline> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var errors = options.Validate();
+        if (errors.Count > 0)
+        {
+            throw new ArgumentException("Invalid ingest options: " + string.Join(" ", errors), nameof(options));
+        }
+        _options = options;
+        _store = store;
+        _time = time;
+        _logger = logger;
+        _since = time.GetUtcNow();
+        _router = new PartitionRouter(options.PartitionCount);
+        _partitions = new Partition[options.PartitionCount];
+        for (int p = 0; p < _partitions.Length; p++)
+        {
+            _partitions[p] = new Partition(p, options.PartitionInboxCapacity);
+        }
+        _committer = new GroupCommitter(store, _registry, options.MaxActionsPerCommit, logger);
+        _committer.Faulted += OnCommitFaulted;
+        _executors = new PartitionExecutor[options.EffectiveExecutorCount];
+        for (int e = 0; e < _executors.Length; e++)
+        {
+            _executors[e] = new PartitionExecutor(_committer, options.MaxActionsPerCommit);
+        }
+    }
+
+    public RuntimeState State => (RuntimeState)Volatile.Read(ref _state);
+    public int PartitionCount => _partitions.Length;
+    public PartitionRouter Router => _router;
+
+    /// <summary>Rebuilds partition state from the store and starts the executors and the committer.</summary>
+    public Task StartAsync(CancellationToken cancellationToken = default) => Task.Run(() =>
+    {
+        LoadState();
+        _committer.Start();
+        foreach (var executor in _executors)
+        {
+            executor.Start();
+        }
+        Interlocked.Exchange(ref _state, (int)RuntimeState.Ready);
+        LogReady(_logger, _partitions.Length, _executors.Length, _partitions.Sum(p => p.CommittedHead));
+    }, cancellationToken);
+
+    private void LoadState()
+    {
+        long[] heads = _store.LoadPartitionHeads();
+        if (heads.Length != _partitions.Length)
+        {
+            throw new InvalidOperationException($"The store holds {heads.Length} partitions, the runtime {_partitions.Length}.");
+        }
+        for (int p = 0; p < heads.Length; p++)
+        {
+            _partitions[p].AssignedHead = heads[p];
+            _partitions[p].CommittedHead = heads[p];
+        }
+    }
+
+    /// <summary>Submits one parsed batch. Results come back in request order.</summary>
+    public async Task<SubmitOutcome> SubmitAsync(BatchItem[] items)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        Interlocked.Increment(ref _activeSubmissions);
+        try
+        {
+            var state = State;
+            if (state != RuntimeState.Ready)
+            {
+                return new SubmitOutcome(SubmitStatus.NotReady, null, _options.RetryAfter,
+                    state == RuntimeState.Recovering ? "The server is reloading its state after a failed write." : $"The server is {state.ToString().ToLowerInvariant()}.");
+            }
+            return await SubmitReadyAsync(items).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _activeSubmissions);
+        }
+    }
+
+    private async Task<SubmitOutcome> SubmitReadyAsync(BatchItem[] items)
+    {
+        var results = new ActionResult[items.Length];
+        int[] partitionOf = new int[items.Length];
+        // 1. Admission: reserve inbox room for every valid action, all or nothing.
+        var reserved = new Dictionary<int, int>();
+        for (int i = 0; i < items.Length; i++)
+        {
+            var item = items[i];
+            if (item.Action is null)
+            {
+                results[i] = new ActionResult(item.Id, ActionStatus.Rejected, 0, -1, item.Rejection);
+                continue;
+            }
+            int partition = _router.PartitionOf(item.Action.Player);
+            partitionOf[i] = partition;
+            reserved[partition] = reserved.GetValueOrDefault(partition) + 1;
+        }
+        foreach (var (partition, count) in reserved)
+        {
+            if (!_partitions[partition].TryReserve(count))
+            {
+                foreach (var (undo, undoCount) in reserved)
+                {
+                    if (undo == partition)
+                    {
+                        break;
+                    }
+                    _partitions[undo].Release(undoCount);
+                }
+                Interlocked.Increment(ref _overloaded);
+                return new SubmitOutcome(SubmitStatus.Overloaded, null, _options.RetryAfter,
+                    $"Partition {partition} has no room for {count} more actions (capacity {_options.PartitionInboxCapacity}); nothing of the batch was applied.");
+            }
+        }
+
+        var batch = new IngestBatch(results, _time.GetUtcNow().UtcTicks);
+        // 2. Register ids; an id already in flight (this batch or another) waits for its holder.
+        var mine = new List<(int Index, InFlightEntry Entry)>(items.Length);
+        List<(int Index, InFlightEntry Holder)>? waits = null;
+        for (int i = 0; i < items.Length; i++)
+        {
+            var action = items[i].Action;
+            if (action is null)
+            {
+                continue;
+            }
+            var entry = new InFlightEntry(action, partitionOf[i]);
+            var holder = _registry.TryRegister(entry);
+            if (holder is null)
+            {
+                mine.Add((i, entry));
+                continue;
+            }
+            _partitions[partitionOf[i]].Release(1);
+            if (holder.Action.SameContentAs(action))
+            {
+                (waits ??= []).Add((i, holder));
+            }
+            else
+            {
+                results[i] = Conflict(action.Id);
+            }
+        }
+
+        // 3. Probe the store for the ids this batch holds.
+        var found = new Dictionary<string, ActionRecord>(StringComparer.Ordinal);
+        try
+        {
+            _store.FindMany(mine.ConvertAll(m => m.Entry.Action.Id), found);
+        }
+        catch (Exception exception)
+        {
+            // Nothing was handed to an executor yet: undo everything this batch holds.
+            foreach (var (_, entry) in mine)
+            {
+                _partitions[entry.Partition].Release(1);
+                entry.Complete(new InFlightOutcome(InFlightOutcomeKind.Failed, 0, 0));
+                _registry.Remove(entry);
+            }
+            LogProbeFailed(_logger, exception);
+            return new SubmitOutcome(SubmitStatus.StoreFailed, null, _options.RetryAfter, "The store could not be read.");
+        }
+        var fresh = new List<(int Index, InFlightEntry Entry)>(mine.Count);
+        foreach (var (index, entry) in mine)
+        {
+            if (!found.TryGetValue(entry.Action.Id, out var stored))
+            {
+                fresh.Add((index, entry));
+                continue;
+            }
+            _partitions[entry.Partition].Release(1);
+            if (entry.Action.SameContentAs(stored.Player, stored.Type, stored.AtTicks, stored.Data))
+            {
+                results[index] = new ActionResult(entry.Action.Id, ActionStatus.Duplicate, stored.Seq, stored.Partition, null);
+                entry.Complete(new InFlightOutcome(InFlightOutcomeKind.Stored, stored.Partition, stored.Seq));
+            }
+            else
+            {
+                results[index] = Conflict(entry.Action.Id);
+                entry.Complete(new InFlightOutcome(InFlightOutcomeKind.Conflict, 0, 0));
+            }
+            _registry.Remove(entry);
+        }
+
+        // 4. Route the new actions, grouped by partition, to their executors.
+        var units = new Dictionary<int, (List<InFlightEntry> Entries, List<int> Indexes)>();
+        foreach (var (index, entry) in fresh)
+        {
+            if (!units.TryGetValue(entry.Partition, out var unit))
+            {
+                unit = ([], []);
+                units[entry.Partition] = unit;
+            }
+            unit.Entries.Add(entry);
+            unit.Indexes.Add(index);
+        }
+        batch.Expect(units.Count);
+        foreach (var (partition, unit) in units)
+        {
+            _executors[partition % _executors.Length].Enqueue(
+                new WorkUnit(batch, _partitions[partition], [.. unit.Entries], [.. unit.Indexes]));
+        }
+
+        // 5. Wait for the durable commit, then for any id this batch found in flight elsewhere.
+        try
+        {
+            await batch.Done.ConfigureAwait(false);
+        }
+        catch (StoreWriteException exception)
+        {
+            return new SubmitOutcome(SubmitStatus.StoreFailed, null, _options.RetryAfter, exception.Message);
+        }
+        if (waits is not null)
+        {
+            foreach (var (index, holder) in waits)
+            {
+                var outcome = await holder.WaitAsync().ConfigureAwait(false);
+                switch (outcome.Kind)
+                {
+                    case InFlightOutcomeKind.Stored:
+                        results[index] = new ActionResult(holder.Action.Id, ActionStatus.Duplicate, outcome.Seq, outcome.Partition, null);
+                        break;
+                    case InFlightOutcomeKind.Conflict:
+                        results[index] = Conflict(holder.Action.Id);
+                        break;
+                    default:
+                        return new SubmitOutcome(SubmitStatus.StoreFailed, null, _options.RetryAfter,
+                            $"A concurrent delivery of id '{holder.Action.Id}' failed to commit; retry the batch.");
+                }
+            }
+        }
+        Count(results);
+        return SubmitOutcome.Completed(results);
+    }
+
+    private static ActionResult Conflict(string id) => new(id, ActionStatus.Rejected, 0, -1,
+        new ActionRejection(RejectionCodes.IdConflict, "This id was already used for an action with different content (player, type, at or data).", "id"));
+
+    private void Count(ActionResult[] results)
+    {
+        foreach (var result in results)
+        {
+            switch (result.Status)
+            {
+                case ActionStatus.Duplicate:
+                    Interlocked.Increment(ref _duplicates);
+                    break;
+                case ActionStatus.Rejected:
+                    Interlocked.Increment(ref _rejected);
+                    _rejectedByCode.AddOrUpdate(result.Rejection!.Code, 1, static (_, n) => n + 1);
+                    break;
+            }
+        }
+    }
+
+    /// <summary>Counts a batch that was refused whole before it reached the pipeline (malformed body, too large).</summary>
+    public void CountRefusedBatch(string code) => _rejectedByCode.AddOrUpdate("batch:" + code, 1, static (_, n) => n + 1);
+
+    /// <summary>The stored action with this id, or null. Only committed (acknowledged or acknowledgeable) actions are visible.</summary>
+    public ActionRecord? Find(string id) => _store.Find(id);
+
+    public IngestStats GetStats()
+    {
+        long accepted = 0;
+        foreach (var partition in _partitions)
+        {
+            accepted += partition.CommittedHead;
+        }
+        var byCode = new SortedDictionary<string, long>(_rejectedByCode, StringComparer.Ordinal);
+        return new IngestStats(accepted, Interlocked.Read(ref _duplicates), Interlocked.Read(ref _rejected), byCode,
+            Interlocked.Read(ref _overloaded), _partitions.Length, State.ToString().ToLowerInvariant(), _since);
+    }
+
+    /// <summary>Totals of the inboxes and the committer, for diagnostics and metrics.</summary>
+    public (int InboxActions, int InFlightIds, long Commits, long CommittedActions) GetPipelineGauges()
+    {
+        int inbox = 0;
+        foreach (var partition in _partitions)
+        {
+            inbox += partition.InboxCount;
+        }
+        return (inbox, _registry.Count, _committer.Commits, _committer.CommittedActions);
+    }
+
+    private void OnCommitFaulted(Exception exception)
+    {
+        Interlocked.Exchange(ref _state, (int)RuntimeState.Recovering);
+        _recovery = Task.Run(RecoverAsync);
+    }
+
+    /// <summary>
+    /// After a failed commit: wait until no submission is in progress (they all fail fast, since the
+    /// committer refuses everything while faulted), reopen the store's writer, reload every
+    /// partition's head from durable state, and only then accept work again.
+    /// </summary>
+    private async Task RecoverAsync()
+    {
+        // Drain and back-off waits use the real clock: they pace infrastructure, not domain time.
+        while (Volatile.Read(ref _activeSubmissions) > 0)
+        {
+            await Task.Delay(10).ConfigureAwait(false);
+        }
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                _store.ResetWriter();
+                LoadState();
+                break;
+            }
+            catch (Exception exception)
+            {
+                LogRecoveryFailed(_logger, exception, attempt);
+                await Task.Delay(TimeSpan.FromSeconds(Math.Min(attempt, 10))).ConfigureAwait(false);
+            }
+        }
+        _committer.ClearFault();
+        Interlocked.Exchange(ref _state, (int)RuntimeState.Ready);
+        LogRecovered(_logger, _partitions.Sum(p => p.CommittedHead));
+    }
+
+    /// <summary>Waits for a recovery in progress, if any (tests use it).</summary>
+    internal Task RecoveryTask => _recovery ?? Task.CompletedTask;
+
+    public async ValueTask DisposeAsync()
+    {
+        Interlocked.Exchange(ref _state, (int)RuntimeState.Stopping);
+        // Waiting for the pipeline to drain is infrastructure, not domain time: it uses the real clock.
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        while (Volatile.Read(ref _activeSubmissions) > 0 && System.Diagnostics.Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(10).ConfigureAwait(false);
+        }
+        foreach (var executor in _executors)
+        {
+            await executor.StopAsync().ConfigureAwait(false);
+        }
+        _committer.Stop();
+        Interlocked.Exchange(ref _state, (int)RuntimeState.Stopped);
+    }
+
+    [LoggerMessage(EventId = 1000, Level = LogLevel.Information,
+        Message = "Ingest ready: {PartitionCount} partitions on {ExecutorCount} executors, {ActionCount} actions in the log")]
+    private static partial void LogReady(ILogger logger, int partitionCount, int executorCount, long actionCount);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Error, Message = "Reloading state after a failed write did not succeed (attempt {Attempt})")]
+    private static partial void LogRecoveryFailed(ILogger logger, Exception exception, int attempt);
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Warning, Message = "Recovered after a failed write: {ActionCount} actions in the log")]
+    private static partial void LogRecovered(ILogger logger, long actionCount);
+
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Error, Message = "The deduplication probe could not read the store")]
+    private static partial void LogProbeFailed(ILogger logger, Exception exception);
+}

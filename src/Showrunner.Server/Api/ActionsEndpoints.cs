@@ -1,0 +1,268 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Features;
+using Showrunner.Core.Actions;
+using Showrunner.Runtime.Ingest;
+using Showrunner.Server.Hosting;
+
+namespace Showrunner.Server.Api;
+
+/// <summary>
+/// <c>POST /v1/actions</c> and <c>GET /v1/actions/{id}</c>. The contract is in docs/api.md.
+/// </summary>
+internal sealed class ActionsEndpoints(IngestPipeline pipeline, ServerOptions options, TimeProvider time)
+{
+    private int _activeRequests;
+
+    public static void Map(WebApplication app)
+    {
+        var endpoints = app.Services.GetRequiredService<ActionsEndpoints>();
+        app.MapPost("/v1/actions", endpoints.PostAsync);
+        app.MapGet("/v1/actions/{id}", endpoints.GetAsync);
+    }
+
+    public async Task PostAsync(HttpContext context)
+    {
+        var limits = options.Limits;
+        if (!IsJson(context.Request.ContentType))
+        {
+            await Refuse(context, StatusCodes.Status415UnsupportedMediaType, BatchErrorCodes.UnsupportedMediaType,
+                "Unsupported media type", "Send the batch as application/json.").ConfigureAwait(false);
+            return;
+        }
+        if (context.Request.ContentLength > limits.MaxBodyBytes)
+        {
+            // Refused from the header alone: not a byte of the body is read.
+            await Refuse(context, StatusCodes.Status413PayloadTooLarge, BatchErrorCodes.BodyTooLarge, "Body too large",
+                $"The body is {context.Request.ContentLength} bytes; the limit is {limits.MaxBodyBytes}.").ConfigureAwait(false);
+            return;
+        }
+        if (Interlocked.Increment(ref _activeRequests) > options.MaxConcurrentIngestRequests)
+        {
+            Interlocked.Decrement(ref _activeRequests);
+            pipeline.CountRefusedBatch(ProblemCodes.Overloaded);
+            await Problems.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, ProblemCodes.Overloaded, "Overloaded",
+                $"More than {options.MaxConcurrentIngestRequests} ingest requests are in progress; nothing of this batch was applied.",
+                options.Ingest.RetryAfter).ConfigureAwait(false);
+            return;
+        }
+        try
+        {
+            await HandleBatchAsync(context, limits).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _activeRequests);
+        }
+    }
+
+    private async Task HandleBatchAsync(HttpContext context, ActionLimits limits)
+    {
+        var sizeFeature = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
+        if (sizeFeature is { IsReadOnly: false })
+        {
+            sizeFeature.MaxRequestBodySize = limits.MaxBodyBytes + 1L;
+        }
+        byte[]? body = null;
+        try
+        {
+            int length;
+            (body, length) = await ReadBodyAsync(context.Request.BodyReader, limits.MaxBodyBytes, context.RequestAborted).ConfigureAwait(false);
+            if (length < 0)
+            {
+                await Refuse(context, StatusCodes.Status413PayloadTooLarge, BatchErrorCodes.BodyTooLarge, "Body too large",
+                    $"The body exceeds the limit of {limits.MaxBodyBytes} bytes; it was not read further.").ConfigureAwait(false);
+                return;
+            }
+            var parsed = ActionBatchParser.Parse(body.AsSpan(0, length), limits, time.GetUtcNow().UtcTicks);
+            if (parsed.ErrorCode is { } code)
+            {
+                await Refuse(context, StatusCodes.Status400BadRequest, code, "Invalid batch", parsed.ErrorMessage!).ConfigureAwait(false);
+                return;
+            }
+            // The body is no longer needed: return it before waiting for the commit.
+            ArrayPool<byte>.Shared.Return(body);
+            body = null;
+            var outcome = await pipeline.SubmitAsync(parsed.Items).ConfigureAwait(false);
+            switch (outcome.Status)
+            {
+                case SubmitStatus.Completed:
+                    await WriteResultsAsync(context, outcome.Results!).ConfigureAwait(false);
+                    break;
+                case SubmitStatus.Overloaded:
+                    await Problems.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, ProblemCodes.Overloaded, "Overloaded",
+                        outcome.Message!, outcome.RetryAfter).ConfigureAwait(false);
+                    break;
+                case SubmitStatus.NotReady:
+                    await Problems.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, ProblemCodes.NotReady, "Not ready",
+                        outcome.Message!, outcome.RetryAfter).ConfigureAwait(false);
+                    break;
+                default:
+                    await Problems.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, ProblemCodes.StoreUnavailable, "Store unavailable",
+                        outcome.Message + " Some actions of the batch may have been committed; resending the same batch is safe.",
+                        outcome.RetryAfter).ConfigureAwait(false);
+                    break;
+            }
+        }
+        catch (BadHttpRequestException exception) when (exception.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            await Refuse(context, StatusCodes.Status413PayloadTooLarge, BatchErrorCodes.BodyTooLarge, "Body too large",
+                $"The body exceeds the limit of {limits.MaxBodyBytes} bytes.").ConfigureAwait(false);
+        }
+        finally
+        {
+            if (body is not null)
+            {
+                ArrayPool<byte>.Shared.Return(body);
+            }
+        }
+    }
+
+    private Task Refuse(HttpContext context, int status, string code, string title, string detail)
+    {
+        pipeline.CountRefusedBatch(code);
+        return Problems.WriteAsync(context, status, code, title, detail);
+    }
+
+    private static bool IsJson(string? contentType)
+    {
+        if (contentType is null)
+        {
+            return false;
+        }
+        var mediaType = contentType.AsSpan();
+        int semicolon = mediaType.IndexOf(';');
+        if (semicolon >= 0)
+        {
+            mediaType = mediaType[..semicolon];
+        }
+        return mediaType.Trim().Equals("application/json", StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>
+    /// Reads the body into a pooled buffer, stopping as soon as it passes <paramref name="limit"/>:
+    /// an oversized body is never buffered whole. Returns length -1 when the limit was passed.
+    /// </summary>
+    internal static async Task<(byte[] Buffer, int Length)> ReadBodyAsync(PipeReader reader, int limit, CancellationToken cancellationToken)
+    {
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        int length = 0;
+        try
+        {
+            while (true)
+            {
+                var read = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                var sequence = read.Buffer;
+                if (length + sequence.Length > limit)
+                {
+                    reader.AdvanceTo(sequence.End);
+                    return (buffer, -1);
+                }
+                if (length + (int)sequence.Length > buffer.Length)
+                {
+                    byte[] larger = ArrayPool<byte>.Shared.Rent(Math.Min(limit, Math.Max(buffer.Length * 2, length + (int)sequence.Length)));
+                    buffer.AsSpan(0, length).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+                sequence.CopyTo(buffer.AsSpan(length));
+                length += (int)sequence.Length;
+                reader.AdvanceTo(sequence.End);
+                if (read.IsCompleted)
+                {
+                    return (buffer, length);
+                }
+            }
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+    }
+
+    private static async Task WriteResultsAsync(HttpContext context, ActionResult[] results)
+    {
+        context.Response.StatusCode = StatusCodes.Status200OK;
+        context.Response.ContentType = "application/json";
+        var writer = new Utf8JsonWriter(context.Response.BodyWriter, JsonOutput.WriterOptions);
+        await using (writer.ConfigureAwait(false))
+        {
+            writer.WriteStartObject();
+            writer.WriteStartArray("results");
+            foreach (var result in results)
+            {
+                writer.WriteStartObject();
+                if (result.Id is null)
+                {
+                    writer.WriteNull("id");
+                }
+                else
+                {
+                    writer.WriteString("id", result.Id);
+                }
+                switch (result.Status)
+                {
+                    case ActionStatus.Accepted:
+                        writer.WriteString("status", "accepted");
+                        writer.WriteNumber("seq", result.Seq);
+                        writer.WriteNumber("partition", result.Partition);
+                        break;
+                    case ActionStatus.Duplicate:
+                        writer.WriteString("status", "duplicate");
+                        writer.WriteNumber("seq", result.Seq);
+                        writer.WriteNumber("partition", result.Partition);
+                        break;
+                    default:
+                        writer.WriteString("status", "rejected");
+                        writer.WriteString("code", result.Rejection!.Code);
+                        writer.WriteString("message", result.Rejection.Message);
+                        if (result.Rejection.Field is { } field)
+                        {
+                            writer.WriteString("field", field);
+                        }
+                        break;
+                }
+                writer.WriteEndObject();
+            }
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+            await writer.FlushAsync().ConfigureAwait(false);
+        }
+    }
+
+    public async Task GetAsync(HttpContext context, string id)
+    {
+        if (!ActionBatchParser.IsValidId(id, options.Limits.MaxIdLength))
+        {
+            await Problems.WriteAsync(context, StatusCodes.Status400BadRequest, ProblemCodes.InvalidId, "Invalid id",
+                $"An action id is 1 to {options.Limits.MaxIdLength} printable ASCII characters without spaces.").ConfigureAwait(false);
+            return;
+        }
+        var record = pipeline.Find(id);
+        if (record is null)
+        {
+            await Problems.WriteAsync(context, StatusCodes.Status404NotFound, ProblemCodes.NotFound, "Not found",
+                $"No action with id '{id}' is stored.").ConfigureAwait(false);
+            return;
+        }
+        context.Response.ContentType = "application/json";
+        var writer = new Utf8JsonWriter(context.Response.BodyWriter, JsonOutput.WriterOptions);
+        await using (writer.ConfigureAwait(false))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("id", record.Id);
+            writer.WriteString("player", record.Player);
+            writer.WriteString("type", record.Type);
+            writer.WriteString("at", Rfc3339.Format(record.AtTicks));
+            writer.WritePropertyName("data");
+            writer.WriteRawValue(record.Data, skipInputValidation: true);
+            writer.WriteNumber("seq", record.Seq);
+            writer.WriteNumber("partition", record.Partition);
+            writer.WriteString("ingested_at", Rfc3339.Format(record.IngestedAtTicks));
+            writer.WriteEndObject();
+            await writer.FlushAsync().ConfigureAwait(false);
+        }
+    }
+}

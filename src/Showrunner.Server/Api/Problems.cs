@@ -1,0 +1,60 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace Showrunner.Server.Api;
+
+/// <summary>
+/// RFC 9457 problem responses. Every error the API returns has a stable <c>code</c> (also the last
+/// segment of <c>type</c>) that clients can switch on; <c>title</c> and <c>detail</c> are for people.
+/// </summary>
+internal static class Problems
+{
+    public const string ContentType = "application/problem+json";
+
+    public static async Task WriteAsync(HttpContext context, int status, string code, string title, string detail,
+        TimeSpan? retryAfter = null)
+    {
+        var response = context.Response;
+        response.StatusCode = status;
+        response.ContentType = ContentType;
+        if (retryAfter is { } delay)
+        {
+            response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(delay.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+        }
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer, JsonOutput.WriterOptions))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("type", "urn:showrunner:problem:" + code);
+            writer.WriteString("title", title);
+            writer.WriteNumber("status", status);
+            writer.WriteString("detail", detail);
+            writer.WriteString("code", code);
+            writer.WriteString("instance", context.Request.Path.Value);
+            writer.WriteEndObject();
+        }
+        response.ContentLength = buffer.Length;
+        await response.Body.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), context.RequestAborted).ConfigureAwait(false);
+    }
+}
+
+/// <summary>Stable codes of problem responses that are not about an action batch.</summary>
+internal static class ProblemCodes
+{
+    public const string Overloaded = "overloaded";
+    public const string NotReady = "not_ready";
+    public const string StoreUnavailable = "store_unavailable";
+    public const string NotFound = "not_found";
+    public const string InvalidId = "invalid_id";
+    public const string InternalError = "internal_error";
+    public const string MethodNotAllowed = "method_not_allowed";
+}
+
+/// <summary>Writer settings for hand-written JSON responses: readable escaping (the API is not embedded in HTML).</summary>
+internal static class JsonOutput
+{
+    public static readonly JsonWriterOptions WriterOptions = new()
+    {
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+}

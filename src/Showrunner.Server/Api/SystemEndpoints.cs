@@ -1,0 +1,60 @@
+using System.Text.Json;
+using Showrunner.Runtime.Ingest;
+
+namespace Showrunner.Server.Api;
+
+/// <summary><c>/healthz</c>, <c>/readyz</c> and <c>/v1/stats</c>.</summary>
+internal static class SystemEndpoints
+{
+    public static void Map(WebApplication app)
+    {
+        // Liveness: answers as soon as the process listens, also while state is being rebuilt.
+        app.MapGet("/healthz", (IngestPipeline pipeline) =>
+            Results.Json(new HealthResponse("alive", pipeline.State.ToString().ToLowerInvariant()), ServerJsonContext.Default.HealthResponse));
+
+        // Readiness: 200 only when actions are accepted.
+        app.MapGet("/readyz", (IngestPipeline pipeline) =>
+        {
+            var state = pipeline.State;
+            var body = new HealthResponse(state == RuntimeState.Ready ? "ready" : "not_ready", state.ToString().ToLowerInvariant());
+            return Results.Json(body, ServerJsonContext.Default.HealthResponse,
+                statusCode: state == RuntimeState.Ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+        });
+
+        app.MapGet("/v1/stats", (IngestPipeline pipeline) =>
+        {
+            var stats = pipeline.GetStats();
+            var gauges = pipeline.GetPipelineGauges();
+            return Results.Json(new StatsResponse(
+                stats.Accepted, stats.Duplicates, stats.Rejected, stats.RejectedByCode, stats.Overloaded,
+                stats.PartitionCount, stats.State, stats.Since, gauges.InboxActions, gauges.Commits, gauges.CommittedActions),
+                ServerJsonContext.Default.StatsResponse);
+        });
+    }
+}
+
+internal sealed record HealthResponse(string Status, string State);
+
+internal sealed record StatsResponse(
+    long Accepted,
+    long Duplicates,
+    long Rejected,
+    IReadOnlyDictionary<string, long> RejectedByCode,
+    long OverloadedBatches,
+    int Partitions,
+    string State,
+    DateTimeOffset Since,
+    int QueuedActions,
+    long Commits,
+    long CommittedSinceStart);
+
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.SnakeCaseLower)]
+[System.Text.Json.Serialization.JsonSerializable(typeof(HealthResponse))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(StatsResponse))]
+internal sealed partial class ServerJsonContext : System.Text.Json.Serialization.JsonSerializerContext;
+
+/// <summary>Keeps the JsonSerializer namespace referenced for the generated context.</summary>
+internal static class ServerJson
+{
+    public static JsonSerializerOptions Options => ServerJsonContext.Default.Options;
+}

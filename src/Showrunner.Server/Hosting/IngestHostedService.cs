@@ -1,0 +1,44 @@
+using Showrunner.Runtime.Ingest;
+using Showrunner.Storage;
+
+namespace Showrunner.Server.Hosting;
+
+/// <summary>
+/// Starts the pipeline in the background — so <c>/healthz</c> answers while state is rebuilt —
+/// and drains it on shutdown before the store is closed.
+/// </summary>
+internal sealed partial class IngestHostedService(IngestPipeline pipeline, IActionStore store, IHostApplicationLifetime lifetime,
+    ILogger<IngestHostedService> logger) : IHostedService
+{
+    private Task? _start;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _start = Task.Run(async () =>
+        {
+            try
+            {
+                await pipeline.StartAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception exception)
+            {
+                LogStartFailed(logger, exception);
+                lifetime.StopApplication();
+            }
+        }, CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_start is not null)
+        {
+            await _start.ConfigureAwait(false);
+        }
+        await pipeline.DisposeAsync().ConfigureAwait(false);
+        store.Dispose();
+    }
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Critical, Message = "Rebuilding state failed; stopping")]
+    private static partial void LogStartFailed(ILogger logger, Exception exception);
+}

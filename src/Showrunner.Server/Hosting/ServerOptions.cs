@@ -1,0 +1,106 @@
+using Showrunner.Core.Actions;
+using Showrunner.Runtime.Ingest;
+
+namespace Showrunner.Server.Hosting;
+
+/// <summary>
+/// Everything the server reads from configuration (command line, environment, appsettings.json).
+/// Keys live under <c>Showrunner:</c>; an unknown key there is refused at start, so a typo never
+/// silently leaves a default in force. docs/operations.md lists every option.
+/// </summary>
+internal sealed record ServerOptions
+{
+    public const string DefaultUrl = "http://127.0.0.1:5080";
+
+    public required string DataDirectory { get; init; }
+    public IngestOptions Ingest { get; init; } = new();
+    public ActionLimits Limits { get; init; } = new();
+    /// <summary>Ingest requests handled at once; more get 503 before their body is read.</summary>
+    public int MaxConcurrentIngestRequests { get; init; } = 128;
+
+    private static readonly string[] KnownKeys =
+    [
+        "PartitionCount", "ExecutorCount", "PartitionInboxCapacity", "MaxActionsPerCommit", "RetryAfterSeconds",
+        "MaxActionsPerBatch", "MaxBodyBytes", "MaxDataBytes", "MaxDataDepth", "MaxIdLength", "MaxPlayerLength",
+        "MaxTypeLength", "MaxFutureSkewSeconds", "MaxAgeSeconds", "MaxConcurrentIngestRequests", "ReadConnections",
+    ];
+
+    /// <summary>Reads and validates the options; throws <see cref="OptionsException"/> naming every problem.</summary>
+    public static ServerOptions Read(IConfiguration configuration)
+    {
+        var errors = new List<string>();
+        var section = configuration.GetSection("Showrunner");
+        foreach (var child in section.GetChildren())
+        {
+            if (!KnownKeys.Contains(child.Key, StringComparer.OrdinalIgnoreCase))
+            {
+                errors.Add($"Showrunner:{child.Key} is not a known option (known: {string.Join(", ", KnownKeys)}).");
+            }
+        }
+        int Int(string key, int fallback)
+        {
+            string? text = section[key];
+            if (text is null)
+            {
+                return fallback;
+            }
+            if (int.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int value))
+            {
+                return value;
+            }
+            errors.Add($"Showrunner:{key} = '{text}': must be an integer.");
+            return fallback;
+        }
+        // --data on the command line, then SHOWRUNNER_DATA, then ./data.
+        string dataDirectory = configuration["data"] ?? configuration["SHOWRUNNER_DATA"] ?? "data";
+        var ingestDefaults = new IngestOptions();
+        var limitDefaults = new ActionLimits();
+        var ingest = new IngestOptions
+        {
+            PartitionCount = Int("PartitionCount", configuration["partitions"] is { } p && int.TryParse(p, out int partitions) ? partitions : ingestDefaults.PartitionCount),
+            ExecutorCount = Int("ExecutorCount", ingestDefaults.ExecutorCount),
+            PartitionInboxCapacity = Int("PartitionInboxCapacity", ingestDefaults.PartitionInboxCapacity),
+            MaxActionsPerCommit = Int("MaxActionsPerCommit", ingestDefaults.MaxActionsPerCommit),
+            RetryAfter = TimeSpan.FromSeconds(Int("RetryAfterSeconds", (int)ingestDefaults.RetryAfter.TotalSeconds)),
+        };
+        var limits = new ActionLimits
+        {
+            MaxActionsPerBatch = Int("MaxActionsPerBatch", limitDefaults.MaxActionsPerBatch),
+            MaxBodyBytes = Int("MaxBodyBytes", limitDefaults.MaxBodyBytes),
+            MaxDataBytes = Int("MaxDataBytes", limitDefaults.MaxDataBytes),
+            MaxDataDepth = Int("MaxDataDepth", limitDefaults.MaxDataDepth),
+            MaxIdLength = Int("MaxIdLength", limitDefaults.MaxIdLength),
+            MaxPlayerLength = Int("MaxPlayerLength", limitDefaults.MaxPlayerLength),
+            MaxTypeLength = Int("MaxTypeLength", limitDefaults.MaxTypeLength),
+            MaxFutureSkew = TimeSpan.FromSeconds(Int("MaxFutureSkewSeconds", (int)limitDefaults.MaxFutureSkew.TotalSeconds)),
+            MaxAge = TimeSpan.FromSeconds(Int("MaxAgeSeconds", (int)limitDefaults.MaxAge.TotalSeconds)),
+        };
+        int maxConcurrent = Int("MaxConcurrentIngestRequests", 128);
+        if (maxConcurrent is < 1 or > 100_000)
+        {
+            errors.Add($"Showrunner:MaxConcurrentIngestRequests = {maxConcurrent}: must be between 1 and 100000.");
+        }
+        errors.AddRange(ingest.Validate().Select(e => "Showrunner:" + e));
+        errors.AddRange(limits.Validate().Select(e => "Showrunner:" + e));
+        if (errors.Count > 0)
+        {
+            throw new OptionsException(errors);
+        }
+        return new ServerOptions
+        {
+            DataDirectory = Path.GetFullPath(dataDirectory),
+            Ingest = ingest,
+            Limits = limits,
+            MaxConcurrentIngestRequests = maxConcurrent,
+        };
+    }
+
+    public int ReadConnections(IConfiguration configuration) =>
+        int.TryParse(configuration["Showrunner:ReadConnections"], out int n) && n is > 0 and <= 64 ? n : 4;
+}
+
+internal sealed class OptionsException(IReadOnlyList<string> errors)
+    : Exception("Invalid configuration: " + string.Join(" ", errors))
+{
+    public IReadOnlyList<string> Errors { get; } = errors;
+}

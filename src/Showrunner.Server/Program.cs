@@ -1,0 +1,111 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Diagnostics;
+using Showrunner.Runtime.Ingest;
+using Showrunner.Server.Api;
+using Showrunner.Server.Hosting;
+using Showrunner.Storage;
+using Showrunner.Storage.Sqlite;
+
+// The Showrunner server. Quick start: `dotnet run --project src/Showrunner.Server` serves
+// http://127.0.0.1:5080 with data in ./data. Options: docs/operations.md.
+var builder = WebApplication.CreateSlimBuilder(args);
+if (builder.Configuration["urls"] is null && Environment.GetEnvironmentVariable("ASPNETCORE_URLS") is null)
+{
+    builder.WebHost.UseUrls(ServerOptions.DefaultUrl);
+}
+
+ServerOptions options;
+try
+{
+    options = ServerOptions.Read(builder.Configuration);
+}
+catch (OptionsException exception)
+{
+    foreach (string error in exception.Errors)
+    {
+        Console.Error.WriteLine("error: " + error);
+    }
+    return 2;
+}
+
+builder.WebHost.ConfigureKestrel(kestrel =>
+{
+    kestrel.AddServerHeader = false;
+    kestrel.Limits.MaxRequestBodySize = options.Limits.MaxBodyBytes;
+    kestrel.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
+});
+builder.Services.AddSingleton(TimeProvider.System);
+builder.Services.AddSingleton(options);
+builder.Services.AddSingleton<IActionStore>(services => new SqliteActionStore(
+    new SqliteStoreOptions { DataDirectory = options.DataDirectory, ReadConnections = options.ReadConnections(builder.Configuration) },
+    services.GetRequiredService<TimeProvider>()));
+builder.Services.AddSingleton(services => new IngestPipeline(options.Ingest, services.GetRequiredService<IActionStore>(),
+    services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<IngestPipeline>>()));
+builder.Services.AddSingleton<ActionsEndpoints>();
+builder.Services.AddHostedService<IngestHostedService>();
+
+var app = builder.Build();
+
+// Open the store before listening: a data directory that cannot be used (wrong partition count,
+// newer schema, in use by another process) stops the server with a clear message and exit code 2.
+var store = app.Services.GetRequiredService<IActionStore>();
+StoreInfo info;
+try
+{
+    info = store.Open(options.Ingest.PartitionCount);
+}
+catch (StoreConfigurationException exception)
+{
+    Console.Error.WriteLine($"error: {exception.Code}: {exception.Message}");
+    store.Dispose();
+    return 2;
+}
+var startupLog = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Showrunner.Startup");
+StartupLog.Options(startupLog, info.Location, info.Created ? "created" : "opened", info.PartitionCount, info.SchemaVersion, info.Engine,
+    info.Durability, options.Ingest.EffectiveExecutorCount, options.Ingest.PartitionInboxCapacity, options.Ingest.MaxActionsPerCommit,
+    options.Limits.MaxActionsPerBatch, options.Limits.MaxBodyBytes, options.MaxConcurrentIngestRequests);
+
+app.UseExceptionHandler(handler => handler.Run(context =>
+{
+    var failure = context.Features.Get<IExceptionHandlerFeature>()?.Error;
+    StartupLog.Unhandled(startupLog, failure, context.Request.Path.Value ?? "");
+    return Problems.WriteAsync(context, StatusCodes.Status500InternalServerError, ProblemCodes.InternalError, "Internal error",
+        "The server failed to handle the request; the failure is logged.");
+}));
+app.UseStatusCodePages(async status =>
+{
+    var context = status.HttpContext;
+    if (context.Response.HasStarted || context.Response.ContentLength > 0)
+    {
+        return;
+    }
+    int code = context.Response.StatusCode;
+    (string problem, string title) = code switch
+    {
+        404 => (ProblemCodes.NotFound, "Not found"),
+        405 => (ProblemCodes.MethodNotAllowed, "Method not allowed"),
+        _ => ("http_" + code.ToString(CultureInfo.InvariantCulture), "HTTP " + code.ToString(CultureInfo.InvariantCulture)),
+    };
+    await Problems.WriteAsync(context, code, problem, title, $"{context.Request.Method} {context.Request.Path} is not available.");
+});
+
+SystemEndpoints.Map(app);
+ActionsEndpoints.Map(app);
+
+app.Run();
+return 0;
+
+/// <summary>The entry point, visible to WebApplicationFactory in the tests.</summary>
+public partial class Program;
+
+internal static partial class StartupLog
+{
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information,
+        Message = "Store {Location} {How}: {PartitionCount} partitions, schema {SchemaVersion}, {Engine}, {Durability}; " +
+                  "executors={Executors} inbox={InboxCapacity} commit_max={CommitMax} batch_max={BatchMax} body_max={BodyMax} concurrent_ingest_max={ConcurrentMax}")]
+    public static partial void Options(ILogger logger, string location, string how, int partitionCount, int schemaVersion, string engine,
+        string durability, int executors, int inboxCapacity, int commitMax, int batchMax, int bodyMax, int concurrentMax);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Error, Message = "Unhandled failure on {Path}")]
+    public static partial void Unhandled(ILogger logger, Exception? exception, string path);
+}

@@ -1,0 +1,54 @@
+namespace Showrunner.Storage;
+
+/// <summary>One action as stored in the append-only action log.</summary>
+/// <param name="Partition">The partition that owns the action (by its player).</param>
+/// <param name="Seq">The action's position in its partition's log: 1, 2, 3, … without gaps.</param>
+/// <param name="AtTicks">The sender's <c>at</c>, UTC ticks.</param>
+/// <param name="IngestedAtTicks">The server time at ingest, UTC ticks: the time that counts for the action.</param>
+/// <param name="Data">The data object as compact UTF-8 JSON.</param>
+public sealed record ActionRecord(
+    int Partition, long Seq, string Id, string Player, string Type, long AtTicks, long IngestedAtTicks, byte[] Data);
+
+/// <summary>What the store reports about itself once open.</summary>
+public sealed record StoreInfo(
+    int PartitionCount, bool Created, int SchemaVersion, string Engine, string Durability, string Location);
+
+/// <summary>
+/// The storage contract of the action log. The domain and runtime never see SQL; the embedded
+/// SQLite store and (later) the PostgreSQL cluster store implement it.
+/// </summary>
+/// <remarks>
+/// Threading: <see cref="Append"/> is called by exactly one thread at a time (the group committer);
+/// every read method is safe to call concurrently with it and with each other.
+/// Durability: when <see cref="Append"/> returns, the records survive a process kill and a power
+/// loss. When it throws, none of the records were committed and the caller must treat its own
+/// in-memory view as suspect (fail-stop): call <see cref="ResetWriter"/> and reload.
+/// </remarks>
+public interface IActionStore : IDisposable
+{
+    /// <summary>Opens the store, applies migrations, and creates or checks the partition count.</summary>
+    /// <exception cref="StoreConfigurationException">The data directory cannot be used as asked.</exception>
+    StoreInfo Open(int partitionCount);
+
+    /// <summary>The last committed seq of every partition (0 when empty), indexed by partition.</summary>
+    long[] LoadPartitionHeads();
+
+    /// <summary>Appends all records in one durable transaction, or none of them.</summary>
+    void Append(IReadOnlyList<ActionRecord> records);
+
+    /// <summary>Adds to <paramref name="found"/> every stored action whose id is in <paramref name="ids"/>.</summary>
+    void FindMany(IReadOnlyList<string> ids, Dictionary<string, ActionRecord> found);
+
+    /// <summary>The stored action with this id, or null.</summary>
+    ActionRecord? Find(string id);
+
+    /// <summary>Discards the write connection after a failed <see cref="Append"/> and opens a fresh one.</summary>
+    void ResetWriter();
+}
+
+/// <summary>The data directory cannot be opened as configured (wrong partition count, newer schema, in use).</summary>
+public sealed class StoreConfigurationException(string code, string message) : Exception(message)
+{
+    /// <summary>A stable code: partition_count_mismatch, schema_too_new, data_directory_locked, store_settings.</summary>
+    public string Code { get; } = code;
+}

@@ -1,0 +1,299 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+
+namespace Showrunner.Storage.Sqlite;
+
+/// <summary>Settings of the embedded store.</summary>
+public sealed record SqliteStoreOptions
+{
+    /// <summary>The data directory; the database is <c>showrunner.db</c> inside it.</summary>
+    public required string DataDirectory { get; init; }
+    /// <summary>Connections kept for concurrent reads (dedup probes, lookups).</summary>
+    public int ReadConnections { get; init; } = 4;
+    /// <summary>SQLite page cache per connection, in KiB.</summary>
+    public int CacheSizeKib { get; init; } = 64 * 1024;
+}
+
+/// <summary>
+/// The embedded action store on SQLite in WAL mode.
+/// </summary>
+/// <remarks>
+/// Durability: <c>journal_mode=WAL</c> with <c>synchronous=FULL</c>, set on every connection and
+/// read back (the store refuses to run if SQLite reports anything else). In WAL mode FULL makes
+/// every COMMIT fsync the WAL before it returns, so a committed transaction survives both a
+/// process kill and a power loss; NORMAL would survive only the former. The cost is one fsync per
+/// group commit, shared by every action in it (docs/internals/ingest.md).
+/// A data directory is used by one process at a time: an exclusive lock on
+/// <c>showrunner.lock</c> (released by the kernel if the process dies) guards it.
+/// </remarks>
+public sealed class SqliteActionStore : IActionStore
+{
+    public const string DatabaseFileName = "showrunner.db";
+    public const string LockFileName = "showrunner.lock";
+    private const int ProbeChunk = 64;
+    private const string Columns = "partition, seq, id, player, type, at, ingested_at, data";
+
+    private readonly SqliteStoreOptions _options;
+    private readonly TimeProvider _time;
+    private readonly string _connectionString;
+    private readonly ConcurrentBag<ReadConnection> _readers = [];
+    private readonly SemaphoreSlim _readerSlots;
+    private FileStream? _lock;
+    private SqliteConnection? _writer;
+    private SqliteCommand? _insert;
+    private bool _disposed;
+
+    public SqliteActionStore(SqliteStoreOptions options, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options;
+        _time = time;
+        _readerSlots = new SemaphoreSlim(options.ReadConnections, options.ReadConnections);
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = Path.Combine(options.DataDirectory, DatabaseFileName),
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = false,
+        }.ToString();
+    }
+
+    public StoreInfo Open(int partitionCount)
+    {
+        Directory.CreateDirectory(_options.DataDirectory);
+        try
+        {
+            _lock = new FileStream(Path.Combine(_options.DataDirectory, LockFileName), FileMode.OpenOrCreate,
+                FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException exception)
+        {
+            throw new StoreConfigurationException("data_directory_locked",
+                $"The data directory '{_options.DataDirectory}' is in use by another Showrunner process ({exception.Message}).");
+        }
+
+        var connection = OpenConnection();
+        int schemaVersion = SqliteMigrations.Apply(connection, _time);
+        bool created = CheckPartitionCount(connection, partitionCount);
+        _writer = connection;
+        PrepareInsert();
+        for (int i = 0; i < _options.ReadConnections; i++)
+        {
+            _readers.Add(new ReadConnection(OpenConnection(readOnly: true)));
+        }
+        return new StoreInfo(partitionCount, created, schemaVersion, $"SQLite {connection.ServerVersion}",
+            "journal_mode=WAL, synchronous=FULL", Path.Combine(_options.DataDirectory, DatabaseFileName));
+    }
+
+    private SqliteConnection OpenConnection(bool readOnly = false)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        connection.Open();
+        // Safety settings are stated here, where they act, and read back: never a library default.
+        SqliteMigrations.Execute(connection, "PRAGMA busy_timeout = 5000");
+        string mode = Pragma(connection, "PRAGMA journal_mode = WAL");
+        SqliteMigrations.Execute(connection, "PRAGMA synchronous = FULL");
+        string synchronous = Pragma(connection, "PRAGMA synchronous");
+        if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase) || synchronous != "2")
+        {
+            connection.Dispose();
+            throw new StoreConfigurationException("store_settings",
+                $"SQLite refused the durability settings (journal_mode={mode}, synchronous={synchronous}; expected wal and 2=FULL).");
+        }
+        SqliteMigrations.Execute(connection, string.Create(CultureInfo.InvariantCulture, $"PRAGMA cache_size = -{_options.CacheSizeKib}"));
+        SqliteMigrations.Execute(connection, "PRAGMA temp_store = MEMORY");
+        if (readOnly)
+        {
+            SqliteMigrations.Execute(connection, "PRAGMA query_only = 1");
+        }
+        return connection;
+    }
+
+    private static string Pragma(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return Convert.ToString(command.ExecuteScalar(), CultureInfo.InvariantCulture) ?? "";
+    }
+
+    private static bool CheckPartitionCount(SqliteConnection connection, int partitionCount)
+    {
+        using var select = connection.CreateCommand();
+        select.CommandText = "SELECT value FROM meta WHERE key = 'partition_count'";
+        if (select.ExecuteScalar() is string stored)
+        {
+            int storedCount = int.Parse(stored, CultureInfo.InvariantCulture);
+            if (storedCount != partitionCount)
+            {
+                throw new StoreConfigurationException("partition_count_mismatch",
+                    $"The data directory was created with {storedCount} partitions, but {partitionCount} were asked for. " +
+                    "The partition count is fixed when a data directory is created; start with --partitions " +
+                    $"{storedCount} or use a new data directory.");
+            }
+            return false;
+        }
+        using var insert = connection.CreateCommand();
+        insert.CommandText = "INSERT INTO meta (key, value) VALUES ('partition_count', $p)";
+        insert.Parameters.AddWithValue("$p", partitionCount.ToString(CultureInfo.InvariantCulture));
+        insert.ExecuteNonQuery();
+        return true;
+    }
+
+    private void PrepareInsert()
+    {
+        _insert = _writer!.CreateCommand();
+        _insert.CommandText = $"INSERT INTO actions ({Columns}) VALUES ($partition, $seq, $id, $player, $type, $at, $ingested, $data)";
+        foreach (string name in new[] { "$partition", "$seq", "$id", "$player", "$type", "$at", "$ingested", "$data" })
+        {
+            _insert.Parameters.Add(new SqliteParameter { ParameterName = name });
+        }
+        _insert.Prepare();
+    }
+
+    public long[] LoadPartitionHeads()
+    {
+        using var lease = LeaseReader();
+        using var command = lease.Connection.Connection.CreateCommand();
+        command.CommandText = "SELECT value FROM meta WHERE key = 'partition_count'";
+        int partitionCount = int.Parse((string)command.ExecuteScalar()!, CultureInfo.InvariantCulture);
+        var heads = new long[partitionCount];
+        // One index seek per partition on the (partition, seq) primary key.
+        command.CommandText = "SELECT MAX(seq) FROM actions WHERE partition = $p";
+        var parameter = command.Parameters.Add(new SqliteParameter { ParameterName = "$p" });
+        for (int partition = 0; partition < partitionCount; partition++)
+        {
+            parameter.Value = partition;
+            heads[partition] = command.ExecuteScalar() is long seq ? seq : 0;
+        }
+        return heads;
+    }
+
+    public void Append(IReadOnlyList<ActionRecord> records)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var writer = _writer ?? throw new InvalidOperationException("The store is not open, or its writer failed and was not reset.");
+        using var transaction = writer.BeginTransaction();
+        var insert = _insert!;
+        insert.Transaction = transaction;
+        var p = insert.Parameters;
+        foreach (var record in records)
+        {
+            p[0].Value = record.Partition;
+            p[1].Value = record.Seq;
+            p[2].Value = record.Id;
+            p[3].Value = record.Player;
+            p[4].Value = record.Type;
+            p[5].Value = record.AtTicks;
+            p[6].Value = record.IngestedAtTicks;
+            p[7].Value = record.Data;
+            insert.ExecuteNonQuery();
+        }
+        transaction.Commit();
+    }
+
+    public void ResetWriter()
+    {
+        _insert?.Dispose();
+        _writer?.Dispose();
+        _insert = null;
+        _writer = null;
+        _writer = OpenConnection();
+        PrepareInsert();
+    }
+
+    public void FindMany(IReadOnlyList<string> ids, Dictionary<string, ActionRecord> found)
+    {
+        if (ids.Count == 0)
+        {
+            return;
+        }
+        using var lease = LeaseReader();
+        var probe = lease.Connection.Probe;
+        for (int start = 0; start < ids.Count; start += ProbeChunk)
+        {
+            for (int i = 0; i < ProbeChunk; i++)
+            {
+                probe.Parameters[i].Value = start + i < ids.Count ? ids[start + i] : DBNull.Value;
+            }
+            using var reader = probe.ExecuteReader();
+            while (reader.Read())
+            {
+                var record = ReadRecord(reader);
+                found[record.Id] = record;
+            }
+        }
+    }
+
+    public ActionRecord? Find(string id)
+    {
+        var found = new Dictionary<string, ActionRecord>(1);
+        FindMany([id], found);
+        return found.GetValueOrDefault(id);
+    }
+
+    private static ActionRecord ReadRecord(SqliteDataReader reader) => new(
+        reader.GetInt32(0), reader.GetInt64(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
+        reader.GetInt64(5), reader.GetInt64(6), (byte[])reader.GetValue(7));
+
+    private ReaderLease LeaseReader()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        _readerSlots.Wait();
+        if (!_readers.TryTake(out var connection))
+        {
+            _readerSlots.Release();
+            throw new InvalidOperationException("The store is not open.");
+        }
+        return new ReaderLease(this, connection);
+    }
+
+    private readonly struct ReaderLease(SqliteActionStore store, ReadConnection connection) : IDisposable
+    {
+        public ReadConnection Connection { get; } = connection;
+
+        public void Dispose()
+        {
+            store._readers.Add(Connection);
+            store._readerSlots.Release();
+        }
+    }
+
+    /// <summary>A read connection with its prepared dedup probe.</summary>
+    private sealed class ReadConnection
+    {
+        public ReadConnection(SqliteConnection connection)
+        {
+            Connection = connection;
+            Probe = connection.CreateCommand();
+            var names = new string[ProbeChunk];
+            for (int i = 0; i < ProbeChunk; i++)
+            {
+                names[i] = "$i" + i.ToString(CultureInfo.InvariantCulture);
+                Probe.Parameters.Add(new SqliteParameter { ParameterName = names[i] });
+            }
+            Probe.CommandText = $"SELECT {Columns} FROM actions WHERE id IN ({string.Join(", ", names)})";
+            Probe.Prepare();
+        }
+
+        public SqliteConnection Connection { get; }
+        public SqliteCommand Probe { get; }
+    }
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+        _disposed = true;
+        _insert?.Dispose();
+        _writer?.Dispose();
+        while (_readers.TryTake(out var reader))
+        {
+            reader.Probe.Dispose();
+            reader.Connection.Dispose();
+        }
+        _readerSlots.Dispose();
+        _lock?.Dispose();
+    }
+}
