@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
+using SQLitePCL;
 
 namespace Showrunner.Storage.Sqlite;
 
@@ -41,7 +42,9 @@ public sealed class SqliteActionStore : IActionStore
     private readonly SemaphoreSlim _readerSlots;
     private FileStream? _lock;
     private SqliteConnection? _writer;
-    private SqliteCommand? _insert;
+    private sqlite3_stmt? _insertStatement;
+    private SqliteCommand? _updateHead;
+    private readonly Dictionary<int, long> _heads = [];
     private bool _disposed;
 
     public SqliteActionStore(SqliteStoreOptions options, TimeProvider time)
@@ -132,22 +135,36 @@ public sealed class SqliteActionStore : IActionStore
             }
             return false;
         }
+        using var transaction = connection.BeginTransaction();
         using var insert = connection.CreateCommand();
+        insert.Transaction = transaction;
         insert.CommandText = "INSERT INTO meta (key, value) VALUES ('partition_count', $p)";
         insert.Parameters.AddWithValue("$p", partitionCount.ToString(CultureInfo.InvariantCulture));
         insert.ExecuteNonQuery();
+        insert.CommandText = "INSERT INTO partition_heads (partition, head) VALUES ($p, 0)";
+        for (int partition = 0; partition < partitionCount; partition++)
+        {
+            insert.Parameters[0].Value = partition;
+            insert.ExecuteNonQuery();
+        }
+        transaction.Commit();
         return true;
     }
 
     private void PrepareInsert()
     {
-        _insert = _writer!.CreateCommand();
-        _insert.CommandText = $"INSERT INTO actions ({Columns}) VALUES ($partition, $seq, $id, $player, $type, $at, $ingested, $data)";
-        foreach (string name in new[] { "$partition", "$seq", "$id", "$player", "$type", "$at", "$ingested", "$data" })
+        int code = raw.sqlite3_prepare_v2(_writer!.Handle,
+            $"INSERT INTO actions ({Columns}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", out var statement);
+        if (code != raw.SQLITE_OK)
         {
-            _insert.Parameters.Add(new SqliteParameter { ParameterName = name });
+            throw new SqliteException("Preparing the insert failed: " + raw.sqlite3_errmsg(_writer.Handle).utf8_to_string(), code);
         }
-        _insert.Prepare();
+        _insertStatement = statement;
+        _updateHead = _writer.CreateCommand();
+        _updateHead.CommandText = "UPDATE partition_heads SET head = $head WHERE partition = $partition AND head < $head";
+        _updateHead.Parameters.Add(new SqliteParameter { ParameterName = "$head" });
+        _updateHead.Parameters.Add(new SqliteParameter { ParameterName = "$partition" });
+        _updateHead.Prepare();
     }
 
     public long[] LoadPartitionHeads()
@@ -157,13 +174,17 @@ public sealed class SqliteActionStore : IActionStore
         command.CommandText = "SELECT value FROM meta WHERE key = 'partition_count'";
         int partitionCount = int.Parse((string)command.ExecuteScalar()!, CultureInfo.InvariantCulture);
         var heads = new long[partitionCount];
-        // One index seek per partition on the (partition, seq) primary key.
-        command.CommandText = "SELECT MAX(seq) FROM actions WHERE partition = $p";
-        var parameter = command.Parameters.Add(new SqliteParameter { ParameterName = "$p" });
-        for (int partition = 0; partition < partitionCount; partition++)
+        command.CommandText = "SELECT partition, head FROM partition_heads ORDER BY partition";
+        using var reader = command.ExecuteReader();
+        int rows = 0;
+        while (reader.Read())
         {
-            parameter.Value = partition;
-            heads[partition] = command.ExecuteScalar() is long seq ? seq : 0;
+            heads[reader.GetInt32(0)] = reader.GetInt64(1);
+            rows++;
+        }
+        if (rows != partitionCount)
+        {
+            throw new InvalidDataException($"partition_heads has {rows} rows for {partitionCount} partitions: the data directory is damaged.");
         }
         return heads;
     }
@@ -172,33 +193,67 @@ public sealed class SqliteActionStore : IActionStore
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var writer = _writer ?? throw new InvalidOperationException("The store is not open, or its writer failed and was not reset.");
+        _heads.Clear();
         using var transaction = writer.BeginTransaction();
-        var insert = _insert!;
-        insert.Transaction = transaction;
-        var p = insert.Parameters;
+        // The hot path binds through SQLite's C API on the writer's own handle: measured about twice
+        // as fast as ADO.NET parameters for this insert (docs/internals/ingest.md).
+        var statement = _insertStatement!;
         foreach (var record in records)
         {
-            p[0].Value = record.Partition;
-            p[1].Value = record.Seq;
-            p[2].Value = record.Id;
-            p[3].Value = record.Player;
-            p[4].Value = record.Type;
-            p[5].Value = record.AtTicks;
-            p[6].Value = record.IngestedAtTicks;
-            p[7].Value = record.Data;
-            insert.ExecuteNonQuery();
+            Check(raw.sqlite3_bind_int(statement, 1, record.Partition));
+            Check(raw.sqlite3_bind_int64(statement, 2, record.Seq));
+            Check(raw.sqlite3_bind_text(statement, 3, record.Id));
+            Check(raw.sqlite3_bind_text(statement, 4, record.Player));
+            Check(raw.sqlite3_bind_text(statement, 5, record.Type));
+            Check(raw.sqlite3_bind_int64(statement, 6, record.AtTicks));
+            Check(raw.sqlite3_bind_int64(statement, 7, record.IngestedAtTicks));
+            Check(raw.sqlite3_bind_blob(statement, 8, record.Data));
+            int step = raw.sqlite3_step(statement);
+            raw.sqlite3_reset(statement);
+            if (step != raw.SQLITE_DONE)
+            {
+                throw new SqliteException($"Appending action '{record.Id}' failed: {raw.sqlite3_errmsg(writer.Handle).utf8_to_string()}", step);
+            }
+            ref long head = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_heads, record.Partition, out _);
+            head = Math.Max(head, record.Seq);
+        }
+        var updateHead = _updateHead!;
+        updateHead.Transaction = transaction;
+        foreach (var (partition, head) in _heads)
+        {
+            updateHead.Parameters[0].Value = head;
+            updateHead.Parameters[1].Value = partition;
+            if (updateHead.ExecuteNonQuery() != 1)
+            {
+                throw new InvalidDataException($"partition_heads for partition {partition} did not advance to {head}: the log and its heads disagree.");
+            }
         }
         transaction.Commit();
+
+        void Check(int code)
+        {
+            if (code != raw.SQLITE_OK)
+            {
+                throw new SqliteException($"Binding a value failed: {raw.sqlite3_errmsg(writer.Handle).utf8_to_string()}", code);
+            }
+        }
     }
 
     public void ResetWriter()
     {
-        _insert?.Dispose();
-        _writer?.Dispose();
-        _insert = null;
-        _writer = null;
+        DisposeWriter();
         _writer = OpenConnection();
         PrepareInsert();
+    }
+
+    private void DisposeWriter()
+    {
+        _insertStatement?.Dispose();
+        _insertStatement = null;
+        _updateHead?.Dispose();
+        _updateHead = null;
+        _writer?.Dispose();
+        _writer = null;
     }
 
     public void FindMany(IReadOnlyList<string> ids, Dictionary<string, ActionRecord> found)
@@ -286,8 +341,7 @@ public sealed class SqliteActionStore : IActionStore
             return;
         }
         _disposed = true;
-        _insert?.Dispose();
-        _writer?.Dispose();
+        DisposeWriter();
         while (_readers.TryTake(out var reader))
         {
             reader.Probe.Dispose();

@@ -1,0 +1,339 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using Microsoft.Extensions.Logging.Abstractions;
+using Showrunner.Core.Actions;
+using Showrunner.Runtime.Ingest;
+using Showrunner.Storage.Sqlite;
+using Showrunner.Testing;
+
+// Load generator for the ingest pipeline. Not a test: it prints what it measured.
+//   http       N concurrent simulated game servers POST batches to a server it starts (or --url)
+//   inprocess  the same workload straight into the pipeline (parse + admission + commit), no HTTP
+// Options: --clients N --batch B --seconds S --rate ACTIONS_PER_S (0 = as fast as acknowledged)
+//          --repeat FRACTION (re-sent earlier actions) --players N --url URL --data DIR --warmup S
+// Results and the machine they were measured on: docs/benchmarks.md.
+var options = BenchOptions.Parse(args);
+Console.WriteLine($"# {options}");
+var result = options.Mode switch
+{
+    "http" => await Http.RunAsync(options),
+    "inprocess" => await InProcess.RunAsync(options),
+    _ => throw new ArgumentException($"Unknown mode '{options.Mode}': use http or inprocess."),
+};
+result.Print(options);
+return 0;
+
+internal sealed record BenchOptions(string Mode, int Clients, int Batch, int Seconds, int Rate, double Repeat, int Players,
+    string? Url, string? Data, int Warmup, string Configuration)
+{
+    public static BenchOptions Parse(string[] args)
+    {
+        string mode = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "http";
+        string? Value(string name)
+        {
+            int index = Array.IndexOf(args, "--" + name);
+            return index >= 0 && index + 1 < args.Length ? args[index + 1] : null;
+        }
+        int Int(string name, int fallback) => Value(name) is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
+        return new BenchOptions(mode, Int("clients", 16), Int("batch", 100), Int("seconds", 20), Int("rate", 0),
+            Value("repeat") is { } r ? double.Parse(r, CultureInfo.InvariantCulture) : 0.0, Int("players", 100_000),
+            Value("url"), Value("data"), Int("warmup", 3), Value("configuration") ?? "Release");
+    }
+
+    public override string ToString() =>
+        $"mode={Mode} clients={Clients} batch={Batch} seconds={Seconds} warmup={Warmup} rate={(Rate == 0 ? "max" : Rate.ToString(CultureInfo.InvariantCulture))} repeat={Repeat} players={Players}";
+}
+
+/// <summary>Builds request bodies the way a game server would: unique ids, a pool of players, some re-sent actions.</summary>
+internal sealed class Workload(int client, BenchOptions options)
+{
+    private static readonly string[] Targets = ["dragon", "goblin", "slime", "troll"];
+    private readonly Random _random = new(1000 + client); // seeded: the same workload every run
+    private readonly List<string> _recent = [];
+    private long _counter;
+
+    public byte[] NextBody(out int actions)
+    {
+        var builder = new StringBuilder(options.Batch * 170);
+        builder.Append("{\"actions\":[");
+        string at = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+        for (int i = 0; i < options.Batch; i++)
+        {
+            if (i > 0)
+            {
+                builder.Append(',');
+            }
+            if (_recent.Count > 0 && _random.NextDouble() < options.Repeat)
+            {
+                builder.Append(_recent[_random.Next(_recent.Count)]);
+                continue;
+            }
+            string action = string.Create(CultureInfo.InvariantCulture,
+                $"{{\"id\":\"c{client}-{_counter++}\",\"player\":\"player-{_random.Next(options.Players)}\",\"type\":\"combat.kill\",\"at\":\"{at}\",\"data\":{{\"target\":\"{Targets[_random.Next(Targets.Length)]}\",\"zone\":\"crystal_caves\",\"damage\":{_random.Next(10_000)}}}}}");
+            builder.Append(action);
+            if (_recent.Count < 2_000)
+            {
+                _recent.Add(action);
+            }
+            else
+            {
+                _recent[_random.Next(_recent.Count)] = action;
+            }
+        }
+        builder.Append("]}");
+        actions = options.Batch;
+        return Encoding.UTF8.GetBytes(builder.ToString());
+    }
+}
+
+internal sealed class Tally
+{
+    public long Requests;
+    public long Ok;
+    public long Overloaded;
+    public long Errors;
+    public long Accepted;
+    public long Duplicates;
+    public readonly List<double> LatenciesMs = [];
+
+    public void Merge(Tally other)
+    {
+        Requests += other.Requests;
+        Ok += other.Ok;
+        Overloaded += other.Overloaded;
+        Errors += other.Errors;
+        Accepted += other.Accepted;
+        Duplicates += other.Duplicates;
+        LatenciesMs.AddRange(other.LatenciesMs);
+    }
+}
+
+internal sealed record BenchResult(Tally Tally, TimeSpan Elapsed, long RssMaxBytes, long RssEndBytes)
+{
+    public void Print(BenchOptions options)
+    {
+        var latencies = Tally.LatenciesMs.ToArray();
+        Array.Sort(latencies);
+        double Percentile(double p) => latencies.Length == 0 ? 0 : latencies[Math.Min(latencies.Length - 1, (int)Math.Ceiling(p * latencies.Length) - 1)];
+        double seconds = Elapsed.TotalSeconds;
+        long acknowledged = Tally.Accepted + Tally.Duplicates;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"requests={Tally.Requests} ok={Tally.Ok} overloaded_503={Tally.Overloaded} errors={Tally.Errors} in {seconds:F1}s"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"acknowledged actions/s={acknowledged / seconds:F0} (accepted/s={Tally.Accepted / seconds:F0}, duplicate/s={Tally.Duplicates / seconds:F0}); 503/s={Tally.Overloaded / seconds:F0}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ack latency ms (ok requests): p50={Percentile(0.50):F2} p95={Percentile(0.95):F2} p99={Percentile(0.99):F2} max={(latencies.Length > 0 ? latencies[^1] : 0):F2}"));
+        if (RssMaxBytes > 0)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"server rss MiB: max={RssMaxBytes / 1048576.0:F0} end={RssEndBytes / 1048576.0:F0}"));
+        }
+    }
+}
+
+internal static class Http
+{
+    public static async Task<BenchResult> RunAsync(BenchOptions options)
+    {
+        ServerProcess? server = null;
+        Uri baseAddress;
+        if (options.Url is { } url)
+        {
+            baseAddress = new Uri(url);
+        }
+        else
+        {
+            string data = options.Data ?? Path.Combine(Path.GetTempPath(), "showrunner-bench-" + Environment.ProcessId);
+            if (options.Data is null && Directory.Exists(data))
+            {
+                Directory.Delete(data, true);
+            }
+            server = new ServerProcess(ServerProcess.LocateServerDll(options.Configuration), data, ServerProcess.FreePort());
+            server.Start();
+            await server.WaitReadyAsync(TimeSpan.FromSeconds(60));
+            baseAddress = server.BaseAddress;
+            Console.WriteLine($"# server pid {server.ProcessId} on {baseAddress} data {data}");
+        }
+        try
+        {
+            using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = options.Clients, PooledConnectionLifetime = Timeout.InfiniteTimeSpan };
+            using var client = new HttpClient(handler) { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
+            var endpoint = new Uri("/v1/actions", UriKind.Relative);
+            long rssMax = 0;
+            using var sampling = new CancellationTokenSource();
+            var sampler = Task.Run(async () =>
+            {
+                while (!sampling.IsCancellationRequested && server is not null)
+                {
+                    rssMax = Math.Max(rssMax, server.ResidentBytes());
+                    try
+                    {
+                        await Task.Delay(100, sampling.Token);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        break;
+                    }
+                }
+            });
+            var result = await Driver.RunAsync(options, async (workload, tally) =>
+            {
+                byte[] body = workload.NextBody(out _);
+                using var content = new ByteArrayContent(body);
+                content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+                using var response = await client.PostAsync(endpoint, content);
+                byte[] answer = await response.Content.ReadAsByteArrayAsync();
+                if (response.StatusCode == HttpStatusCode.OK)
+                {
+                    tally.Accepted += Count(answer, "\"status\":\"accepted\""u8);
+                    tally.Duplicates += Count(answer, "\"status\":\"duplicate\""u8);
+                    return true;
+                }
+                if (response.StatusCode == HttpStatusCode.ServiceUnavailable)
+                {
+                    tally.Overloaded++;
+                    return false;
+                }
+                tally.Errors++;
+                return false;
+            });
+            sampling.Cancel();
+            await sampler;
+            return result with { RssMaxBytes = rssMax, RssEndBytes = server?.ResidentBytes() ?? 0 };
+        }
+        finally
+        {
+            server?.Dispose();
+        }
+    }
+
+    private static long Count(ReadOnlySpan<byte> haystack, ReadOnlySpan<byte> needle)
+    {
+        long count = 0;
+        int index;
+        while ((index = haystack.IndexOf(needle)) >= 0)
+        {
+            count++;
+            haystack = haystack[(index + needle.Length)..];
+        }
+        return count;
+    }
+}
+
+internal static class InProcess
+{
+    public static async Task<BenchResult> RunAsync(BenchOptions options)
+    {
+        string data = options.Data ?? Path.Combine(Path.GetTempPath(), "showrunner-bench-inproc-" + Environment.ProcessId);
+        if (Directory.Exists(data))
+        {
+            Directory.Delete(data, true);
+        }
+        using var store = new SqliteActionStore(new SqliteStoreOptions { DataDirectory = data }, TimeProvider.System);
+        var ingest = new IngestOptions();
+        store.Open(ingest.PartitionCount);
+        var pipeline = new IngestPipeline(ingest, store, TimeProvider.System, NullLogger<IngestPipeline>.Instance);
+        await pipeline.StartAsync();
+        var limits = new ActionLimits();
+        try
+        {
+            return await Driver.RunAsync(options, async (workload, tally) =>
+            {
+                byte[] body = workload.NextBody(out _);
+                var parsed = ActionBatchParser.Parse(body, limits, DateTime.UtcNow.Ticks);
+                var outcome = await pipeline.SubmitAsync(parsed.Items);
+                if (outcome.Status != SubmitStatus.Completed)
+                {
+                    tally.Overloaded++;
+                    return false;
+                }
+                foreach (var result in outcome.Results!)
+                {
+                    if (result.Status == ActionStatus.Accepted)
+                    {
+                        tally.Accepted++;
+                    }
+                    else if (result.Status == ActionStatus.Duplicate)
+                    {
+                        tally.Duplicates++;
+                    }
+                }
+                return true;
+            });
+        }
+        finally
+        {
+            await pipeline.DisposeAsync();
+        }
+    }
+}
+
+/// <summary>
+/// Runs the clients. Closed loop (rate 0): each client sends its next batch when the last is
+/// answered. Open loop (rate R): each client follows a fixed schedule and latency is measured from
+/// the scheduled send time, so a stalled server is not hidden (no coordinated omission).
+/// </summary>
+internal static class Driver
+{
+    public static async Task<BenchResult> RunAsync(BenchOptions options, Func<Workload, Tally, Task<bool>> send)
+    {
+        var total = new Tally();
+        var warmupEnd = Stopwatch.GetTimestamp() + (long)(options.Warmup * (double)Stopwatch.Frequency);
+        var end = warmupEnd + (long)(options.Seconds * (double)Stopwatch.Frequency);
+        double intervalSeconds = options.Rate > 0 ? (double)options.Clients * options.Batch / options.Rate : 0;
+        var tasks = Enumerable.Range(0, options.Clients).Select(c => Task.Run(async () =>
+        {
+            var workload = new Workload(c, options);
+            var tally = new Tally();
+            long start = Stopwatch.GetTimestamp() + (long)(c * intervalSeconds / options.Clients * Stopwatch.Frequency);
+            for (long k = 0; ; k++)
+            {
+                long scheduled = options.Rate > 0 ? start + (long)(k * intervalSeconds * Stopwatch.Frequency) : Stopwatch.GetTimestamp();
+                if (scheduled >= end)
+                {
+                    break;
+                }
+                long wait = scheduled - Stopwatch.GetTimestamp();
+                if (wait > 0)
+                {
+                    await Task.Delay(TimeSpan.FromSeconds((double)wait / Stopwatch.Frequency));
+                }
+                bool measured = scheduled >= warmupEnd;
+                var sample = measured ? tally : new Tally();
+                bool ok;
+                try
+                {
+                    ok = await send(workload, sample);
+                }
+                catch (HttpRequestException)
+                {
+                    sample.Errors++;
+                    ok = false;
+                }
+                catch (TaskCanceledException)
+                {
+                    sample.Errors++;
+                    ok = false;
+                }
+                if (measured)
+                {
+                    tally.Requests++;
+                    if (ok)
+                    {
+                        tally.Ok++;
+                        tally.LatenciesMs.Add((Stopwatch.GetTimestamp() - scheduled) * 1000.0 / Stopwatch.Frequency);
+                    }
+                }
+                if (Stopwatch.GetTimestamp() >= end)
+                {
+                    break;
+                }
+            }
+            return tally;
+        })).ToArray();
+        foreach (var tally in await Task.WhenAll(tasks))
+        {
+            total.Merge(tally);
+        }
+        return new BenchResult(total, TimeSpan.FromSeconds(options.Seconds), 0, 0);
+    }
+}
