@@ -98,6 +98,7 @@ internal sealed class Tally
     public long Accepted;
     public long Duplicates;
     public readonly List<double> LatenciesMs = [];
+    public readonly List<double> ServiceMs = [];
 
     public void Merge(Tally other)
     {
@@ -108,6 +109,7 @@ internal sealed class Tally
         Accepted += other.Accepted;
         Duplicates += other.Duplicates;
         LatenciesMs.AddRange(other.LatenciesMs);
+        ServiceMs.AddRange(other.ServiceMs);
     }
 }
 
@@ -117,12 +119,16 @@ internal sealed record BenchResult(Tally Tally, TimeSpan Elapsed, long RssMaxByt
     {
         var latencies = Tally.LatenciesMs.ToArray();
         Array.Sort(latencies);
-        double Percentile(double p) => latencies.Length == 0 ? 0 : latencies[Math.Min(latencies.Length - 1, (int)Math.Ceiling(p * latencies.Length) - 1)];
+        var service = Tally.ServiceMs.ToArray();
+        Array.Sort(service);
+        static double At(double[] sorted, double p) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
+        double Percentile(double p) => At(latencies, p);
         double seconds = Elapsed.TotalSeconds;
         long acknowledged = Tally.Accepted + Tally.Duplicates;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"requests={Tally.Requests} ok={Tally.Ok} overloaded_503={Tally.Overloaded} errors={Tally.Errors} in {seconds:F1}s"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"acknowledged actions/s={acknowledged / seconds:F0} (accepted/s={Tally.Accepted / seconds:F0}, duplicate/s={Tally.Duplicates / seconds:F0}); 503/s={Tally.Overloaded / seconds:F0}"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ack latency ms (ok requests): p50={Percentile(0.50):F2} p95={Percentile(0.95):F2} p99={Percentile(0.99):F2} max={(latencies.Length > 0 ? latencies[^1] : 0):F2}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ack latency ms (ok requests, from scheduled send): p50={Percentile(0.50):F2} p95={Percentile(0.95):F2} p99={Percentile(0.99):F2} max={(latencies.Length > 0 ? latencies[^1] : 0):F2}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"service latency ms (ok requests, from actual send): p50={At(service, 0.50):F2} p95={At(service, 0.95):F2} p99={At(service, 0.99):F2} max={(service.Length > 0 ? service[^1] : 0):F2}"));
         if (RssMaxBytes > 0)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"server rss MiB: max={RssMaxBytes / 1048576.0:F0} end={RssEndBytes / 1048576.0:F0}"));
@@ -155,7 +161,8 @@ internal static class Http
         }
         try
         {
-            using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = options.Clients, PooledConnectionLifetime = Timeout.InfiniteTimeSpan };
+            // Open-loop clients keep several requests outstanding, so they get more connections.
+            using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = options.Rate > 0 ? options.Clients * 4 : options.Clients, PooledConnectionLifetime = Timeout.InfiniteTimeSpan };
             using var client = new HttpClient(handler) { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
             var endpoint = new Uri("/v1/actions", UriKind.Relative);
             long rssMax = 0;
@@ -175,9 +182,10 @@ internal static class Http
                     }
                 }
             });
-            var result = await Driver.RunAsync(options, async (workload, tally) =>
+            var statsUri = new Uri("/v1/stats", UriKind.Relative);
+            var statsBefore = System.Text.Json.Nodes.JsonNode.Parse(await client.GetStringAsync(statsUri))!;
+            var result = await Driver.RunAsync(options, async (body, tally) =>
             {
-                byte[] body = workload.NextBody(out _);
                 using var content = new ByteArrayContent(body);
                 content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
                 using var response = await client.PostAsync(endpoint, content);
@@ -198,11 +206,20 @@ internal static class Http
             });
             sampling.Cancel();
             await sampler;
+            var statsAfter = System.Text.Json.Nodes.JsonNode.Parse(await client.GetStringAsync(statsUri))!;
+            long commits = (long)statsAfter["commits"]! - (long)statsBefore["commits"]!;
+            long committed = (long)statsAfter["committed_since_start"]! - (long)statsBefore["committed_since_start"]!;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"group commits: {commits / (options.Seconds + options.Warmup):F0}/s, {(commits == 0 ? 0 : committed / (double)commits):F0} actions per commit"));
             return result with { RssMaxBytes = rssMax, RssEndBytes = server?.ResidentBytes() ?? 0 };
         }
         finally
         {
             server?.Dispose();
+            if (options.Data is null && server is not null && Directory.Exists(server.DataDirectory))
+            {
+                Directory.Delete(server.DataDirectory, recursive: true);
+            }
         }
     }
 
@@ -236,9 +253,8 @@ internal static class InProcess
         var limits = new ActionLimits();
         try
         {
-            return await Driver.RunAsync(options, async (workload, tally) =>
+            return await Driver.RunAsync(options, async (body, tally) =>
             {
-                byte[] body = workload.NextBody(out _);
                 var parsed = ActionBatchParser.Parse(body, limits, DateTime.UtcNow.Ticks);
                 var outcome = await pipeline.SubmitAsync(parsed.Items);
                 if (outcome.Status != SubmitStatus.Completed)
@@ -263,6 +279,11 @@ internal static class InProcess
         finally
         {
             await pipeline.DisposeAsync();
+            store.Dispose();
+            if (options.Data is null)
+            {
+                Directory.Delete(data, recursive: true);
+            }
         }
     }
 }
@@ -274,7 +295,10 @@ internal static class InProcess
 /// </summary>
 internal static class Driver
 {
-    public static async Task<BenchResult> RunAsync(BenchOptions options, Func<Workload, Tally, Task<bool>> send)
+    /// <summary>Most requests one open-loop client keeps outstanding before it waits.</summary>
+    private const int MaxOutstandingPerClient = 64;
+
+    public static async Task<BenchResult> RunAsync(BenchOptions options, Func<byte[], Tally, Task<bool>> send)
     {
         var total = new Tally();
         var warmupEnd = Stopwatch.GetTimestamp() + (long)(options.Warmup * (double)Stopwatch.Frequency);
@@ -284,6 +308,7 @@ internal static class Driver
         {
             var workload = new Workload(c, options);
             var tally = new Tally();
+            var outstanding = new List<Task>();
             long start = Stopwatch.GetTimestamp() + (long)(c * intervalSeconds / options.Clients * Stopwatch.Frequency);
             for (long k = 0; ; k++)
             {
@@ -297,30 +322,20 @@ internal static class Driver
                 {
                     await Task.Delay(TimeSpan.FromSeconds((double)wait / Stopwatch.Frequency));
                 }
-                bool measured = scheduled >= warmupEnd;
-                var sample = measured ? tally : new Tally();
-                bool ok;
-                try
+                byte[] body = workload.NextBody(out _);
+                var request = SendOneAsync(send, body, scheduled, scheduled >= warmupEnd, tally);
+                if (options.Rate == 0)
                 {
-                    ok = await send(workload, sample);
+                    await request; // closed loop: one request at a time per client
                 }
-                catch (HttpRequestException)
+                else
                 {
-                    sample.Errors++;
-                    ok = false;
-                }
-                catch (TaskCanceledException)
-                {
-                    sample.Errors++;
-                    ok = false;
-                }
-                if (measured)
-                {
-                    tally.Requests++;
-                    if (ok)
+                    // Open loop: the schedule does not wait for answers (no coordinated omission).
+                    outstanding.Add(request);
+                    if (outstanding.Count >= MaxOutstandingPerClient)
                     {
-                        tally.Ok++;
-                        tally.LatenciesMs.Add((Stopwatch.GetTimestamp() - scheduled) * 1000.0 / Stopwatch.Frequency);
+                        await Task.WhenAny(outstanding);
+                        outstanding.RemoveAll(t => t.IsCompleted);
                     }
                 }
                 if (Stopwatch.GetTimestamp() >= end)
@@ -328,6 +343,7 @@ internal static class Driver
                     break;
                 }
             }
+            await Task.WhenAll(outstanding);
             return tally;
         })).ToArray();
         foreach (var tally in await Task.WhenAll(tasks))
@@ -335,5 +351,42 @@ internal static class Driver
             total.Merge(tally);
         }
         return new BenchResult(total, TimeSpan.FromSeconds(options.Seconds), 0, 0);
+    }
+
+    private static async Task SendOneAsync(Func<byte[], Tally, Task<bool>> send, byte[] body, long scheduled, bool measured, Tally tally)
+    {
+        var sample = new Tally();
+        long sentAt = Stopwatch.GetTimestamp();
+        bool ok;
+        try
+        {
+            ok = await send(body, sample);
+        }
+        catch (HttpRequestException)
+        {
+            sample.Errors++;
+            ok = false;
+        }
+        catch (TaskCanceledException)
+        {
+            sample.Errors++;
+            ok = false;
+        }
+        if (!measured)
+        {
+            return;
+        }
+        long now = Stopwatch.GetTimestamp();
+        sample.Requests = 1;
+        if (ok)
+        {
+            sample.Ok = 1;
+            sample.LatenciesMs.Add((now - scheduled) * 1000.0 / Stopwatch.Frequency);
+            sample.ServiceMs.Add((now - sentAt) * 1000.0 / Stopwatch.Frequency);
+        }
+        lock (tally)
+        {
+            tally.Merge(sample);
+        }
     }
 }

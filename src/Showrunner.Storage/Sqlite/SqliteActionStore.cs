@@ -43,7 +43,7 @@ public sealed class SqliteActionStore : IActionStore
     private FileStream? _lock;
     private SqliteConnection? _writer;
     private sqlite3_stmt? _insertStatement;
-    private SqliteCommand? _updateHead;
+    private sqlite3_stmt? _updateHeadStatement;
     private readonly Dictionary<int, long> _heads = [];
     private bool _disposed;
 
@@ -160,11 +160,13 @@ public sealed class SqliteActionStore : IActionStore
             throw new SqliteException("Preparing the insert failed: " + raw.sqlite3_errmsg(_writer.Handle).utf8_to_string(), code);
         }
         _insertStatement = statement;
-        _updateHead = _writer.CreateCommand();
-        _updateHead.CommandText = "UPDATE partition_heads SET head = $head WHERE partition = $partition AND head < $head";
-        _updateHead.Parameters.Add(new SqliteParameter { ParameterName = "$head" });
-        _updateHead.Parameters.Add(new SqliteParameter { ParameterName = "$partition" });
-        _updateHead.Prepare();
+        code = raw.sqlite3_prepare_v2(_writer.Handle,
+            "UPDATE partition_heads SET head = ?1 WHERE partition = ?2 AND head < ?1", out var update);
+        if (code != raw.SQLITE_OK)
+        {
+            throw new SqliteException("Preparing the head update failed: " + raw.sqlite3_errmsg(_writer.Handle).utf8_to_string(), code);
+        }
+        _updateHeadStatement = update;
     }
 
     public long[] LoadPartitionHeads()
@@ -217,13 +219,18 @@ public sealed class SqliteActionStore : IActionStore
             ref long head = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_heads, record.Partition, out _);
             head = Math.Max(head, record.Seq);
         }
-        var updateHead = _updateHead!;
-        updateHead.Transaction = transaction;
+        var updateHead = _updateHeadStatement!;
         foreach (var (partition, head) in _heads)
         {
-            updateHead.Parameters[0].Value = head;
-            updateHead.Parameters[1].Value = partition;
-            if (updateHead.ExecuteNonQuery() != 1)
+            Check(raw.sqlite3_bind_int64(updateHead, 1, head));
+            Check(raw.sqlite3_bind_int(updateHead, 2, partition));
+            int step = raw.sqlite3_step(updateHead);
+            raw.sqlite3_reset(updateHead);
+            if (step != raw.SQLITE_DONE)
+            {
+                throw new SqliteException($"Advancing the head of partition {partition} failed: {raw.sqlite3_errmsg(writer.Handle).utf8_to_string()}", step);
+            }
+            if (raw.sqlite3_changes(writer.Handle) != 1)
             {
                 throw new InvalidDataException($"partition_heads for partition {partition} did not advance to {head}: the log and its heads disagree.");
             }
@@ -250,8 +257,8 @@ public sealed class SqliteActionStore : IActionStore
     {
         _insertStatement?.Dispose();
         _insertStatement = null;
-        _updateHead?.Dispose();
-        _updateHead = null;
+        _updateHeadStatement?.Dispose();
+        _updateHeadStatement = null;
         _writer?.Dispose();
         _writer = null;
     }
