@@ -11,4 +11,19 @@ echo "## 2a. HTTP, open loop at 50,000 actions/s (half the 100,000 target)"; $be
 echo "## 2b. HTTP, open loop at 86,000 actions/s (half the measured maximum)"; $bench http --clients 16 --batch 100 --seconds "$seconds" --rate 86000
 echo "## 3. HTTP, closed loop, 10% re-sent actions"; $bench http --clients 16 --batch 100 --seconds "$seconds" --repeat 0.1
 echo "## 4. in-process (no HTTP), closed loop"; $bench inprocess --clients 16 --batch 100 --seconds "$seconds"
-echo "## 5. overload: 600 clients asking for 800,000 actions/s"; $bench http --clients 600 --batch 100 --seconds "$seconds" --rate 800000
+echo "## 5. overload: 600 game servers in closed loop (each resends as soon as answered, 503 included)"; $bench http --clients 600 --batch 100 --seconds "$seconds"
+echo "## 6. overload with wrk (C load generator, Debian package 'wrk'): 800 connections, as fast as they are answered"
+if command -v wrk >/dev/null; then
+  data=$(mktemp -d); port=5097
+  dotnet src/Showrunner.Server/bin/Release/net10.0/Showrunner.Server.dll --urls "http://127.0.0.1:$port" --data "$data" >/dev/null 2>&1 &
+  pid=$!
+  until curl -sf "http://127.0.0.1:$port/readyz" >/dev/null; do sleep 0.2; done
+  (while kill -0 "$pid" 2>/dev/null; do grep VmRSS "/proc/$pid/status"; sleep 1; done > "$data.rss") &
+  wrk -t2 -c800 -d"${seconds}s" --timeout 10s -s bench/overload.lua "http://127.0.0.1:$port" | grep -E "Latency|requests|Non-2xx|offered"
+  curl -s "http://127.0.0.1:$port/v1/stats"; echo
+  echo "server rss max: $(sort -k2 -n "$data.rss" | tail -1)"
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  rm -rf "$data" "$data.rss"
+else
+  echo "wrk not installed (apt-get install wrk): skipped"
+fi
