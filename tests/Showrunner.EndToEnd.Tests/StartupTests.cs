@@ -58,6 +58,19 @@ public sealed class StartupTests
         Assert.Contains("Showrunner:InboxCapacity is not a known option", output, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("--partitions", "many", "--partitions = 'many': must be an integer.")]
+    [InlineData("--Showrunner:PartitionInboxCapacity", "0", "Showrunner:PartitionInboxCapacity = 0: must be between 1 and 1000000.")]
+    [InlineData("--Showrunner:MaxBodyBytes", "1x", "Showrunner:MaxBodyBytes = '1x': must be an integer.")]
+    public async Task A_bad_option_value_is_refused_with_exit_code_2_naming_option_value_and_rule(string option, string value, string message)
+    {
+        using var data = new TempDirectory("showrunner-startup");
+        var (exitCode, output) = await RunToExitAsync(["--data", data.Path, option, value]);
+        Assert.Equal(2, exitCode);
+        Assert.Contains(message, output, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(data.Path, "showrunner.db")), "a refused start must not create the database");
+    }
+
     [Fact]
     public async Task SHOWRUNNER_DATA_chooses_the_data_directory_when_no_data_argument_is_given()
     {

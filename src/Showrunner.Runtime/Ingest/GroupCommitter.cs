@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Showrunner.Storage;
@@ -92,7 +91,6 @@ internal sealed partial class GroupCommitter
                 }
                 continue;
             }
-            long started = Stopwatch.GetTimestamp();
             try
             {
                 _store.Append(_records);
@@ -111,17 +109,12 @@ internal sealed partial class GroupCommitter
             }
             Commits++;
             CommittedActions += _records.Count;
-            LastCommitSize = _records.Count;
-            LastCommitDuration = Stopwatch.GetElapsedTime(started);
             foreach (var group in _taken)
             {
                 CompleteGroup(group);
             }
         }
     }
-
-    public int LastCommitSize { get; private set; }
-    public TimeSpan LastCommitDuration { get; private set; }
 
     private void CompleteGroup(CommitGroup group)
     {

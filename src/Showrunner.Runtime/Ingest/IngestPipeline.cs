@@ -71,7 +71,6 @@ public sealed partial class IngestPipeline : IAsyncDisposable
 
     public RuntimeState State => (RuntimeState)Volatile.Read(ref _state);
     public int PartitionCount => _partitions.Length;
-    public PartitionRouter Router => _router;
 
     /// <summary>Rebuilds partition state from the store and starts the executors and the committer.</summary>
     public Task StartAsync(CancellationToken cancellationToken = default) => Task.Run(() =>

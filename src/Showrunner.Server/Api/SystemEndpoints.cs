@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Showrunner.Runtime.Ingest;
 
 namespace Showrunner.Server.Api;
@@ -52,9 +51,3 @@ internal sealed record StatsResponse(
 [System.Text.Json.Serialization.JsonSerializable(typeof(HealthResponse))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(StatsResponse))]
 internal sealed partial class ServerJsonContext : System.Text.Json.Serialization.JsonSerializerContext;
-
-/// <summary>Keeps the JsonSerializer namespace referenced for the generated context.</summary>
-internal static class ServerJson
-{
-    public static JsonSerializerOptions Options => ServerJsonContext.Default.Options;
-}

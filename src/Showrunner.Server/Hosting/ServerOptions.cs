@@ -17,6 +17,8 @@ internal sealed record ServerOptions
     public ActionLimits Limits { get; init; } = new();
     /// <summary>Ingest requests handled at once; more get 503 before their body is read.</summary>
     public int MaxConcurrentIngestRequests { get; init; } = 128;
+    /// <summary>SQLite connections for dedup probes and reads.</summary>
+    public int ReadConnections { get; init; } = 4;
 
     private static readonly string[] KnownKeys =
     [
@@ -37,9 +39,8 @@ internal sealed record ServerOptions
                 errors.Add($"Showrunner:{child.Key} is not a known option (known: {string.Join(", ", KnownKeys)}).");
             }
         }
-        int Int(string key, int fallback)
+        int Parse(string name, string? text, int fallback)
         {
-            string? text = section[key];
             if (text is null)
             {
                 return fallback;
@@ -48,16 +49,18 @@ internal sealed record ServerOptions
             {
                 return value;
             }
-            errors.Add($"Showrunner:{key} = '{text}': must be an integer.");
+            errors.Add($"{name} = '{text}': must be an integer.");
             return fallback;
         }
+        int Int(string key, int fallback) => Parse("Showrunner:" + key, section[key], fallback);
         // --data on the command line, then SHOWRUNNER_DATA, then ./data.
         string dataDirectory = configuration["data"] ?? configuration["SHOWRUNNER_DATA"] ?? "data";
         var ingestDefaults = new IngestOptions();
         var limitDefaults = new ActionLimits();
         var ingest = new IngestOptions
         {
-            PartitionCount = Int("PartitionCount", configuration["partitions"] is { } p && int.TryParse(p, out int partitions) ? partitions : ingestDefaults.PartitionCount),
+            // --partitions on the command line is a shorthand for Showrunner:PartitionCount.
+            PartitionCount = Int("PartitionCount", Parse("--partitions", configuration["partitions"], ingestDefaults.PartitionCount)),
             ExecutorCount = Int("ExecutorCount", ingestDefaults.ExecutorCount),
             PartitionInboxCapacity = Int("PartitionInboxCapacity", ingestDefaults.PartitionInboxCapacity),
             MaxActionsPerCommit = Int("MaxActionsPerCommit", ingestDefaults.MaxActionsPerCommit),
@@ -80,6 +83,11 @@ internal sealed record ServerOptions
         {
             errors.Add($"Showrunner:MaxConcurrentIngestRequests = {maxConcurrent}: must be between 1 and 100000.");
         }
+        int readConnections = Int("ReadConnections", 4);
+        if (readConnections is < 1 or > 64)
+        {
+            errors.Add($"Showrunner:ReadConnections = {readConnections}: must be between 1 and 64.");
+        }
         errors.AddRange(ingest.Validate().Select(e => "Showrunner:" + e));
         errors.AddRange(limits.Validate().Select(e => "Showrunner:" + e));
         if (errors.Count > 0)
@@ -92,11 +100,9 @@ internal sealed record ServerOptions
             Ingest = ingest,
             Limits = limits,
             MaxConcurrentIngestRequests = maxConcurrent,
+            ReadConnections = readConnections,
         };
     }
-
-    public int ReadConnections(IConfiguration configuration) =>
-        int.TryParse(configuration["Showrunner:ReadConnections"], out int n) && n is > 0 and <= 64 ? n : 4;
 }
 
 internal sealed class OptionsException(IReadOnlyList<string> errors)
