@@ -208,6 +208,33 @@ public sealed class ActionsApiTests
     }
 
     [Fact]
+    public async Task A_client_that_gives_up_while_waiting_still_gets_its_action_committed_once()
+    {
+        using var factory = new ShowrunnerFactory();
+        var client = await factory.ReadyClientAsync();
+        factory.Store.Hold();
+        using var giveUp = new CancellationTokenSource();
+        var abandoned = client.PostAsync(Actions, Batch(ActionJson("a")), giveUp.Token);
+        await WaitUntil(async () => (long)JsonNode.Parse(await client.GetStringAsync(new Uri("/v1/stats", UriKind.Relative)))!["queued_actions"]! == 1);
+        giveUp.Cancel();
+        factory.Store.Release();
+        // The in-memory test server may still complete the call it was already serving; either way
+        // the client has stopped waiting, and the server must not have lost or doubled the action.
+        try
+        {
+            await abandoned;
+        }
+        catch (OperationCanceledException)
+        {
+            // The usual outcome: the client gave up.
+        }
+        await WaitUntil(async () => (await client.GetAsync(new Uri("/v1/actions/a", UriKind.Relative))).StatusCode == HttpStatusCode.OK);
+        var retry = await ResultsOf(await client.PostAsync(Actions, Batch(ActionJson("a"))));
+        Assert.Equal("duplicate", (string?)retry[0]!["status"]);
+        Assert.Equal(1, (long)retry[0]!["seq"]!);
+    }
+
+    [Fact]
     public async Task A_failed_durable_write_gets_503_store_unavailable_and_a_retry_is_applied_once()
     {
         using var factory = new ShowrunnerFactory();

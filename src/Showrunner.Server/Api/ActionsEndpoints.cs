@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Text.Json;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http.Features;
 using Showrunner.Core.Actions;
 using Showrunner.Runtime.Ingest;
@@ -104,6 +105,12 @@ internal sealed class ActionsEndpoints(IngestPipeline pipeline, ServerOptions op
                         outcome.RetryAfter).ConfigureAwait(false);
                     break;
             }
+        }
+        catch (Exception exception) when (context.RequestAborted.IsCancellationRequested && exception is OperationCanceledException or IOException or ConnectionResetException)
+        {
+            // The client went away (timed out, disconnected) while sending or waiting. Whatever was
+            // committed stays committed; its retry will be answered "duplicate". Nothing to answer.
+            return;
         }
         catch (BadHttpRequestException exception) when (exception.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
