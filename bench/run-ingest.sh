@@ -10,6 +10,8 @@ echo "## 1. HTTP, closed loop, 16 game servers, batches of 100"; $bench http --c
 echo "## 2a. HTTP, open loop at 50,000 actions/s (half the 100,000 target)"; $bench http --clients 16 --batch 100 --seconds "$seconds" --rate 50000
 echo "## 2b. HTTP, open loop at 86,000 actions/s (half the measured maximum)"; $bench http --clients 16 --batch 100 --seconds "$seconds" --rate 86000
 echo "## 3. HTTP, closed loop, 10% re-sent actions"; $bench http --clients 16 --batch 100 --seconds "$seconds" --repeat 0.1
+echo "## 3b. HTTP, closed loop, time-ordered ids (UUIDv7 style), 60 s"; $bench http --clients 16 --batch 100 --seconds 60 --ids time
+echo "## 3c. HTTP, closed loop, random ids (UUIDv4 style), 60 s"; $bench http --clients 16 --batch 100 --seconds 60 --ids random
 echo "## 4. in-process (no HTTP), closed loop"; $bench inprocess --clients 16 --batch 100 --seconds "$seconds"
 echo "## 5. overload: 600 game servers in closed loop (each resends as soon as answered, 503 included)"; $bench http --clients 600 --batch 100 --seconds "$seconds"
 echo "## 6. overload with wrk (C load generator, Debian package 'wrk'): 800 connections, as fast as they are answered"

@@ -14,6 +14,7 @@ using Showrunner.Testing;
 //   inprocess  the same workload straight into the pipeline (parse + admission + commit), no HTTP
 // Options: --clients N --batch B --seconds S --rate ACTIONS_PER_S (0 = as fast as acknowledged)
 //          --repeat FRACTION (re-sent earlier actions) --players N --url URL --data DIR --warmup S
+//          --ids sequential|time|random (id style)
 // Results and the machine they were measured on: docs/benchmarks.md.
 var options = BenchOptions.Parse(args);
 Console.WriteLine($"# {options}");
@@ -27,7 +28,7 @@ result.Print(options);
 return 0;
 
 internal sealed record BenchOptions(string Mode, int Clients, int Batch, int Seconds, int Rate, double Repeat, int Players,
-    string? Url, string? Data, int Warmup, string Configuration)
+    string? Url, string? Data, int Warmup, string Configuration, string IdStyle)
 {
     public static BenchOptions Parse(string[] args)
     {
@@ -40,11 +41,11 @@ internal sealed record BenchOptions(string Mode, int Clients, int Batch, int Sec
         int Int(string name, int fallback) => Value(name) is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
         return new BenchOptions(mode, Int("clients", 16), Int("batch", 100), Int("seconds", 20), Int("rate", 0),
             Value("repeat") is { } r ? double.Parse(r, CultureInfo.InvariantCulture) : 0.0, Int("players", 100_000),
-            Value("url"), Value("data"), Int("warmup", 3), Value("configuration") ?? "Release");
+            Value("url"), Value("data"), Int("warmup", 3), Value("configuration") ?? "Release", Value("ids") ?? "sequential");
     }
 
     public override string ToString() =>
-        $"mode={Mode} clients={Clients} batch={Batch} seconds={Seconds} warmup={Warmup} rate={(Rate == 0 ? "max" : Rate.ToString(CultureInfo.InvariantCulture))} repeat={Repeat} players={Players}";
+        $"mode={Mode} clients={Clients} batch={Batch} seconds={Seconds} warmup={Warmup} rate={(Rate == 0 ? "max" : Rate.ToString(CultureInfo.InvariantCulture))} repeat={Repeat} players={Players} ids={IdStyle}";
 }
 
 /// <summary>Builds request bodies the way a game server would: unique ids, a pool of players, some re-sent actions.</summary>
@@ -71,8 +72,17 @@ internal sealed class Workload(int client, BenchOptions options)
                 builder.Append(_recent[_random.Next(_recent.Count)]);
                 continue;
             }
+            // --ids sequential: server id + counter; time: time-ordered (UUIDv7/ULID style: milliseconds,
+            // then random); random: UUIDv4 style. Sequential and time-ordered ids append near the end of
+            // the id index; random ids scatter over all of it (see docs/benchmarks.md).
+            string id = options.IdStyle switch
+            {
+                "random" => $"{_random.NextInt64():x16}{_random.NextInt64():x16}",
+                "time" => $"{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds():x12}{_random.NextInt64():x16}",
+                _ => string.Create(CultureInfo.InvariantCulture, $"c{client}-{_counter++}"),
+            };
             string action = string.Create(CultureInfo.InvariantCulture,
-                $"{{\"id\":\"c{client}-{_counter++}\",\"player\":\"player-{_random.Next(options.Players)}\",\"type\":\"combat.kill\",\"at\":\"{at}\",\"data\":{{\"target\":\"{Targets[_random.Next(Targets.Length)]}\",\"zone\":\"crystal_caves\",\"damage\":{_random.Next(10_000)}}}}}");
+                $"{{\"id\":\"{id}\",\"player\":\"player-{_random.Next(options.Players)}\",\"type\":\"combat.kill\",\"at\":\"{at}\",\"data\":{{\"target\":\"{Targets[_random.Next(Targets.Length)]}\",\"zone\":\"crystal_caves\",\"damage\":{_random.Next(10_000)}}}}}");
             builder.Append(action);
             if (_recent.Count < 2_000)
             {
