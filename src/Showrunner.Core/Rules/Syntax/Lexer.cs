@@ -50,22 +50,22 @@ internal static class Lexer
                     }
                     continue;
                 case '/' when i + 1 < text.Length && text[i + 1] == '*':
-                {
-                    int end = text.IndexOf("*/", i + 2, StringComparison.Ordinal);
-                    if (end < 0)
                     {
-                        diagnostics.Error("syntax.unterminated_comment", "This /* comment is never closed with */.", source.Span(i, 2));
-                        i = text.Length;
+                        int end = text.IndexOf("*/", i + 2, StringComparison.Ordinal);
+                        if (end < 0)
+                        {
+                            diagnostics.Error("syntax.unterminated_comment", "This /* comment is never closed with */.", source.Span(i, 2));
+                            i = text.Length;
+                            continue;
+                        }
+                        // A block comment spanning lines still ends the line it started on.
+                        if (text.AsSpan(i, end - i).Contains('\n'))
+                        {
+                            tokens.Add(new Token(TokenKind.Newline, end, 2, "\n"));
+                        }
+                        i = end + 2;
                         continue;
                     }
-                    // A block comment spanning lines still ends the line it started on.
-                    if (text.AsSpan(i, end - i).Contains('\n'))
-                    {
-                        tokens.Add(new Token(TokenKind.Newline, end, 2, "\n"));
-                    }
-                    i = end + 2;
-                    continue;
-                }
                 case '"':
                     tokens.Add(ReadString(source, diagnostics, ref i));
                     continue;

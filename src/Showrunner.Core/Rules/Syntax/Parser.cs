@@ -363,14 +363,14 @@ internal sealed class Parser
                 Advance();
                 return new LiteralSyntax(LiteralKind.String, token.Value, SpanOf(token));
             case TokenKind.OpenParen:
-            {
-                Advance();
-                _bracketDepth++;
-                var inner = Expression();
-                Expect(TokenKind.CloseParen, "')'");
-                _bracketDepth--;
-                return inner;
-            }
+                {
+                    Advance();
+                    _bracketDepth++;
+                    var inner = Expression();
+                    Expect(TokenKind.CloseParen, "')'");
+                    _bracketDepth--;
+                    return inner;
+                }
             case TokenKind.OpenBracket:
                 return List();
             case TokenKind.OpenBrace:
