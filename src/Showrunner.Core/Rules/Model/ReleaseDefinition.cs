@@ -1,0 +1,66 @@
+using Showrunner.Core.Rules.Binding;
+using Showrunner.Core.Rules.Syntax;
+
+namespace Showrunner.Core.Rules.Model;
+
+/// <summary>
+/// A checked release: every name resolved, every expression typed, every bound enforced. Built by
+/// <see cref="ReleaseChecker"/> from the syntax of all source files; immutable.
+/// </summary>
+internal sealed record ReleaseDefinition(
+    string Name,
+    string? Description,
+    IReadOnlyList<string> Currencies,
+    IReadOnlyList<string> Items,
+    IReadOnlyList<ActionDefinition> Actions,
+    SafetyBounds Bounds,
+    IReadOnlyList<ConfigDefinition> Configs,
+    IReadOnlyList<EventDefinition> Events);
+
+/// <summary><c>action "type" { field = string ... }</c>: the schema ingest validates and expressions read.</summary>
+internal sealed record ActionDefinition(string Type, RecordSchema Schema, SourceSpan Span);
+
+/// <summary>Limits declared by the release and enforced when it is built.</summary>
+internal sealed record SafetyBounds(long? MaxPointsPerAction, IReadOnlyDictionary<string, long> MaxPerGrant)
+{
+    public static readonly SafetyBounds None = new(null, new Dictionary<string, long>());
+}
+
+/// <summary>A literal configuration value: string, long, decimal or bool.</summary>
+internal sealed record ConfigValue(RuleType Type, object Value);
+
+internal sealed record ConfigDefinition(string Name, IReadOnlyDictionary<string, ConfigValue> Values, SourceSpan Span);
+
+/// <summary>Amounts of declared currencies and items, in source order.</summary>
+internal sealed record Reward(IReadOnlyList<RewardLine> Lines);
+
+internal sealed record RewardLine(string Name, long Amount);
+
+/// <summary>
+/// When an event runs. A run lasts <see cref="Duration"/> from its start; with <see cref="Every"/>
+/// a new run starts at each interval after <see cref="Start"/>. Rewards can be claimed during
+/// <see cref="Grace"/> after a run ends.
+/// </summary>
+internal sealed record ScheduleDefinition(DateTimeOffset Start, TimeSpan Duration, TimeSpan? Every, TimeSpan Grace);
+
+internal sealed record ObjectiveDefinition(string Name, string On, BoundExpression? When, BoundExpression Points, long? MaxPerHour, SourceSpan Span);
+
+internal sealed record TierDefinition(string Name, long At, Reward Reward);
+
+internal sealed record PrizeDefinition(int FromRank, int ToRank, Reward Reward);
+
+internal sealed record CommunityGoalDefinition(long Target, Reward Reward);
+
+internal sealed record ConfigOverride(string Config, IReadOnlyDictionary<string, ConfigValue> Values);
+
+internal sealed record EventDefinition(
+    string Id,
+    string Title,
+    ScheduleDefinition Schedule,
+    BoundExpression? Audience,
+    IReadOnlyList<ObjectiveDefinition> Objectives,
+    IReadOnlyList<TierDefinition> Tiers,
+    IReadOnlyList<PrizeDefinition> Prizes,
+    CommunityGoalDefinition? CommunityGoal,
+    IReadOnlyList<ConfigOverride> ConfigOverrides,
+    SourceSpan Span);
