@@ -65,6 +65,32 @@ public sealed class ReleaseCheckerTests
         Assert.Equal(1_000_000, hunt.CommunityGoal!.Target);
     }
 
+    [Theory]
+    [InlineData("weekly-tournament", "arena_weekend")]
+    [InlineData("community-goal", "great_harvest")]
+    [InlineData("casino-weekend", "high_roller_weekend")]
+    public void Every_example_release_checks_clean(string directory, string eventId)
+    {
+        string text = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "examples", directory, "release.hcl"));
+        var (release, diagnostics) = Check(("release.hcl", text));
+        Assert.True(diagnostics.Count == 0, string.Join("\n", diagnostics.Select(d => d.Format())));
+        Assert.Equal(eventId, Assert.Single(release!.Events).Id);
+    }
+
+    [Fact]
+    public void The_examples_use_recurrence_community_goals_and_config_overrides()
+    {
+        string Read(string directory) => File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "examples", directory, "release.hcl"));
+        var weekly = Check(("r.hcl", Read("weekly-tournament"))).Release!.Events[0];
+        Assert.Equal(TimeSpan.FromDays(7), weekly.Schedule.Every);
+        Assert.Equal(4, weekly.Prizes.Count);
+        Assert.Equal(10_000_000, Check(("r.hcl", Read("community-goal"))).Release!.Events[0].CommunityGoal!.Target);
+        var casino = Check(("r.hcl", Read("casino-weekend"))).Release!.Events[0];
+        var casinoOverride = Assert.Single(casino.ConfigOverrides);
+        Assert.Equal(1.5m, casinoOverride.Values["bonus_multiplier"].Value);
+        Assert.Equal(true, casinoOverride.Values["jackpot_enabled"].Value);
+    }
+
     [Fact]
     public void Sources_may_be_split_over_files_in_any_order()
     {
