@@ -1,0 +1,141 @@
+using System.Security.Cryptography;
+using System.Text;
+using Showrunner.Core.Rules.Model;
+using Showrunner.Core.Rules.Syntax;
+
+namespace Showrunner.Core.Rules.Bundle;
+
+/// <summary>One top-level definition of a bundle and the Merkle leaf hash of its canonical text.</summary>
+internal sealed record BundleDefinition(string Key, string Name, string Text, byte[] LeafHash);
+
+/// <summary>What changed between two releases, definition by definition.</summary>
+internal sealed record BundleDiff(IReadOnlyList<string> Added, IReadOnlyList<string> Removed, IReadOnlyList<string> Changed)
+{
+    public bool IsEmpty => Added.Count == 0 && Removed.Count == 0 && Changed.Count == 0;
+}
+
+/// <summary>
+/// An immutable release: the canonical text of all its definitions (independent of whitespace,
+/// comments and file order), its id (lower-case hex SHA-256 of the canonical UTF-8 bytes), and a
+/// Merkle root over its definitions so two releases diff definition by definition.
+/// </summary>
+/// <remarks>
+/// Merkle tree as in RFC 6962 §2.1: leaves are the canonical bytes of each top-level block in
+/// canonical order; leaf hash = SHA-256(0x00 ‖ bytes), node hash = SHA-256(0x01 ‖ left ‖ right),
+/// a tree of n leaves splits at the largest power of two below n; the empty tree hashes to
+/// SHA-256 of nothing.
+/// </remarks>
+internal sealed class ReleaseBundle
+{
+    /// <summary>Largest total size of a release's sources.</summary>
+    public const int MaxSourceBytes = 16 * 1024 * 1024;
+
+    private ReleaseBundle(string canonicalText, ReleaseDefinition release, IReadOnlyList<BundleDefinition> definitions)
+    {
+        CanonicalText = canonicalText;
+        Release = release;
+        Definitions = definitions;
+        CanonicalBytes = Encoding.UTF8.GetBytes(canonicalText);
+        Id = Convert.ToHexStringLower(SHA256.HashData(CanonicalBytes));
+        MerkleRoot = Convert.ToHexStringLower(Root(definitions.Select(d => d.LeafHash).ToList()));
+    }
+
+    public string Id { get; }
+    public string MerkleRoot { get; }
+    public string CanonicalText { get; }
+    public byte[] CanonicalBytes { get; }
+    public ReleaseDefinition Release { get; }
+    public IReadOnlyList<BundleDefinition> Definitions { get; }
+
+    /// <summary>Checks the sources and, if they have no errors, builds the bundle.</summary>
+    public static (ReleaseBundle? Bundle, List<Diagnostic> Diagnostics) Build(IReadOnlyList<SourceText> files)
+    {
+        long size = files.Sum(f => (long)Encoding.UTF8.GetByteCount(f.Text));
+        if (size > MaxSourceBytes)
+        {
+            var first = files[0];
+            var diagnostic = new Diagnostic("limit.source_size", $"The sources are {size} bytes; a release is at most {MaxSourceBytes}.", first.Span(0, 0), "");
+            return (null, [diagnostic]);
+        }
+        var (release, diagnostics) = ReleaseChecker.Check(files);
+        if (release is null)
+        {
+            return (null, diagnostics);
+        }
+        // Parse again for the syntax (the checker keeps only the model); the sources are known clean.
+        var blocks = new List<BlockSyntax>();
+        foreach (var file in files)
+        {
+            blocks.AddRange(Parser.ParseFile(file, new DiagnosticBag(file, [])).Blocks);
+        }
+        var definitions = CanonicalPrinter.Order(blocks).Select(block =>
+        {
+            string text = CanonicalPrinter.Block(block);
+            return new BundleDefinition(CanonicalPrinter.KeyOf(block), CanonicalPrinter.NameOf(block), text, LeafHash(Encoding.UTF8.GetBytes(text)));
+        }).ToList();
+        string canonical = string.Join("\n", definitions.Select(d => d.Text));
+        return (new ReleaseBundle(canonical, release, definitions), diagnostics);
+    }
+
+    /// <summary>
+    /// Reads a stored bundle back: it must check clean and already be in canonical form, so that one
+    /// release has exactly one byte sequence and one id.
+    /// </summary>
+    public static (ReleaseBundle? Bundle, List<Diagnostic> Diagnostics) Load(string canonicalText, string name = "bundle.hcl")
+    {
+        var (bundle, diagnostics) = Build([new SourceText(name, canonicalText)]);
+        if (bundle is not null && bundle.CanonicalText != canonicalText)
+        {
+            diagnostics.Add(new Diagnostic("bundle.not_canonical", "The bundle is not in canonical form: rebuild it with 'showrunner build'.",
+                new SourceText(name, canonicalText).Span(0, 0), ""));
+            return (null, diagnostics);
+        }
+        return (bundle, diagnostics);
+    }
+
+    public static BundleDiff Diff(ReleaseBundle before, ReleaseBundle after)
+    {
+        var old = before.Definitions.ToDictionary(d => d.Key, StringComparer.Ordinal);
+        var @new = after.Definitions.ToDictionary(d => d.Key, StringComparer.Ordinal);
+        var added = after.Definitions.Where(d => !old.ContainsKey(d.Key)).Select(d => d.Name).ToList();
+        var removed = before.Definitions.Where(d => !@new.ContainsKey(d.Key)).Select(d => d.Name).ToList();
+        var changed = after.Definitions.Where(d => old.TryGetValue(d.Key, out var o) && !o.LeafHash.AsSpan().SequenceEqual(d.LeafHash)).Select(d => d.Name).ToList();
+        return new BundleDiff(added, removed, changed);
+    }
+
+    internal static byte[] LeafHash(ReadOnlySpan<byte> data)
+    {
+        var buffer = new byte[data.Length + 1];
+        buffer[0] = 0x00;
+        data.CopyTo(buffer.AsSpan(1));
+        return SHA256.HashData(buffer);
+    }
+
+    internal static byte[] NodeHash(ReadOnlySpan<byte> left, ReadOnlySpan<byte> right)
+    {
+        Span<byte> buffer = stackalloc byte[65];
+        buffer[0] = 0x01;
+        left.CopyTo(buffer[1..]);
+        right.CopyTo(buffer[33..]);
+        return SHA256.HashData(buffer);
+    }
+
+    /// <summary>RFC 6962 Merkle tree hash of leaf hashes.</summary>
+    internal static byte[] Root(IReadOnlyList<byte[]> leaves)
+    {
+        if (leaves.Count == 0)
+        {
+            return SHA256.HashData(ReadOnlySpan<byte>.Empty);
+        }
+        if (leaves.Count == 1)
+        {
+            return leaves[0];
+        }
+        int split = 1;
+        while (split * 2 < leaves.Count)
+        {
+            split *= 2;
+        }
+        return NodeHash(Root(leaves.Take(split).ToList()), Root(leaves.Skip(split).ToList()));
+    }
+}
