@@ -24,8 +24,10 @@ namespace Showrunner.Cli
 
             var before = new Argument<string>("a") { Description = "A bundle file or a directory of sources." };
             var after = new Argument<string>("b") { Description = "A bundle file or a directory of sources." };
-            var diff = new Command("diff", "Name the definitions added, removed and changed from A to B.") { before, after, json };
-            diff.SetAction(result => commands.Diff(result.GetValue(before)!, result.GetValue(after)!, result.GetValue(json)));
+            var at = new Option<DateTimeOffset?>("--at") { Description = "Judge whether B may replace A at this UTC time (default: now)." };
+            var diff = new Command("diff", "Name the definitions added, removed and changed from A to B, and whether B may replace A.") { before, after, at, json };
+            diff.SetAction(result => commands.Diff(result.GetValue(before)!, result.GetValue(after)!, result.GetValue(json),
+                result.GetValue(at)?.ToUniversalTime() ?? DateTimeOffset.UtcNow));
 
             var file = new Argument<string>("file") { Description = "A bundle file built by 'showrunner build'." };
             var inspect = new Command("inspect", "Show what a bundle holds: id, Merkle root, definitions, events.") { file, json };

@@ -143,7 +143,11 @@ internal sealed class ReleaseCommands(TextWriter output, TextWriter errors)
         return bundle is null ? ExitCodes.Problems : ExitCodes.Ok;
     }
 
-    public int Diff(string before, string after, bool json)
+    /// <summary>
+    /// Names what changed from A to B and whether B may replace A at <paramref name="at"/> without
+    /// changing what players already earned (exit 1 when it may not).
+    /// </summary>
+    public int Diff(string before, string after, bool json, DateTimeOffset at)
     {
         var (a, aDiagnostics, aUsage) = Open(before);
         var (b, bDiagnostics, bUsage) = Open(after);
@@ -157,6 +161,7 @@ internal sealed class ReleaseCommands(TextWriter output, TextWriter errors)
             return ExitCodes.Problems;
         }
         var diff = ReleaseBundle.Diff(a, b);
+        var problems = ReleaseCompatibility.Check(a, b, at);
         if (json)
         {
             WriteJson(writer =>
@@ -167,7 +172,20 @@ internal sealed class ReleaseCommands(TextWriter output, TextWriter errors)
                 WriteList(writer, "added", diff.Added);
                 WriteList(writer, "removed", diff.Removed);
                 WriteList(writer, "changed", diff.Changed);
+                writer.WriteString("compatible_at", at.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture));
+                writer.WriteBoolean("compatible", problems.Count == 0);
+                writer.WriteStartArray("problems");
+                foreach (var problem in problems)
+                {
+                    writer.WriteStartObject();
+                    writer.WriteString("code", problem.Code);
+                    writer.WriteString("event", problem.EventId);
+                    writer.WriteString("message", problem.Message);
+                    writer.WriteEndObject();
+                }
+                writer.WriteEndArray();
             });
+            return problems.Count == 0 ? ExitCodes.Ok : ExitCodes.Problems;
         }
         else
         {
@@ -190,7 +208,11 @@ internal sealed class ReleaseCommands(TextWriter output, TextWriter errors)
                 output.WriteLine($"~ {name}");
             }
         }
-        return ExitCodes.Ok;
+        foreach (var problem in problems)
+        {
+            errors.WriteLine($"error {problem.Code}: {problem.Message}");
+        }
+        return problems.Count == 0 ? ExitCodes.Ok : ExitCodes.Problems;
     }
 
     public int Inspect(string file, bool json)

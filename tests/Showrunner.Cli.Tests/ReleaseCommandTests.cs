@@ -122,6 +122,21 @@ public sealed class ReleaseCommandTests : IDisposable
         Assert.Contains("identical", same, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Diff_refuses_a_candidate_that_changes_a_live_events_earnings_with_exit_1()
+    {
+        string changed = Sources(("release.hcl", File.ReadAllText(Path.Combine(Example("summer-week-1"), "release.hcl"))
+            .Replace("points = 5", "points = 50", StringComparison.Ordinal)));
+        var (during, _, errors) = Run("diff", Example("summer-week-1"), changed, "--at", "2025-07-27T12:00:00Z");
+        Assert.Equal(1, during);
+        Assert.Contains("error compat.earnings_changed: Event \"crystal_caves_hunt\" is live", errors, StringComparison.Ordinal);
+        var (later, output, _) = Run("diff", Example("summer-week-1"), changed, "--at", "2025-09-01T00:00:00Z", "--json");
+        Assert.Equal(0, later);
+        using var document = JsonDocument.Parse(output);
+        Assert.True(document.RootElement.GetProperty("compatible").GetBoolean());
+        Assert.Equal("event \"crystal_caves_hunt\"", document.RootElement.GetProperty("changed")[0].GetString());
+    }
+
     [Theory]
     [InlineData("check")]
     [InlineData("frobnicate")]

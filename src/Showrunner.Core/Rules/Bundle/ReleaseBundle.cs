@@ -30,8 +30,13 @@ internal sealed class ReleaseBundle
     /// <summary>Largest total size of a release's sources.</summary>
     public const int MaxSourceBytes = 16 * 1024 * 1024;
 
-    private ReleaseBundle(string canonicalText, ReleaseDefinition release, IReadOnlyList<BundleDefinition> definitions)
+    /// <summary>The parts of an event that decide what players earn.</summary>
+    private static readonly string[] EarningBlocks = ["objective", "tier", "leaderboard", "community_goal"];
+
+    private ReleaseBundle(string canonicalText, ReleaseDefinition release, IReadOnlyList<BundleDefinition> definitions,
+        IReadOnlyDictionary<string, string> earningSignatures)
     {
+        EarningSignatures = earningSignatures;
         CanonicalText = canonicalText;
         Release = release;
         Definitions = definitions;
@@ -46,6 +51,9 @@ internal sealed class ReleaseBundle
     public byte[] CanonicalBytes { get; }
     public ReleaseDefinition Release { get; }
     public IReadOnlyList<BundleDefinition> Definitions { get; }
+
+    /// <summary>Per event id: the canonical text of its objectives, tiers, leaderboard and community goal.</summary>
+    public IReadOnlyDictionary<string, string> EarningSignatures { get; }
 
     /// <summary>Checks the sources and, if they have no errors, builds the bundle.</summary>
     public static (ReleaseBundle? Bundle, List<Diagnostic> Diagnostics) Build(IReadOnlyList<SourceText> files)
@@ -74,7 +82,11 @@ internal sealed class ReleaseBundle
             return new BundleDefinition(CanonicalPrinter.KeyOf(block), CanonicalPrinter.NameOf(block), text, LeafHash(Encoding.UTF8.GetBytes(text)));
         }).ToList();
         string canonical = string.Join("\n", definitions.Select(d => d.Text));
-        return (new ReleaseBundle(canonical, release, definitions), diagnostics);
+        var signatures = blocks.Where(b => b.Type == "event" && b.Labels.Count == 1).ToDictionary(
+            b => b.Labels[0].Value,
+            b => string.Concat(b.Body.Blocks.Where(c => EarningBlocks.Contains(c.Type)).Select(CanonicalPrinter.Block)),
+            StringComparer.Ordinal);
+        return (new ReleaseBundle(canonical, release, definitions, signatures), diagnostics);
     }
 
     /// <summary>

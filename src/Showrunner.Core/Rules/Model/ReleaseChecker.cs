@@ -37,6 +37,7 @@ internal sealed class ReleaseChecker
     private readonly List<string> _items = [];
     private readonly Dictionary<string, ActionDefinition> _actions = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ConfigDefinition> _configs = new(StringComparer.Ordinal);
+    private readonly List<RetiredEvent> _retired = [];
     private SafetyBounds _bounds = SafetyBounds.None;
     private string? _releaseName;
     private string? _description;
@@ -85,8 +86,11 @@ internal sealed class ReleaseChecker
                     break;
                 case "event":
                     break;
+                case "retire":
+                    Retire(block, bag);
+                    break;
                 default:
-                    bag.Error("decl.unknown_block", $"Unknown block '{block.Type}': a release has release, currency, item, action, safety_bounds, config and event blocks.", block.TypeSpan);
+                    bag.Error("decl.unknown_block", $"Unknown block '{block.Type}': a release has release, currency, item, action, safety_bounds, config, event and retire blocks.", block.TypeSpan);
                     break;
             }
         }
@@ -118,7 +122,12 @@ internal sealed class ReleaseChecker
                 events.Add(definition);
             }
         }
-        return new ReleaseDefinition(_releaseName ?? "", _description, _currencies, _items, [.. _actions.Values], _bounds, [.. _configs.Values], events);
+        foreach (var retired in _retired.Where(r => eventIds.Contains(r.Id)))
+        {
+            var (block, bag) = _blocks.First(b => b.Block.Type == "retire" && b.Block.Labels.Count == 1 && b.Block.Labels[0].Value == retired.Id);
+            bag.Error("decl.duplicate", $"Event \"{retired.Id}\" is both defined and retired.", block.Labels[0].Span);
+        }
+        return new ReleaseDefinition(_releaseName ?? "", _description, _currencies, _items, [.. _actions.Values], _bounds, [.. _configs.Values], events, _retired);
     }
 
     // ---- top-level declarations ----
@@ -141,6 +150,22 @@ internal sealed class ReleaseChecker
         {
             _description = String(description, bag, "description");
         }
+    }
+
+    private void Retire(BlockSyntax block, DiagnosticBag bag)
+    {
+        if (Label(block, bag, "the id of the event retired") is not { } id)
+        {
+            return;
+        }
+        if (_retired.Exists(r => r.Id == id))
+        {
+            bag.Error("decl.duplicate", $"Event \"{id}\" is retired twice.", block.Labels[0].Span);
+            return;
+        }
+        NoBlocks(block, bag);
+        var attributes = Attributes(block, bag, ["reason"]);
+        _retired.Add(new RetiredEvent(id, attributes.TryGetValue("reason", out var reason) ? String(reason, bag, "reason") : null));
     }
 
     private void Catalog(BlockSyntax block, DiagnosticBag bag)
@@ -322,8 +347,20 @@ internal sealed class ReleaseChecker
 
     private EventDefinition? Event(string id, BlockSyntax block, DiagnosticBag bag)
     {
-        var attributes = Attributes(block, bag, ["title"]);
+        var attributes = Attributes(block, bag, ["title", "migration"]);
         string title = attributes.TryGetValue("title", out var titleSyntax) ? String(titleSyntax, bag, "title") ?? id : id;
+        string? migration = null;
+        if (attributes.TryGetValue("migration", out var migrationSyntax) && String(migrationSyntax, bag, "migration") is { } policy)
+        {
+            if (policy == EventDefinition.KeepEarned)
+            {
+                migration = policy;
+            }
+            else
+            {
+                bag.Error("event.unknown_migration", $"Unknown migration policy \"{policy}\": the policy is \"{EventDefinition.KeepEarned}\".", migrationSyntax.Span);
+            }
+        }
         ScheduleDefinition? schedule = null;
         BoundExpression? audience = null;
         var objectives = new List<ObjectiveDefinition>();
@@ -413,7 +450,7 @@ internal sealed class ReleaseChecker
         {
             bag.Error("event.no_objective", $"Event \"{id}\" needs at least one objective: without one, nothing earns points.", block.Labels[0].Span);
         }
-        return schedule is null ? null : new EventDefinition(id, title, schedule, audience, objectives, tiers, prizes, goal, overrides, block.Span);
+        return schedule is null ? null : new EventDefinition(id, title, schedule, audience, objectives, tiers, prizes, goal, overrides, migration, block.Span);
     }
 
     private static ScheduleDefinition? Schedule(BlockSyntax block, DiagnosticBag bag)

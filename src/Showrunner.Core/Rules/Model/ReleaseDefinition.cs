@@ -15,7 +15,14 @@ internal sealed record ReleaseDefinition(
     IReadOnlyList<ActionDefinition> Actions,
     SafetyBounds Bounds,
     IReadOnlyList<ConfigDefinition> Configs,
-    IReadOnlyList<EventDefinition> Events);
+    IReadOnlyList<EventDefinition> Events,
+    IReadOnlyList<RetiredEvent> Retired);
+
+/// <summary>
+/// <c>retire "event_id" { reason = "..." }</c>: the candidate removes an event on purpose, even
+/// while it runs or owes rewards. What was granted stays granted.
+/// </summary>
+internal sealed record RetiredEvent(string Id, string? Reason);
 
 /// <summary><c>action "type" { field = string ... }</c>: the schema ingest validates and expressions read.</summary>
 internal sealed record ActionDefinition(string Type, RecordSchema Schema, SourceSpan Span);
@@ -63,4 +70,16 @@ internal sealed record EventDefinition(
     IReadOnlyList<PrizeDefinition> Prizes,
     CommunityGoalDefinition? CommunityGoal,
     IReadOnlyList<ConfigOverride> ConfigOverrides,
-    SourceSpan Span);
+    string? Migration,
+    SourceSpan Span)
+{
+    /// <summary>The only migration policy so far: earned points and granted rewards stay; the new rules apply from activation.</summary>
+    public const string KeepEarned = "keep_earned";
+
+    /// <summary>
+    /// Whether the event may owe rewards at <paramref name="now"/>: a run has started and, for a
+    /// one-off event, its grace period has not ended. A recurring event owes from its first start on.
+    /// </summary>
+    public bool IsLive(DateTimeOffset now) =>
+        now >= Schedule.Start && (Schedule.Every is not null || now < Schedule.Start + Schedule.Duration + Schedule.Grace);
+}
