@@ -1,0 +1,158 @@
+using System.Text;
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Running;
+using Showrunner.Core.Rules.Bundle;
+using Showrunner.Core.Rules.Evaluation;
+using Showrunner.Core.Rules.Model;
+using Showrunner.Core.Rules.Syntax;
+
+// Benchmarks of the event language (BenchmarkDotNet). Results: docs/benchmarks.md.
+//   dotnet run -c Release --project bench/Showrunner.Bench.Rules -- --filter '*'
+BenchmarkSwitcher.FromAssembly(typeof(CheckBenchmark).Assembly).Run(args);
+
+/// <summary>Sources of a release with <c>count</c> events like the issue's example, for scale tests.</summary>
+internal static class Sources
+{
+    public static string Release(int events)
+    {
+        var builder = new StringBuilder("""
+            release "bench" {}
+            currency "gems" {}
+            item "crystal_blade" {}
+            action "combat.kill" {
+              target = string
+              zone   = string
+              damage = int
+            }
+            safety_bounds {
+              max_points_per_action = 100
+              max_currency_per_grant = { gems = 5000 }
+            }
+
+            """);
+        for (int i = 0; i < events; i++)
+        {
+            builder.Append($$"""
+                # Event {{i}}: a hunt with an audience, two objectives, tiers and a leaderboard.
+                event "hunt_{{i}}" {
+                  title = "Hunt number {{i}}"
+                  schedule {
+                    start = "2025-07-24T16:00:00Z"
+                    end   = "2025-07-31T16:00:00Z"
+                    grace = "48h"
+                  }
+                  audience {
+                    when = player.level >= {{i % 30}} && player.region in ["eu", "na", "apac"]
+                  }
+                  objective "dragons" {
+                    on     = "combat.kill"
+                    when   = action.target == "dragon" && action.zone == "zone_{{i % 7}}"
+                    points = 5
+                  }
+                  objective "damage" {
+                    on           = "combat.kill"
+                    when         = action.damage > {{i * 10}}
+                    points       = clamp(action.damage / 100, 1, 50)
+                    max_per_hour = 60
+                  }
+                  tier "bronze" {
+                    at     = 50
+                    reward = { gems = 50 }
+                  }
+                  tier "silver" {
+                    at     = 250
+                    reward = { gems = 200, crystal_blade = 1 }
+                  }
+                  leaderboard {
+                    prize "1"      { reward = { gems = 1000 } }
+                    prize "2-10"   { reward = { gems = 500 } }
+                  }
+                }
+
+                """);
+        }
+        return builder.ToString();
+    }
+}
+
+/// <summary>Target: checking 1 MB of sources takes under 200 ms.</summary>
+[MemoryDiagnoser]
+[SimpleJob(launchCount: 1, warmupCount: 3, iterationCount: 10)]
+public class CheckBenchmark
+{
+    private SourceText _source = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        string text = Sources.Release(events: 1);
+        int perEvent = text.Length;
+        int events = Math.Min(ReleaseChecker.MaxEvents, 1024 * 1024 / perEvent + 1);
+        text = Sources.Release(events);
+        _source = new SourceText("bench.hcl", text);
+        Console.WriteLine($"// source: {text.Length:N0} bytes, {events} events");
+    }
+
+    [Benchmark(Description = "check 1 MB of sources")]
+    public int Check() => ReleaseChecker.Check([_source]).Release!.Events.Count;
+
+    [Benchmark(Description = "build bundle from 1 MB (check + canonical + SHA-256 + Merkle)")]
+    public string Build() => ReleaseBundle.Build([_source]).Bundle!.Id;
+}
+
+/// <summary>
+/// Target: ≥ 2,000,000 action evaluations/s on one core with 20 running events. One evaluation =
+/// one combat.kill action checked against all 20 events: audience, then each objective's when and
+/// points. Measures the compiled expressions; matching actions to objectives and caps are not built yet.
+/// </summary>
+[SimpleJob(launchCount: 1, warmupCount: 3, iterationCount: 10)]
+public class EvaluationBenchmark
+{
+    private (CompiledExpression<bool> Audience, (CompiledExpression<bool>? When, CompiledExpression<long> Points)[] Objectives)[] _events = null!;
+    private EvaluationInput[] _inputs = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var (release, diagnostics) = ReleaseChecker.Check([new SourceText("bench.hcl", Sources.Release(events: 20))]);
+        if (release is null)
+        {
+            throw new InvalidOperationException(string.Join("\n", diagnostics.Select(d => d.Format())));
+        }
+        _events = release.Events.Select(e => (
+            ExpressionCompiler.Compile<bool>(e.Audience!, "audience"),
+            e.Objectives.Select(o => (o.When is null ? null : ExpressionCompiler.Compile<bool>(o.When, "when"), ExpressionCompiler.Compile<long>(o.Points, "points"))).ToArray()))
+            .ToArray();
+        var random = new Random(42);
+        string[] targets = ["dragon", "goblin", "slime"];
+        string[] regions = ["eu", "na", "apac", "latam"];
+        _inputs = Enumerable.Range(0, 1024).Select(_ => new EvaluationInput(
+            [targets[random.Next(3)], "zone_" + random.Next(7), (long)random.Next(10_000)],
+            [(long)random.Next(60), regions[random.Next(4)], "", "", "", ""])).ToArray();
+    }
+
+    /// <summary>1,024 actions against 20 events: divide the time by 1,024 for one action evaluation.</summary>
+    [Benchmark(OperationsPerInvoke = 1024, Description = "one action against 20 events")]
+    public long EvaluateAction()
+    {
+        long total = 0;
+        foreach (var input in _inputs)
+        {
+            foreach (var (audience, objectives) in _events)
+            {
+                if (!audience.TryEvaluate(input, out bool member) || !member)
+                {
+                    continue;
+                }
+                foreach (var (when, points) in objectives)
+                {
+                    if ((when is null || (when.TryEvaluate(input, out bool matches) && matches)) && points.TryEvaluate(input, out long amount))
+                    {
+                        total += amount;
+                    }
+                }
+            }
+        }
+        return total;
+    }
+}
