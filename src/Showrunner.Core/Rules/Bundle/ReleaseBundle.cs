@@ -65,16 +65,10 @@ internal sealed class ReleaseBundle
             var diagnostic = new Diagnostic("limit.source_size", $"The sources are {size} bytes; a release is at most {MaxSourceBytes}.", first.Span(0, 0), "");
             return (null, [diagnostic]);
         }
-        var (release, diagnostics) = ReleaseChecker.Check(files);
+        var (release, diagnostics) = ReleaseChecker.Check(files, out var blocks);
         if (release is null)
         {
             return (null, diagnostics);
-        }
-        // Parse again for the syntax (the checker keeps only the model); the sources are known clean.
-        var blocks = new List<BlockSyntax>();
-        foreach (var file in files)
-        {
-            blocks.AddRange(Parser.ParseFile(file, new DiagnosticBag(file, [])).Blocks);
         }
         var definitions = CanonicalPrinter.Order(blocks).Select(block =>
         {

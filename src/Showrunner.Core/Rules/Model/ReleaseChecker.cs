@@ -43,7 +43,11 @@ internal sealed class ReleaseChecker
     private string? _description;
 
     /// <summary>Parses and checks <paramref name="files"/>; diagnostics are sorted by file, line and column.</summary>
-    public static (ReleaseDefinition? Release, List<Diagnostic> Diagnostics) Check(IReadOnlyList<SourceText> files)
+    public static (ReleaseDefinition? Release, List<Diagnostic> Diagnostics) Check(IReadOnlyList<SourceText> files) =>
+        Check(files, out _);
+
+    /// <summary>As <see cref="Check(IReadOnlyList{SourceText})"/>, also handing back the top-level blocks it parsed.</summary>
+    public static (ReleaseDefinition? Release, List<Diagnostic> Diagnostics) Check(IReadOnlyList<SourceText> files, out List<BlockSyntax> blocks)
     {
         var diagnostics = new List<Diagnostic>();
         var checker = new ReleaseChecker();
@@ -58,6 +62,7 @@ internal sealed class ReleaseChecker
             checker._blocks.AddRange(body.Blocks.Select(b => (b, bag)));
         }
         var release = checker.Run(files.Count > 0 ? new DiagnosticBag(files[0], diagnostics) : null);
+        blocks = checker._blocks.ConvertAll(b => b.Block);
         diagnostics.Sort((a, b) => (a.Span.File, a.Span.Line, a.Span.Column).CompareTo((b.Span.File, b.Span.Line, b.Span.Column)));
         return (diagnostics.Exists(d => d.Severity == Severity.Error) ? null : release, diagnostics);
     }
