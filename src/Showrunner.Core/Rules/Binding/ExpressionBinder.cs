@@ -126,7 +126,7 @@ internal sealed class ExpressionBinder(BindingScope scope, DiagnosticBag diagnos
         {
             return new BoundError(binary.Span);
         }
-        string op = OperatorText(binary.Operator);
+        string op = TokenText.Of(binary.Operator);
         switch (binary.Operator)
         {
             case TokenKind.AndAnd or TokenKind.OrOr:
@@ -282,23 +282,5 @@ internal sealed class ExpressionBinder(BindingScope scope, DiagnosticBag diagnos
         ValueKind.Int => "an int",
         ValueKind.List => "a list",
         _ => "a " + type,
-    };
-
-    private static string OperatorText(TokenKind kind) => kind switch
-    {
-        TokenKind.AndAnd => "&&",
-        TokenKind.OrOr => "||",
-        TokenKind.EqualEqual => "==",
-        TokenKind.BangEqual => "!=",
-        TokenKind.Less => "<",
-        TokenKind.LessEqual => "<=",
-        TokenKind.Greater => ">",
-        TokenKind.GreaterEqual => ">=",
-        TokenKind.Plus => "+",
-        TokenKind.Minus => "-",
-        TokenKind.Star => "*",
-        TokenKind.Slash => "/",
-        TokenKind.Percent => "%",
-        _ => kind.ToString(),
     };
 }

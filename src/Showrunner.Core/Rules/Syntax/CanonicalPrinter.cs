@@ -154,7 +154,7 @@ internal static class CanonicalPrinter
                 {
                     int precedence = Precedence(binary);
                     WriteOperand(builder, binary.Left, precedence, right: false);
-                    builder.Append(' ').Append(OperatorText(binary.Operator)).Append(' ');
+                    builder.Append(' ').Append(TokenText.Of(binary.Operator)).Append(' ');
                     WriteOperand(builder, binary.Right, precedence, right: true);
                     break;
                 }
@@ -228,21 +228,4 @@ internal static class CanonicalPrinter
     private static bool IsIdentifier(string key) =>
         key.Length > 0 && (char.IsAsciiLetter(key[0]) || key[0] == '_') && key.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-')
         && key is not ("true" or "false" or "null" or "in");
-
-    private static string OperatorText(TokenKind kind) => kind switch
-    {
-        TokenKind.AndAnd => "&&",
-        TokenKind.OrOr => "||",
-        TokenKind.EqualEqual => "==",
-        TokenKind.BangEqual => "!=",
-        TokenKind.Less => "<",
-        TokenKind.LessEqual => "<=",
-        TokenKind.Greater => ">",
-        TokenKind.GreaterEqual => ">=",
-        TokenKind.Plus => "+",
-        TokenKind.Minus => "-",
-        TokenKind.Star => "*",
-        TokenKind.Slash => "/",
-        _ => "%",
-    };
 }
