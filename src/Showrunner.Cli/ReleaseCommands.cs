@@ -293,23 +293,7 @@ internal sealed class ReleaseCommands(TextWriter output, TextWriter errors)
         }
     }
 
-    private static void WriteDiagnostics(Utf8JsonWriter writer, List<Diagnostic> diagnostics)
-    {
-        writer.WriteStartArray("diagnostics");
-        foreach (var diagnostic in diagnostics)
-        {
-            writer.WriteStartObject();
-            writer.WriteString("severity", diagnostic.Severity == Severity.Error ? "error" : "warning");
-            writer.WriteString("code", diagnostic.Code);
-            writer.WriteString("message", diagnostic.Message);
-            writer.WriteString("file", diagnostic.Span.File);
-            writer.WriteNumber("line", diagnostic.Span.Line);
-            writer.WriteNumber("column", diagnostic.Span.Column);
-            writer.WriteNumber("length", diagnostic.Span.Length);
-            writer.WriteEndObject();
-        }
-        writer.WriteEndArray();
-    }
+    private static void WriteDiagnostics(Utf8JsonWriter writer, List<Diagnostic> diagnostics) => DiagnosticJson.Write(writer, diagnostics);
 
     private static void WriteSummary(Utf8JsonWriter writer, ReleaseBundle bundle)
     {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Diagnostics;
 using Showrunner.Runtime.Ingest;
+using Showrunner.Runtime.Releases;
 using Showrunner.Server.Api;
 using Showrunner.Server.Hosting;
 using Showrunner.Storage;
@@ -41,7 +42,10 @@ builder.Services.AddSingleton<IActionStore>(services => new SqliteActionStore(
     services.GetRequiredService<TimeProvider>()));
 builder.Services.AddSingleton(services => new IngestPipeline(options.Ingest, services.GetRequiredService<IActionStore>(),
     services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<IngestPipeline>>()));
+builder.Services.AddSingleton(services => new ReleaseRegister(services.GetRequiredService<IActionStore>(), services.GetRequiredService<IngestPipeline>(),
+    services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<ReleaseRegister>>()));
 builder.Services.AddSingleton<ActionsEndpoints>();
+builder.Services.AddSingleton<ReleasesEndpoints>();
 builder.Services.AddHostedService<IngestHostedService>();
 
 var app = builder.Build();
@@ -91,6 +95,7 @@ app.UseStatusCodePages(async status =>
 
 SystemEndpoints.Map(app);
 ActionsEndpoints.Map(app);
+ReleasesEndpoints.Map(app);
 
 app.Run();
 return 0;

@@ -6,8 +6,9 @@ namespace Showrunner.Storage;
 /// <param name="AtTicks">The sender's <c>at</c>, UTC ticks.</param>
 /// <param name="IngestedAtTicks">The server time at ingest, UTC ticks: the time that counts for the action.</param>
 /// <param name="Data">The data object as compact UTF-8 JSON.</param>
+/// <param name="ReleaseRef">The <see cref="StoredRelease.Ref"/> of the release in force on the partition when the action was sequenced; 0 when none was active.</param>
 public sealed record ActionRecord(
-    int Partition, long Seq, string Id, string Player, string Type, long AtTicks, long IngestedAtTicks, byte[] Data);
+    int Partition, long Seq, string Id, string Player, string Type, long AtTicks, long IngestedAtTicks, byte[] Data, long ReleaseRef = 0);
 
 /// <summary>What the store reports about itself once open.</summary>
 public sealed record StoreInfo(
@@ -41,6 +42,15 @@ public interface IActionStore : IDisposable
 
     /// <summary>The stored action with this id, or null.</summary>
     ActionRecord? Find(string id);
+
+    /// <summary>
+    /// The merged attributes of the player's <c>player.profile</c> actions (compact JSON object), or
+    /// null if the player has sent none. Written in the same transaction as the actions.
+    /// </summary>
+    byte[]? FindPlayerProfile(string player);
+
+    /// <summary>Published releases and the active-release register, in the same data directory.</summary>
+    IReleaseStore Releases { get; }
 
     /// <summary>Discards the write connection after a failed <see cref="Append"/> and opens a fresh one.</summary>
     void ResetWriter();

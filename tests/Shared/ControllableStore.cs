@@ -44,6 +44,8 @@ internal sealed class ControllableStore(IActionStore inner) : IActionStore
 
     public void FindMany(IReadOnlyList<string> ids, Dictionary<string, ActionRecord> found) => inner.FindMany(ids, found);
     public ActionRecord? Find(string id) => inner.Find(id);
+    public byte[]? FindPlayerProfile(string player) => inner.FindPlayerProfile(player);
+    public IReleaseStore Releases => inner.Releases;
 
     public void ResetWriter()
     {

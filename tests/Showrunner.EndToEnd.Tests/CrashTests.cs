@@ -61,7 +61,7 @@ public sealed class CrashTests(ITestOutputHelper output)
                     }
                     string id = $"c{c}-{counter++}";
                     string at = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
-                    var sent = new Sent(id, $"{{\"id\":\"{id}\",\"player\":\"player-{clientRandom.Next(500)}\",\"type\":\"combat.kill\",\"at\":\"{at}\",\"data\":{{\"n\":{counter}}}}}");
+                    var sent = new Sent(id, $"{{\"id\":\"{id}\",\"player\":\"player-{clientRandom.Next(500)}\",\"type\":\"crash.count\",\"at\":\"{at}\",\"data\":{{\"n\":{counter}}}}}");
                     batch.Add(sent);
                     history.Add(sent);
                 }

@@ -8,9 +8,9 @@ public static class RejectionCodes
 {
     /// <summary>The array element is not a JSON object.</summary>
     public const string InvalidAction = "invalid_action";
-    /// <summary>A required field (id, player, type, at) is absent.</summary>
+    /// <summary>A required field (id, player, type, at, or a required <c>data</c> field of the active release) is absent.</summary>
     public const string MissingField = "missing_field";
-    /// <summary>The same field appears twice in one action.</summary>
+    /// <summary>The same field appears twice in one action (or a declared field twice in its <c>data</c>).</summary>
     public const string DuplicateField = "duplicate_field";
     /// <summary>The id is not a string of 1–128 printable ASCII characters.</summary>
     public const string InvalidId = "invalid_id";
@@ -32,12 +32,14 @@ public static class RejectionCodes
     public const string DataTooDeep = "data_too_deep";
     /// <summary>The id was already used for an action with different content.</summary>
     public const string IdConflict = "id_conflict";
+    /// <summary>A field of <c>data</c> declared by the active release has the wrong JSON type or is out of range.</summary>
+    public const string InvalidFieldType = "invalid_field_type";
 
     /// <summary>Every code, for documentation and tests.</summary>
     public static IReadOnlyList<string> All { get; } =
     [
         InvalidAction, MissingField, DuplicateField, InvalidId, InvalidPlayer, InvalidType, InvalidAt,
-        AtInFuture, AtTooOld, InvalidData, DataTooLarge, DataTooDeep, IdConflict,
+        AtInFuture, AtTooOld, InvalidData, DataTooLarge, DataTooDeep, IdConflict, InvalidFieldType,
     ];
 }
 

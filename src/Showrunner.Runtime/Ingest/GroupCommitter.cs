@@ -121,15 +121,27 @@ internal sealed partial class GroupCommitter
         foreach (var unit in group.Units)
         {
             var partition = unit.Partition;
-            long seq = unit.FirstSeq;
-            for (int i = 0; i < unit.Entries.Length; i++, seq++)
+            long last = 0;
+            for (int i = 0; i < unit.Entries.Length; i++)
             {
                 var entry = unit.Entries[i];
-                unit.Batch.Results[unit.ResultIndexes[i]] = new ActionResult(entry.Action.Id, ActionStatus.Accepted, seq, partition.Index, null);
-                entry.Complete(new InFlightOutcome(InFlightOutcomeKind.Stored, partition.Index, seq));
+                if (entry.Rejection is { } rejection)
+                {
+                    unit.Batch.Results[unit.ResultIndexes[i]] = new ActionResult(entry.Action.Id, ActionStatus.Rejected, 0, -1, rejection);
+                    entry.Complete(new InFlightOutcome(InFlightOutcomeKind.Rejected, partition.Index, 0, rejection));
+                }
+                else
+                {
+                    last = entry.Seq;
+                    unit.Batch.Results[unit.ResultIndexes[i]] = new ActionResult(entry.Action.Id, ActionStatus.Accepted, last, partition.Index, null);
+                    entry.Complete(new InFlightOutcome(InFlightOutcomeKind.Stored, partition.Index, last));
+                }
                 _registry.Remove(entry);
             }
-            partition.CommittedHead = seq - 1;
+            if (last > 0)
+            {
+                partition.CommittedHead = last;
+            }
             partition.Release(unit.Entries.Length);
             unit.Batch.UnitCommitted();
         }

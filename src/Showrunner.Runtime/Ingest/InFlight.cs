@@ -4,7 +4,7 @@ using Showrunner.Core.Actions;
 namespace Showrunner.Runtime.Ingest;
 
 /// <summary>How an in-flight action ended, as seen by a concurrent delivery of the same id.</summary>
-internal readonly record struct InFlightOutcome(InFlightOutcomeKind Kind, int Partition, long Seq);
+internal readonly record struct InFlightOutcome(InFlightOutcomeKind Kind, int Partition, long Seq, ActionRejection? Rejection = null);
 
 internal enum InFlightOutcomeKind
 {
@@ -14,6 +14,8 @@ internal enum InFlightOutcomeKind
     Conflict,
     /// <summary>The durable write failed: the outcome is unknown to this process.</summary>
     Failed,
+    /// <summary>The active release's schema refused the action (<see cref="InFlightOutcome.Rejection"/>); nothing was stored.</summary>
+    Rejected,
 }
 
 /// <summary>
@@ -30,6 +32,10 @@ internal sealed class InFlightEntry(ValidAction action, int partition)
 
     public ValidAction Action { get; } = action;
     public int Partition { get; } = partition;
+
+    /// <summary>Set by the partition's executor: the seq assigned, or 0 with <see cref="Rejection"/> when the release's schema refused the action.</summary>
+    public long Seq { get; set; }
+    public ActionRejection? Rejection { get; set; }
 
     public Task<InFlightOutcome> WaitAsync()
     {

@@ -40,6 +40,8 @@ public sealed partial class IngestPipeline : IAsyncDisposable
     private long _rejected;
     private long _overloaded;
     private Task? _recovery;
+    private RuntimeRelease? _activeRelease;
+    private bool _started;
 
     public IngestPipeline(IngestOptions options, IActionStore store, TimeProvider time, ILogger<IngestPipeline> logger)
     {
@@ -67,15 +69,23 @@ public sealed partial class IngestPipeline : IAsyncDisposable
         {
             _executors[e] = new PartitionExecutor(_committer, options.MaxActionsPerCommit);
         }
+        foreach (var partition in _partitions)
+        {
+            _executors[partition.Index % _executors.Length].Own(partition);
+        }
     }
 
     public RuntimeState State => (RuntimeState)Volatile.Read(ref _state);
+
+    /// <summary>The release in force on every partition (the last one switched to), or null.</summary>
+    public RuntimeRelease? ActiveRelease => Volatile.Read(ref _activeRelease);
     public int PartitionCount => _partitions.Length;
 
     /// <summary>Rebuilds partition state from the store and starts the executors and the committer.</summary>
     public Task StartAsync(CancellationToken cancellationToken = default) => Task.Run(() =>
     {
         LoadState();
+        _started = true;
         _committer.Start();
         foreach (var executor in _executors)
         {
@@ -84,6 +94,38 @@ public sealed partial class IngestPipeline : IAsyncDisposable
         Interlocked.Exchange(ref _state, (int)RuntimeState.Ready);
         LogReady(_logger, _partitions.Length, _executors.Length, _partitions.Sum(p => p.CommittedHead));
     }, cancellationToken);
+
+    /// <summary>
+    /// Puts <paramref name="release"/> in force on every partition and returns once it is: every
+    /// action sequenced after this returns is checked by, and records, the new release; every action
+    /// sequenced before it, the old one. Callers serialize switches (the release register does).
+    /// </summary>
+    /// <remarks>
+    /// Before the pipeline starts, the release is set directly. Once it runs, a fence goes through
+    /// each executor's inbox behind the work already queued, so no partition ever sees the old
+    /// release after the call returns and none sees the new one before the call began.
+    /// </remarks>
+    public async Task SwitchReleaseAsync(RuntimeRelease? release)
+    {
+        if (!_started)
+        {
+            foreach (var partition in _partitions)
+            {
+                partition.Rules = release;
+            }
+            Volatile.Write(ref _activeRelease, release);
+            return;
+        }
+        var switches = new Task[_executors.Length];
+        for (int e = 0; e < _executors.Length; e++)
+        {
+            var change = new ReleaseSwitch(release);
+            _executors[e].Enqueue(change);
+            switches[e] = change.Done;
+        }
+        await Task.WhenAll(switches).ConfigureAwait(false);
+        Volatile.Write(ref _activeRelease, release);
+    }
 
     private void LoadState()
     {
@@ -265,6 +307,9 @@ public sealed partial class IngestPipeline : IAsyncDisposable
                         break;
                     case InFlightOutcomeKind.Conflict:
                         results[index] = Conflict(holder.Action.Id);
+                        break;
+                    case InFlightOutcomeKind.Rejected:
+                        results[index] = new ActionResult(holder.Action.Id, ActionStatus.Rejected, 0, -1, outcome.Rejection);
                         break;
                     default:
                         return new SubmitOutcome(SubmitStatus.StoreFailed, null, _options.RetryAfter,

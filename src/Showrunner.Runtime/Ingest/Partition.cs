@@ -12,6 +12,9 @@ internal sealed class Partition(int index, int inboxCapacity)
 
     public int Index { get; } = index;
 
+    /// <summary>The release whose schemas check (and, later, whose rules evaluate) the partition's actions; null when none is active. Only the owning executor (or start-up, before the executors run) writes it.</summary>
+    public RuntimeRelease? Rules { get; set; }
+
     /// <summary>The last seq handed out. Only the owning executor (or recovery, when quiescent) writes it.</summary>
     public long AssignedHead { get; set; }
 
@@ -38,15 +41,30 @@ internal sealed class Partition(int index, int inboxCapacity)
     public void Release(int count) => Interlocked.Add(ref _inboxCount, -count);
 }
 
+/// <summary>What an executor runs, in order: work units, and release switches between them.</summary>
+internal abstract class ExecutorItem;
+
 /// <summary>The actions of one batch that belong to one partition, in request order.</summary>
-internal sealed class WorkUnit(IngestBatch batch, Partition partition, InFlightEntry[] entries, int[] resultIndexes)
+internal sealed class WorkUnit(IngestBatch batch, Partition partition, InFlightEntry[] entries, int[] resultIndexes) : ExecutorItem
 {
     public IngestBatch Batch { get; } = batch;
     public Partition Partition { get; } = partition;
     public InFlightEntry[] Entries { get; } = entries;
     public int[] ResultIndexes { get; } = resultIndexes;
-    /// <summary>The seq of the first entry; the others follow without gaps.</summary>
-    public long FirstSeq { get; set; }
+}
+
+/// <summary>
+/// A fence: puts <see cref="Release"/> in force on every partition of the executor, after every
+/// unit queued before it and before every unit queued after it, then completes.
+/// </summary>
+internal sealed class ReleaseSwitch(RuntimeRelease? release) : ExecutorItem
+{
+    private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public RuntimeRelease? Release { get; } = release;
+    public Task Done => _done.Task;
+    public void Complete() => _done.TrySetResult();
+    public void Fail(Exception exception) => _done.TrySetException(exception);
 }
 
 /// <summary>

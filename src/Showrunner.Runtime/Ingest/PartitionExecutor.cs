@@ -18,10 +18,12 @@ internal sealed class CommitGroup
 /// </summary>
 internal sealed class PartitionExecutor
 {
-    private readonly Channel<WorkUnit> _inbox = Channel.CreateUnbounded<WorkUnit>(
+    private readonly Channel<ExecutorItem> _inbox = Channel.CreateUnbounded<ExecutorItem>(
         new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
     private readonly GroupCommitter _committer;
     private readonly int _maxActionsPerGroup;
+    private readonly List<Partition> _partitions = [];
+    private object?[] _slots = new object?[16];
     private Task? _loop;
 
     public PartitionExecutor(GroupCommitter committer, int maxActionsPerGroup)
@@ -29,6 +31,9 @@ internal sealed class PartitionExecutor
         _committer = committer;
         _maxActionsPerGroup = maxActionsPerGroup;
     }
+
+    /// <summary>Gives the executor a partition to run (before it starts).</summary>
+    public void Own(Partition partition) => _partitions.Add(partition);
 
     public void Start() => _loop = Task.Run(RunAsync);
 
@@ -38,6 +43,15 @@ internal sealed class PartitionExecutor
         if (!_inbox.Writer.TryWrite(unit))
         {
             unit.Batch.Fail(new InvalidOperationException("The runtime is stopping."));
+        }
+    }
+
+    /// <summary>Queues a release switch behind every unit already queued; it completes once in force on all the executor's partitions.</summary>
+    public void Enqueue(ReleaseSwitch change)
+    {
+        if (!_inbox.Writer.TryWrite(change))
+        {
+            change.Fail(new InvalidOperationException("The runtime is stopping."));
         }
     }
 
@@ -56,8 +70,18 @@ internal sealed class PartitionExecutor
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
             var group = new CommitGroup();
-            while (group.Records.Count < _maxActionsPerGroup && reader.TryRead(out var unit))
+            while (group.Records.Count < _maxActionsPerGroup && reader.TryRead(out var item))
             {
+                if (item is ReleaseSwitch change)
+                {
+                    foreach (var partition in _partitions)
+                    {
+                        partition.Rules = change.Release;
+                    }
+                    change.Complete();
+                    continue;
+                }
+                var unit = (WorkUnit)item;
                 Execute(unit, group.Records);
                 group.Units.Add(unit);
             }
@@ -68,16 +92,35 @@ internal sealed class PartitionExecutor
         }
     }
 
-    private static void Execute(WorkUnit unit, List<ActionRecord> records)
+    /// <summary>
+    /// Checks each action against the partition's release (actions of a type the release declares
+    /// must match its schema) and sequences the ones that pass. Each record carries the release.
+    /// </summary>
+    private void Execute(WorkUnit unit, List<ActionRecord> records)
     {
         var partition = unit.Partition;
-        unit.FirstSeq = partition.AssignedHead + 1;
+        var release = partition.Rules;
+        long releaseRef = release?.Ref ?? 0;
         long ingestedAt = unit.Batch.IngestedAtTicks;
         foreach (var entry in unit.Entries)
         {
             var action = entry.Action;
+            if (release?.Loaded.DecoderFor(action.Type) is { } decoder)
+            {
+                if (_slots.Length < decoder.SlotCount)
+                {
+                    _slots = new object?[decoder.SlotCount];
+                }
+                if (!decoder.TryDecode(action.Data, _slots, out var rejection))
+                {
+                    entry.Seq = 0;
+                    entry.Rejection = rejection;
+                    continue;
+                }
+            }
             long seq = ++partition.AssignedHead;
-            records.Add(new ActionRecord(partition.Index, seq, action.Id, action.Player, action.Type, action.AtTicks, ingestedAt, action.Data));
+            entry.Seq = seq;
+            records.Add(new ActionRecord(partition.Index, seq, action.Id, action.Player, action.Type, action.AtTicks, ingestedAt, action.Data, releaseRef));
         }
     }
 }

@@ -12,7 +12,7 @@ namespace Showrunner.Server.Api;
 /// <summary>
 /// <c>POST /v1/actions</c> and <c>GET /v1/actions/{id}</c>. The contract is in docs/api.md.
 /// </summary>
-internal sealed class ActionsEndpoints(IngestPipeline pipeline, ServerOptions options, TimeProvider time)
+internal sealed class ActionsEndpoints(IngestPipeline pipeline, ServerOptions options, TimeProvider time, Storage.IActionStore store)
 {
     private int _activeRequests;
 
@@ -268,6 +268,14 @@ internal sealed class ActionsEndpoints(IngestPipeline pipeline, ServerOptions op
             writer.WriteNumber("seq", record.Seq);
             writer.WriteNumber("partition", record.Partition);
             writer.WriteString("ingested_at", Rfc3339.Format(record.IngestedAtTicks));
+            if (record.ReleaseRef != 0 && store.Releases.Find(record.ReleaseRef) is { } release)
+            {
+                writer.WriteString("release", release.Id);
+            }
+            else
+            {
+                writer.WriteNull("release");
+            }
             writer.WriteEndObject();
             await writer.FlushAsync().ConfigureAwait(false);
         }

@@ -12,7 +12,7 @@ internal static class Problems
     public const string ContentType = "application/problem+json";
 
     public static async Task WriteAsync(HttpContext context, int status, string code, string title, string detail,
-        TimeSpan? retryAfter = null)
+        TimeSpan? retryAfter = null, Action<Utf8JsonWriter>? extensions = null)
     {
         var response = context.Response;
         response.StatusCode = status;
@@ -31,6 +31,7 @@ internal static class Problems
             writer.WriteString("detail", detail);
             writer.WriteString("code", code);
             writer.WriteString("instance", context.Request.Path.Value);
+            extensions?.Invoke(writer);
             writer.WriteEndObject();
         }
         response.ContentLength = buffer.Length;
@@ -48,11 +49,39 @@ internal static class ProblemCodes
     public const string InvalidId = "invalid_id";
     public const string InternalError = "internal_error";
     public const string MethodNotAllowed = "method_not_allowed";
+    public const string UnsupportedMediaType = "unsupported_media_type";
+    public const string BodyTooLarge = "body_too_large";
+    public const string InvalidJson = "invalid_json";
+    public const string InvalidParameter = "invalid_parameter";
+    public const string ReleaseInvalid = "release_invalid";
+    public const string ReleaseHashMismatch = "release_hash_mismatch";
+    public const string ReleaseNotFound = "release_not_found";
+    public const string ReleaseIncompatible = "release_incompatible";
+    public const string VersionConflict = "version_conflict";
+    public const string NothingToRollBack = "nothing_to_roll_back";
+    public const string NoActiveRelease = "no_active_release";
 }
 
 /// <summary>Writer settings for hand-written JSON responses: readable escaping (the API is not embedded in HTML).</summary>
 internal static class JsonOutput
 {
+    /// <summary>Writes one JSON object as the response, with its Content-Length.</summary>
+    public static async Task WriteAsync(HttpContext context, int status, Action<Utf8JsonWriter> body)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            writer.WriteStartObject();
+            body(writer);
+            writer.WriteEndObject();
+        }
+        var response = context.Response;
+        response.StatusCode = status;
+        response.ContentType = "application/json";
+        response.ContentLength = buffer.Length;
+        await response.Body.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), context.RequestAborted).ConfigureAwait(false);
+    }
+
     public static readonly JsonWriterOptions WriterOptions = new()
     {
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,

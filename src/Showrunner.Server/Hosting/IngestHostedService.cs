@@ -1,14 +1,16 @@
 using Showrunner.Runtime.Ingest;
+using Showrunner.Runtime.Releases;
 using Showrunner.Storage;
 
 namespace Showrunner.Server.Hosting;
 
 /// <summary>
-/// Starts the pipeline in the background — so <c>/healthz</c> answers while state is rebuilt —
-/// and drains it on shutdown before the store is closed.
+/// Puts the active release in force (loading the example release on an empty register when so
+/// configured), starts the pipeline in the background — so <c>/healthz</c> answers while state is
+/// rebuilt — and drains it on shutdown before the store is closed.
 /// </summary>
-internal sealed partial class IngestHostedService(IngestPipeline pipeline, IActionStore store, IHostApplicationLifetime lifetime,
-    ILogger<IngestHostedService> logger) : IHostedService
+internal sealed partial class IngestHostedService(IngestPipeline pipeline, ReleaseRegister releases, ServerOptions options, IActionStore store,
+    IHostApplicationLifetime lifetime, ILogger<IngestHostedService> logger) : IHostedService
 {
     private Task? _start;
 
@@ -18,6 +20,7 @@ internal sealed partial class IngestHostedService(IngestPipeline pipeline, IActi
         {
             try
             {
+                await releases.InitializeAsync(options.LoadExample ? ExampleRelease.Build() : null).ConfigureAwait(false);
                 await pipeline.StartAsync(CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception exception)

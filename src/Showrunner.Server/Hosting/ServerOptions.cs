@@ -19,12 +19,19 @@ internal sealed record ServerOptions
     public int MaxConcurrentIngestRequests { get; init; } = 128;
     /// <summary>SQLite connections for dedup probes and reads.</summary>
     public int ReadConnections { get; init; } = 4;
+    /// <summary>Publish and activate the built-in example release when the register is empty (a new data directory).</summary>
+    public bool LoadExample { get; init; } = true;
+    /// <summary>Largest release bundle <c>POST /v1/releases</c> accepts.</summary>
+    public int MaxReleaseBytes { get; init; } = DefaultMaxReleaseBytes;
+
+    public const int DefaultMaxReleaseBytes = 8 * 1024 * 1024;
 
     private static readonly string[] KnownKeys =
     [
         "PartitionCount", "ExecutorCount", "PartitionInboxCapacity", "MaxActionsPerCommit", "RetryAfterSeconds",
         "MaxActionsPerBatch", "MaxBodyBytes", "MaxDataBytes", "MaxDataDepth", "MaxIdLength", "MaxPlayerLength",
         "MaxTypeLength", "MaxFutureSkewSeconds", "MaxAgeSeconds", "MaxConcurrentIngestRequests", "ReadConnections",
+        "LoadExample", "MaxReleaseBytes",
     ];
 
     /// <summary>Reads and validates the options; throws <see cref="OptionsException"/> naming every problem.</summary>
@@ -83,6 +90,16 @@ internal sealed record ServerOptions
         {
             errors.Add($"Showrunner:MaxConcurrentIngestRequests = {maxConcurrent}: must be between 1 and 100000.");
         }
+        bool loadExample = true;
+        if (section["LoadExample"] is { } exampleText && !bool.TryParse(exampleText, out loadExample))
+        {
+            errors.Add($"Showrunner:LoadExample = '{exampleText}': must be true or false.");
+        }
+        int maxReleaseBytes = Int("MaxReleaseBytes", DefaultMaxReleaseBytes);
+        if (maxReleaseBytes is < 1024 or > Core.Rules.Bundle.ReleaseBundle.MaxSourceBytes)
+        {
+            errors.Add($"Showrunner:MaxReleaseBytes = {maxReleaseBytes}: must be between 1024 and {Core.Rules.Bundle.ReleaseBundle.MaxSourceBytes}.");
+        }
         int readConnections = Int("ReadConnections", 4);
         if (readConnections is < 1 or > 64)
         {
@@ -101,6 +118,8 @@ internal sealed record ServerOptions
             Limits = limits,
             MaxConcurrentIngestRequests = maxConcurrent,
             ReadConnections = readConnections,
+            LoadExample = loadExample,
+            MaxReleaseBytes = maxReleaseBytes,
         };
     }
 }

@@ -33,7 +33,9 @@ public sealed class SqliteActionStore : IActionStore
     public const string DatabaseFileName = "showrunner.db";
     public const string LockFileName = "showrunner.lock";
     private const int ProbeChunk = 64;
-    private const string Columns = "partition, seq, id, player, type, at, ingested_at, data";
+    private const string Columns = "partition, seq, id, player, type, at, ingested_at, data, release_ref";
+    /// <summary>Actions of this type also update the player's merged profile (player_profiles).</summary>
+    public const string PlayerProfileType = "player.profile";
 
     private readonly SqliteStoreOptions _options;
     private readonly TimeProvider _time;
@@ -44,6 +46,8 @@ public sealed class SqliteActionStore : IActionStore
     private SqliteConnection? _writer;
     private sqlite3_stmt? _insertStatement;
     private sqlite3_stmt? _updateHeadStatement;
+    private sqlite3_stmt? _profileStatement;
+    private SqliteReleaseStore? _releases;
     private readonly Dictionary<int, long> _heads = [];
     private bool _disposed;
 
@@ -84,6 +88,7 @@ public sealed class SqliteActionStore : IActionStore
         {
             _readers.Add(new ReadConnection(OpenConnection(readOnly: true)));
         }
+        _releases = new SqliteReleaseStore(OpenConnection());
         return new StoreInfo(partitionCount, created, schemaVersion, $"SQLite {connection.ServerVersion}",
             "journal_mode=WAL, synchronous=FULL", Path.Combine(_options.DataDirectory, DatabaseFileName));
     }
@@ -154,7 +159,7 @@ public sealed class SqliteActionStore : IActionStore
     private void PrepareInsert()
     {
         int code = raw.sqlite3_prepare_v2(_writer!.Handle,
-            $"INSERT INTO actions ({Columns}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", out var statement);
+            $"INSERT INTO actions ({Columns}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", out var statement);
         if (code != raw.SQLITE_OK)
         {
             throw new SqliteException("Preparing the insert failed: " + raw.sqlite3_errmsg(_writer.Handle).utf8_to_string(), code);
@@ -167,6 +172,15 @@ public sealed class SqliteActionStore : IActionStore
             throw new SqliteException("Preparing the head update failed: " + raw.sqlite3_errmsg(_writer.Handle).utf8_to_string(), code);
         }
         _updateHeadStatement = update;
+        // RFC 7396 merge patch: attributes in the new action replace the old ones, null removes one.
+        code = raw.sqlite3_prepare_v2(_writer.Handle,
+            "INSERT INTO player_profiles (player, partition, seq, data) VALUES (?1, ?2, ?3, json_patch('{}', ?4)) " +
+            "ON CONFLICT (player) DO UPDATE SET data = json_patch(data, ?4), seq = ?3", out var profile);
+        if (code != raw.SQLITE_OK)
+        {
+            throw new SqliteException("Preparing the profile update failed: " + raw.sqlite3_errmsg(_writer.Handle).utf8_to_string(), code);
+        }
+        _profileStatement = profile;
     }
 
     public long[] LoadPartitionHeads()
@@ -210,11 +224,27 @@ public sealed class SqliteActionStore : IActionStore
             Check(raw.sqlite3_bind_int64(statement, 6, record.AtTicks));
             Check(raw.sqlite3_bind_int64(statement, 7, record.IngestedAtTicks));
             Check(raw.sqlite3_bind_blob(statement, 8, record.Data));
+            Check(record.ReleaseRef == 0 ? raw.sqlite3_bind_null(statement, 9) : raw.sqlite3_bind_int64(statement, 9, record.ReleaseRef));
             int step = raw.sqlite3_step(statement);
             raw.sqlite3_reset(statement);
             if (step != raw.SQLITE_DONE)
             {
                 throw new SqliteException($"Appending action '{record.Id}' failed: {raw.sqlite3_errmsg(writer.Handle).utf8_to_string()}", step);
+            }
+            if (record.Type == PlayerProfileType)
+            {
+                var profile = _profileStatement!;
+                Check(raw.sqlite3_bind_text(profile, 1, record.Player));
+                Check(raw.sqlite3_bind_int(profile, 2, record.Partition));
+                Check(raw.sqlite3_bind_int64(profile, 3, record.Seq));
+                // Bound as text: SQLite reads a BLOB argument of the JSON functions as its binary JSONB format.
+                Check(raw.sqlite3_bind_text(profile, 4, record.Data));
+                step = raw.sqlite3_step(profile);
+                raw.sqlite3_reset(profile);
+                if (step != raw.SQLITE_DONE)
+                {
+                    throw new SqliteException($"Merging the profile of '{record.Player}' failed: {raw.sqlite3_errmsg(writer.Handle).utf8_to_string()}", step);
+                }
             }
             ref long head = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_heads, record.Partition, out _);
             head = Math.Max(head, record.Seq);
@@ -259,6 +289,8 @@ public sealed class SqliteActionStore : IActionStore
         _insertStatement = null;
         _updateHeadStatement?.Dispose();
         _updateHeadStatement = null;
+        _profileStatement?.Dispose();
+        _profileStatement = null;
         _writer?.Dispose();
         _writer = null;
     }
@@ -295,7 +327,18 @@ public sealed class SqliteActionStore : IActionStore
 
     private static ActionRecord ReadRecord(SqliteDataReader reader) => new(
         reader.GetInt32(0), reader.GetInt64(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
-        reader.GetInt64(5), reader.GetInt64(6), (byte[])reader.GetValue(7));
+        reader.GetInt64(5), reader.GetInt64(6), (byte[])reader.GetValue(7), reader.IsDBNull(8) ? 0 : reader.GetInt64(8));
+
+    public byte[]? FindPlayerProfile(string player)
+    {
+        using var lease = LeaseReader();
+        using var command = lease.Connection.Connection.CreateCommand();
+        command.CommandText = "SELECT CAST(data AS BLOB) FROM player_profiles WHERE player = $p";
+        command.Parameters.AddWithValue("$p", player);
+        return command.ExecuteScalar() as byte[];
+    }
+
+    public IReleaseStore Releases => _releases ?? throw new InvalidOperationException("The store is not open.");
 
     private ReaderLease LeaseReader()
     {
@@ -349,6 +392,7 @@ public sealed class SqliteActionStore : IActionStore
         }
         _disposed = true;
         DisposeWriter();
+        _releases?.Dispose();
         while (_readers.TryTake(out var reader))
         {
             reader.Probe.Dispose();

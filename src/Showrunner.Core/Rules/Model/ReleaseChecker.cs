@@ -232,6 +232,9 @@ internal sealed class ReleaseChecker
         _actions[type] = new ActionDefinition(type, new RecordSchema(type == PlayerProfileAction ? "player attributes" : $"action \"{type}\"", fields), block.Span);
     }
 
+    /// <summary>The player attributes of a release that does not declare <c>action "player.profile"</c>: the built-in ones.</summary>
+    public static RecordSchema DefaultPlayerSchema() => new("player attributes", PlayerFields([], null, null));
+
     /// <summary>The built-in player attributes followed by the release's own; a redeclared built-in must keep its type.</summary>
     private static List<FieldSchema> PlayerFields(List<FieldSchema> declared, DiagnosticBag? bag, BlockSyntax? block)
     {
@@ -374,7 +377,7 @@ internal sealed class ReleaseChecker
         CommunityGoalDefinition? goal = null;
         var overrides = new List<ConfigOverride>();
         bool failed = false;
-        var player = _actions.TryGetValue(PlayerProfileAction, out var profile) ? profile.Schema : new RecordSchema("player attributes", PlayerFields([], null, null));
+        var player = _actions.TryGetValue(PlayerProfileAction, out var profile) ? profile.Schema : DefaultPlayerSchema();
         foreach (var child in block.Body.Blocks)
         {
             switch (child.Type)

@@ -48,7 +48,24 @@ internal sealed record RewardLine(string Name, long Amount);
 /// a new run starts at each interval after <see cref="Start"/>. Rewards can be claimed during
 /// <see cref="Grace"/> after a run ends.
 /// </summary>
-internal sealed record ScheduleDefinition(DateTimeOffset Start, TimeSpan Duration, TimeSpan? Every, TimeSpan Grace);
+internal sealed record ScheduleDefinition(DateTimeOffset Start, TimeSpan Duration, TimeSpan? Every, TimeSpan Grace)
+{
+    /// <summary>
+    /// The run in progress at <paramref name="now"/> (start inclusive, end exclusive; grace not
+    /// included), or null. Runs are numbered from 0; the checker guarantees they do not overlap.
+    /// </summary>
+    public (long Index, DateTimeOffset Start, DateTimeOffset End)? RunAt(DateTimeOffset now)
+    {
+        if (now < Start)
+        {
+            return null;
+        }
+        long index = Every is { } every ? (now - Start).Ticks / every.Ticks : 0;
+        var start = Start + TimeSpan.FromTicks(index * (Every?.Ticks ?? 0));
+        var end = start + Duration;
+        return now < end ? (index, start, end) : null;
+    }
+}
 
 internal sealed record ObjectiveDefinition(string Name, string On, BoundExpression? When, BoundExpression Points, long? MaxPerHour, SourceSpan Span);
 

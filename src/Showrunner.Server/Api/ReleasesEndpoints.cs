@@ -1,0 +1,550 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Features;
+using Showrunner.Core.Actions;
+using Showrunner.Core.Rules.Binding;
+using Showrunner.Core.Rules.Model;
+using Showrunner.Core.Rules.Syntax;
+using Showrunner.Runtime.Ingest;
+using Showrunner.Runtime.Releases;
+using Showrunner.Server.Hosting;
+using Showrunner.Storage;
+
+namespace Showrunner.Server.Api;
+
+/// <summary>
+/// Releases and the active-release register: <c>/v1/releases…</c>, and the remote config a
+/// player gets, <c>GET /v1/config</c>. The contract is in docs/api.md.
+/// </summary>
+internal sealed class ReleasesEndpoints(ReleaseRegister register, IActionStore store, IngestPipeline pipeline, ServerOptions options, TimeProvider time)
+{
+    /// <summary>Longest <c>reason</c> accepted on activate and rollback.</summary>
+    public const int MaxReasonLength = 500;
+    /// <summary>Largest body of an activate or rollback request.</summary>
+    public const int MaxChangeBodyBytes = 4096;
+    public const int DefaultListLimit = 50;
+    public const int MaxListLimit = 500;
+
+    public static void Map(WebApplication app)
+    {
+        var endpoints = app.Services.GetRequiredService<ReleasesEndpoints>();
+        app.MapPost("/v1/releases", endpoints.PublishAsync);
+        app.MapGet("/v1/releases", endpoints.ListAsync);
+        app.MapGet("/v1/releases/active", endpoints.ActiveAsync);
+        app.MapPost("/v1/releases/rollback", endpoints.RollbackAsync);
+        app.MapGet("/v1/releases/{id}", endpoints.GetAsync);
+        app.MapGet("/v1/releases/{id}/bundle", endpoints.GetBundleAsync);
+        app.MapPost("/v1/releases/{id}/activate", endpoints.ActivateAsync);
+        app.MapGet("/v1/config", endpoints.ConfigAsync);
+    }
+
+    public async Task PublishAsync(HttpContext context)
+    {
+        string? mediaType = MediaType(context.Request.ContentType);
+        if (mediaType is not ("text/plain" or "application/octet-stream"))
+        {
+            await Problems.WriteAsync(context, StatusCodes.Status415UnsupportedMediaType, ProblemCodes.UnsupportedMediaType, "Unsupported media type",
+                "Send the bundle (the file 'showrunner build' writes) as text/plain or application/octet-stream.").ConfigureAwait(false);
+            return;
+        }
+        string? expectedId = context.Request.Query["id"];
+        if (expectedId is not null && !IsReleaseId(expectedId))
+        {
+            await InvalidParameter(context, "id", "The id query parameter must be 64 hexadecimal characters (a SHA-256).").ConfigureAwait(false);
+            return;
+        }
+        var body = await ReadBodyAsync(context, options.MaxReleaseBytes).ConfigureAwait(false);
+        if (body is null)
+        {
+            return;
+        }
+        var result = register.Publish(body, expectedId);
+        switch (result.Status)
+        {
+            case PublishStatus.Invalid:
+                await Problems.WriteAsync(context, StatusCodes.Status422UnprocessableEntity, ProblemCodes.ReleaseInvalid, "Invalid release",
+                    $"The bundle has {result.Diagnostics.Count(d => d.Severity == Severity.Error)} problem(s); nothing was stored. " +
+                    "Build bundles with 'showrunner build'.", extensions: w => DiagnosticJson.Write(w, result.Diagnostics)).ConfigureAwait(false);
+                return;
+            case PublishStatus.HashMismatch:
+                await Problems.WriteAsync(context, StatusCodes.Status422UnprocessableEntity, ProblemCodes.ReleaseHashMismatch, "Release id mismatch",
+                    $"The bundle's SHA-256 is {result.ComputedId}, not {expectedId}: it was changed on the way. Nothing was stored.",
+                    extensions: w => w.WriteString("computed_id", result.ComputedId)).ConfigureAwait(false);
+                return;
+        }
+        var stored = result.Release!;
+        if (result.Status == PublishStatus.Created)
+        {
+            context.Response.Headers.Location = "/v1/releases/" + stored.Id;
+        }
+        await JsonOutput.WriteAsync(context, result.Status == PublishStatus.Created ? StatusCodes.Status201Created : StatusCodes.Status200OK, w =>
+        {
+            WriteDetail(w, stored);
+            w.WriteBoolean("created", result.Status == PublishStatus.Created);
+        }).ConfigureAwait(false);
+    }
+
+    public async Task ListAsync(HttpContext context)
+    {
+        int limit = DefaultListLimit;
+        if (context.Request.Query["limit"] is { Count: > 0 } limitText &&
+            (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > MaxListLimit))
+        {
+            await InvalidParameter(context, "limit", $"limit must be a whole number from 1 to {MaxListLimit}.").ConfigureAwait(false);
+            return;
+        }
+        long? before = null;
+        if (context.Request.Query["before"] is { Count: > 0 } beforeText)
+        {
+            if (!IsReleaseId(beforeText!) || store.Releases.Find(beforeText!) is not { } anchor)
+            {
+                await InvalidParameter(context, "before", "before must be the id of a published release (the last one of the previous page).").ConfigureAwait(false);
+                return;
+            }
+            before = anchor.Ref;
+        }
+        var releases = store.Releases.List(limit + 1, before);
+        var active = register.Current;
+        await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w =>
+        {
+            w.WriteStartArray("releases");
+            foreach (var release in releases.Take(limit))
+            {
+                w.WriteStartObject();
+                WriteSummary(w, release, active);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            if (releases.Count > limit)
+            {
+                w.WriteString("next", $"/v1/releases?limit={limit}&before={releases[limit - 1].Id}");
+            }
+            else
+            {
+                w.WriteNull("next");
+            }
+        }).ConfigureAwait(false);
+    }
+
+    public async Task GetAsync(HttpContext context, string id)
+    {
+        if (await FindAsync(context, id).ConfigureAwait(false) is { } release)
+        {
+            await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w => WriteDetail(w, release)).ConfigureAwait(false);
+        }
+    }
+
+    public async Task GetBundleAsync(HttpContext context, string id)
+    {
+        if (await FindAsync(context, id).ConfigureAwait(false) is { } release)
+        {
+            byte[] bundle = store.Releases.ReadBundle(release.Ref)!;
+            context.Response.ContentType = "text/plain; charset=utf-8";
+            context.Response.ContentLength = bundle.Length;
+            await context.Response.Body.WriteAsync(bundle, context.RequestAborted).ConfigureAwait(false);
+        }
+    }
+
+    public async Task ActiveAsync(HttpContext context)
+    {
+        var current = register.Current;
+        await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w => WriteRegister(w, current)).ConfigureAwait(false);
+    }
+
+    public async Task ActivateAsync(HttpContext context, string id)
+    {
+        if (!IsReleaseId(id))
+        {
+            await NotFound(context, id).ConfigureAwait(false);
+            return;
+        }
+        if (await ReadChangeAsync(context).ConfigureAwait(false) is not { } change)
+        {
+            return;
+        }
+        var result = await register.ActivateAsync(id.ToLowerInvariant(), change.ExpectedVersion, change.Reason).ConfigureAwait(false);
+        await WriteChangeAsync(context, result, id).ConfigureAwait(false);
+    }
+
+    public async Task RollbackAsync(HttpContext context)
+    {
+        if (await ReadChangeAsync(context).ConfigureAwait(false) is not { } change)
+        {
+            return;
+        }
+        var result = await register.RollbackAsync(change.ExpectedVersion, change.Reason).ConfigureAwait(false);
+        await WriteChangeAsync(context, result, null).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// <c>GET /v1/config?player=ID</c>: every config of the active release with the overrides of
+    /// running events whose audience contains the player (attributes from the player's
+    /// <c>player.profile</c> actions). Without <c>player</c>, only overrides of events without an
+    /// audience apply.
+    /// </summary>
+    public async Task ConfigAsync(HttpContext context)
+    {
+        string? player = context.Request.Query["player"];
+        if (player is not null && !ActionBatchParser.IsValidPlayer(player, options.Limits.MaxPlayerLength))
+        {
+            await InvalidParameter(context, "player", $"player must be 1 to {options.Limits.MaxPlayerLength} characters without control characters.").ConfigureAwait(false);
+            return;
+        }
+        var release = pipeline.ActiveRelease;
+        if (release is null)
+        {
+            await Problems.WriteAsync(context, StatusCodes.Status404NotFound, ProblemCodes.NoActiveRelease, "No active release",
+                "No release is active, so there is no remote config. Publish and activate one.").ConfigureAwait(false);
+            return;
+        }
+        var now = time.GetUtcNow();
+        object?[]? attributes = null;
+        bool profileFound = false;
+        if (player is not null)
+        {
+            byte[]? profile = store.FindPlayerProfile(player);
+            profileFound = profile is not null;
+            attributes = release.Loaded.PlayerDecoder.DecodeLenient(profile ?? "{}"u8);
+        }
+        var resolved = release.Loaded.ResolveConfig(now, attributes);
+        await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w =>
+        {
+            w.WriteString("release", release.Id);
+            if (player is null)
+            {
+                w.WriteNull("player");
+            }
+            else
+            {
+                w.WriteString("player", player);
+            }
+            w.WriteBoolean("profile_found", profileFound);
+            w.WriteString("evaluated_at", Rfc3339.Format(now.UtcTicks));
+            w.WriteStartObject("configs");
+            foreach (var (name, values) in resolved.Configs)
+            {
+                w.WriteStartObject(name);
+                foreach (var (key, value) in values)
+                {
+                    w.WritePropertyName(key);
+                    WriteValue(w, value);
+                }
+                w.WriteEndObject();
+            }
+            w.WriteEndObject();
+            w.WriteStartArray("overrides");
+            foreach (var applied in resolved.Overrides)
+            {
+                w.WriteStartObject();
+                w.WriteString("event", applied.Event);
+                w.WriteNumber("run", applied.Run);
+                w.WriteString("config", applied.Config);
+                w.WriteStartArray("keys");
+                foreach (string key in applied.Keys)
+                {
+                    w.WriteStringValue(key);
+                }
+                w.WriteEndArray();
+                w.WriteString("until", Rfc3339.Format(applied.Until.UtcTicks));
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        }).ConfigureAwait(false);
+    }
+
+    private static void WriteValue(Utf8JsonWriter w, ConfigValue value)
+    {
+        switch (value.Value)
+        {
+            case long l:
+                w.WriteNumberValue(l);
+                break;
+            case decimal m:
+                w.WriteNumberValue(m);
+                break;
+            case bool b:
+                w.WriteBooleanValue(b);
+                break;
+            default:
+                w.WriteStringValue((string)value.Value);
+                break;
+        }
+    }
+
+    private readonly record struct ChangeRequest(long? ExpectedVersion, string? Reason);
+
+    /// <summary>Reads <c>{"expected_version": N, "reason": "..."}</c>; both optional, and so is the body.</summary>
+    private async Task<ChangeRequest?> ReadChangeAsync(HttpContext context)
+    {
+        if (context.Request.ContentLength == 0 || (context.Request.ContentLength is null && !context.Request.Headers.TransferEncoding.Any()))
+        {
+            return new ChangeRequest(null, null);
+        }
+        if (MediaType(context.Request.ContentType) != "application/json")
+        {
+            await Problems.WriteAsync(context, StatusCodes.Status415UnsupportedMediaType, ProblemCodes.UnsupportedMediaType, "Unsupported media type",
+                "Send the request body as application/json, or no body.").ConfigureAwait(false);
+            return null;
+        }
+        var body = await ReadBodyAsync(context, MaxChangeBodyBytes).ConfigureAwait(false);
+        if (body is null)
+        {
+            return null;
+        }
+        long? expected = null;
+        string? reason = null;
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                throw new JsonException("not an object");
+            }
+            foreach (var property in document.RootElement.EnumerateObject())
+            {
+                switch (property.Name)
+                {
+                    case "expected_version" when property.Value.ValueKind == JsonValueKind.Number && property.Value.TryGetInt64(out long v) && v >= 0:
+                        expected = v;
+                        break;
+                    case "expected_version" when property.Value.ValueKind != JsonValueKind.Null:
+                        await InvalidParameter(context, "expected_version", "expected_version must be a whole number ≥ 0 (the version GET /v1/releases/active reports).").ConfigureAwait(false);
+                        return null;
+                    case "reason" when property.Value.ValueKind == JsonValueKind.String && property.Value.GetString()!.Length <= MaxReasonLength:
+                        reason = property.Value.GetString();
+                        break;
+                    case "reason" when property.Value.ValueKind != JsonValueKind.Null:
+                        await InvalidParameter(context, "reason", $"reason must be a string of at most {MaxReasonLength} characters.").ConfigureAwait(false);
+                        return null;
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            await Problems.WriteAsync(context, StatusCodes.Status400BadRequest, ProblemCodes.InvalidJson, "Invalid JSON",
+                "The body must be a JSON object such as {\"expected_version\": 3, \"reason\": \"...\"}.").ConfigureAwait(false);
+            return null;
+        }
+        return new ChangeRequest(expected, reason);
+    }
+
+    private async Task WriteChangeAsync(HttpContext context, ChangeResult result, string? id)
+    {
+        switch (result.Status)
+        {
+            case ChangeStatus.Changed:
+            case ChangeStatus.Unchanged:
+                await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w =>
+                {
+                    WriteRegister(w, result.Entry);
+                    w.WriteBoolean("changed", result.Status == ChangeStatus.Changed);
+                }).ConfigureAwait(false);
+                return;
+            case ChangeStatus.ReleaseNotFound:
+                await NotFound(context, id!).ConfigureAwait(false);
+                return;
+            case ChangeStatus.VersionConflict:
+                await Problems.WriteAsync(context, StatusCodes.Status409Conflict, ProblemCodes.VersionConflict, "Version conflict",
+                    $"The register is at version {result.CurrentVersion}, not the expected one: someone changed the active release first. " +
+                    "Read GET /v1/releases/active and decide again.", extensions: w => w.WriteNumber("current_version", result.CurrentVersion)).ConfigureAwait(false);
+                return;
+            case ChangeStatus.NothingToRollBack:
+                await Problems.WriteAsync(context, StatusCodes.Status409Conflict, ProblemCodes.NothingToRollBack, "Nothing to roll back",
+                    "The active release did not replace another one, so there is nothing to return to.",
+                    extensions: w => w.WriteNumber("current_version", result.CurrentVersion)).ConfigureAwait(false);
+                return;
+            default:
+                await Problems.WriteAsync(context, StatusCodes.Status422UnprocessableEntity, ProblemCodes.ReleaseIncompatible, "Incompatible release",
+                    $"Activating it would change what players of live events already earned ({result.Problems.Count} problem(s)); nothing changed.",
+                    extensions: w =>
+                    {
+                        w.WriteNumber("current_version", result.CurrentVersion);
+                        w.WriteStartArray("problems");
+                        foreach (var (code, eventId, message) in result.Problems)
+                        {
+                            w.WriteStartObject();
+                            w.WriteString("code", code);
+                            w.WriteString("event", eventId);
+                            w.WriteString("message", message);
+                            w.WriteEndObject();
+                        }
+                        w.WriteEndArray();
+                    }).ConfigureAwait(false);
+                return;
+        }
+    }
+
+    private async Task<StoredRelease?> FindAsync(HttpContext context, string id)
+    {
+        var release = IsReleaseId(id) ? store.Releases.Find(id.ToLowerInvariant()) : null;
+        if (release is null)
+        {
+            await NotFound(context, id).ConfigureAwait(false);
+        }
+        return release;
+    }
+
+    private static Task NotFound(HttpContext context, string id) =>
+        Problems.WriteAsync(context, StatusCodes.Status404NotFound, ProblemCodes.ReleaseNotFound, "Release not found",
+            $"No release with id '{id}' was published.");
+
+    private static Task InvalidParameter(HttpContext context, string name, string detail) =>
+        Problems.WriteAsync(context, StatusCodes.Status400BadRequest, ProblemCodes.InvalidParameter, "Invalid parameter", detail,
+            extensions: w => w.WriteString("parameter", name));
+
+    private void WriteRegister(Utf8JsonWriter w, RegisterEntry? entry)
+    {
+        w.WriteNumber("version", entry?.Version ?? 0);
+        if (entry is null)
+        {
+            w.WriteNull("release");
+            w.WriteNull("kind");
+            w.WriteNull("changed_at");
+            w.WriteNull("reason");
+            w.WriteNull("rollback_to");
+            return;
+        }
+        w.WriteStartObject("release");
+        WriteSummary(w, entry.Release, entry);
+        w.WriteEndObject();
+        w.WriteString("kind", entry.Kind);
+        w.WriteString("changed_at", Rfc3339.Format(entry.AtTicks));
+        if (entry.Reason is null)
+        {
+            w.WriteNull("reason");
+        }
+        else
+        {
+            w.WriteString("reason", entry.Reason);
+        }
+        var previous = entry.Restores == 0 ? null : store.Releases.ReadVersion(entry.Restores);
+        if (previous is null)
+        {
+            w.WriteNull("rollback_to");
+        }
+        else
+        {
+            w.WriteString("rollback_to", previous.Release.Id);
+        }
+    }
+
+    private static void WriteSummary(Utf8JsonWriter w, StoredRelease release, RegisterEntry? active)
+    {
+        w.WriteString("id", release.Id);
+        w.WriteString("name", release.Name);
+        w.WriteString("merkle_root", release.MerkleRoot);
+        w.WriteNumber("size", release.Size);
+        w.WriteString("published_at", Rfc3339.Format(release.PublishedAtTicks));
+        w.WriteBoolean("active", active?.Release.Ref == release.Ref);
+    }
+
+    private void WriteDetail(Utf8JsonWriter w, StoredRelease stored)
+    {
+        WriteSummary(w, stored, register.Current);
+        var release = register.Loaded(stored).Loaded.Bundle.Release;
+        if (release.Description is null)
+        {
+            w.WriteNull("description");
+        }
+        else
+        {
+            w.WriteString("description", release.Description);
+        }
+        w.WriteStartArray("events");
+        foreach (var definition in release.Events)
+        {
+            var schedule = definition.Schedule;
+            w.WriteStartObject();
+            w.WriteString("id", definition.Id);
+            w.WriteString("title", definition.Title);
+            w.WriteString("start", Rfc3339.Format(schedule.Start.UtcTicks));
+            w.WriteString("duration", schedule.Duration.ToString("c", CultureInfo.InvariantCulture));
+            if (schedule.Every is { } every)
+            {
+                w.WriteString("every", every.ToString("c", CultureInfo.InvariantCulture));
+            }
+            else
+            {
+                w.WriteString("end", Rfc3339.Format((schedule.Start + schedule.Duration).UtcTicks));
+            }
+            w.WriteString("grace", schedule.Grace.ToString("c", CultureInfo.InvariantCulture));
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteStartObject("actions");
+        foreach (var action in release.Actions)
+        {
+            w.WriteStartObject(action.Type);
+            foreach (var field in action.Schema.Fields)
+            {
+                w.WriteString(field.Name, field.Required ? field.Type.ToString() : $"optional({field.Type})");
+            }
+            w.WriteEndObject();
+        }
+        w.WriteEndObject();
+        w.WriteStartArray("configs");
+        foreach (var config in release.Configs)
+        {
+            w.WriteStringValue(config.Name);
+        }
+        w.WriteEndArray();
+        w.WriteStartArray("currencies");
+        foreach (string currency in release.Currencies)
+        {
+            w.WriteStringValue(currency);
+        }
+        w.WriteEndArray();
+        w.WriteStartArray("items");
+        foreach (string item in release.Items)
+        {
+            w.WriteStringValue(item);
+        }
+        w.WriteEndArray();
+    }
+
+    /// <summary>Reads the whole body up to <paramref name="limit"/> bytes; answers 413 and returns null beyond it.</summary>
+    private static async Task<byte[]?> ReadBodyAsync(HttpContext context, int limit)
+    {
+        if (context.Request.ContentLength > limit)
+        {
+            await TooLarge(context, limit).ConfigureAwait(false);
+            return null;
+        }
+        var sizeFeature = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
+        if (sizeFeature is { IsReadOnly: false })
+        {
+            sizeFeature.MaxRequestBodySize = limit + 1L;
+        }
+        var (buffer, length) = await ActionsEndpoints.ReadBodyAsync(context.Request.BodyReader, limit, context.RequestAborted).ConfigureAwait(false);
+        try
+        {
+            if (length < 0)
+            {
+                await TooLarge(context, limit).ConfigureAwait(false);
+                return null;
+            }
+            return buffer.AsSpan(0, length).ToArray();
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static Task TooLarge(HttpContext context, int limit) =>
+        Problems.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, ProblemCodes.BodyTooLarge, "Body too large",
+            $"The body exceeds the limit of {limit} bytes for this endpoint.");
+
+    private static string? MediaType(string? contentType)
+    {
+        if (contentType is null)
+        {
+            return null;
+        }
+        int semicolon = contentType.IndexOf(';', StringComparison.Ordinal);
+        return (semicolon >= 0 ? contentType[..semicolon] : contentType).Trim().ToLowerInvariant();
+    }
+
+    private static bool IsReleaseId(string id) => id.Length == 64 && id.All(char.IsAsciiHexDigit);
+}
