@@ -99,12 +99,15 @@ internal sealed partial class GroupCommitter
             {
                 _faulted = true;
                 LogCommitFailed(_logger, exception, _records.Count);
+                // The runtime learns of the fault (and starts recovering) before any sender hears of
+                // it, so a sender that retries at once finds the runtime recovering, never a
+                // committer that still refuses everything while the runtime looks ready.
+                Faulted?.Invoke(exception);
                 var failure = new StoreWriteException("The durable write failed.", exception);
                 foreach (var group in _taken)
                 {
                     FailGroup(group, failure);
                 }
-                Faulted?.Invoke(exception);
                 continue;
             }
             Commits++;

@@ -1,0 +1,223 @@
+using System.Text;
+using Showrunner.Core.Actions;
+using Showrunner.Core.Rules.Bundle;
+using Showrunner.Core.Rules.Model;
+using Showrunner.Core.Rules.Releases;
+using Showrunner.Core.Rules.Syntax;
+
+namespace Showrunner.Core.Tests.Rules;
+
+public sealed class LoadedReleaseTests
+{
+    private const string Schemas = """
+        release "r" {}
+        action "shop.buy" {
+          item     = string
+          price    = int
+          discount = optional(decimal, 0.5)
+          gift     = optional(bool, false)
+        }
+        action "player.profile" {
+          vip = optional(bool, false)
+        }
+        """;
+
+    private static LoadedRelease Load(string source)
+    {
+        var (bundle, diagnostics) = ReleaseBundle.Build([new SourceText("release.hcl", source)]);
+        Assert.True(bundle is not null, string.Join("\n", diagnostics.Select(d => d.Format())));
+        return LoadedRelease.From(bundle);
+    }
+
+    private static (bool Ok, object?[] Slots, ActionRejection? Rejection) Decode(string type, string json)
+    {
+        var decoder = Load(Schemas).DecoderFor(type)!;
+        var slots = new object?[decoder.SlotCount];
+        bool ok = decoder.TryDecode(Encoding.UTF8.GetBytes(json), slots, out var rejection);
+        return (ok, slots, rejection);
+    }
+
+    [Fact]
+    public void A_valid_action_decodes_into_typed_slots_with_defaults_and_unknown_fields_ignored()
+    {
+        var (ok, slots, rejection) = Decode("shop.buy", """{"price":120,"future":{"x":[1,2]},"item":"sword","gift":true}""");
+        Assert.True(ok, rejection?.Message);
+        Assert.Equal(["sword", 120L, 0.5m, true], slots);
+    }
+
+    [Theory]
+    [InlineData("""{"item":"sword"}""", RejectionCodes.MissingField, "data.price")]
+    [InlineData("""{"item":"sword","price":null}""", RejectionCodes.MissingField, "data.price")]
+    [InlineData("""{"item":7,"price":1}""", RejectionCodes.InvalidFieldType, "data.item")]
+    [InlineData("""{"item":"s","price":"1"}""", RejectionCodes.InvalidFieldType, "data.price")]
+    [InlineData("""{"item":"s","price":1.5}""", RejectionCodes.InvalidFieldType, "data.price")]
+    [InlineData("""{"item":"s","price":9223372036854775808}""", RejectionCodes.InvalidFieldType, "data.price")]
+    [InlineData("""{"item":"s","price":1,"discount":"0.1"}""", RejectionCodes.InvalidFieldType, "data.discount")]
+    [InlineData("""{"item":"s","price":1,"discount":1e40}""", RejectionCodes.InvalidFieldType, "data.discount")]
+    [InlineData("""{"item":"s","price":1,"gift":1}""", RejectionCodes.InvalidFieldType, "data.gift")]
+    [InlineData("""{"item":"s","price":1,"price":2}""", RejectionCodes.DuplicateField, "data.price")]
+    [InlineData("""{}""", RejectionCodes.MissingField, "data.item")]
+    public void A_bad_action_is_rejected_with_a_code_and_the_first_field_in_schema_order(string json, string code, string field)
+    {
+        var (ok, _, rejection) = Decode("shop.buy", json);
+        Assert.False(ok);
+        Assert.Equal(code, rejection!.Code);
+        Assert.Equal(field, rejection.Field);
+    }
+
+    [Fact]
+    public void Decimals_and_whole_numbers_keep_their_exact_values()
+    {
+        var (ok, slots, _) = Decode("shop.buy", """{"item":"s","price":-9223372036854775808,"discount":0.1000000000000000000000000001}""");
+        Assert.True(ok);
+        Assert.Equal(long.MinValue, slots[1]);
+        Assert.Equal(0.1000000000000000000000000001m, slots[2]);
+        (ok, slots, _) = Decode("shop.buy", """{"item":"s","price":1,"discount":3}""");
+        Assert.True(ok);
+        Assert.Equal(3m, slots[2]);
+    }
+
+    [Fact]
+    public void Undeclared_types_have_no_decoder_and_player_profile_always_has_one()
+    {
+        var release = Load(Schemas);
+        Assert.Null(release.DecoderFor("chat.message"));
+        Assert.Same(release.PlayerDecoder, release.DecoderFor(ReleaseChecker.PlayerProfileAction));
+        var builtIn = Load("release \"r\" {}");
+        Assert.NotNull(builtIn.DecoderFor(ReleaseChecker.PlayerProfileAction));
+        var slots = new object?[builtIn.PlayerDecoder.SlotCount];
+        Assert.False(builtIn.PlayerDecoder.TryDecode("""{"level":"ten"}"""u8, slots, out var rejection));
+        Assert.Equal("data.level", rejection!.Field);
+    }
+
+    [Fact]
+    public void Lenient_decoding_of_a_stored_profile_replaces_wrong_types_by_defaults()
+    {
+        var release = Load(Schemas);
+        var slots = release.PlayerDecoder.DecodeLenient("""{"level":"ten","region":"eu","vip":true}"""u8);
+        var fields = release.PlayerDecoder.Schema.Fields;
+        Assert.Equal(0L, slots[fields.Single(f => f.Name == "level").Index]);
+        Assert.Equal("eu", slots[fields.Single(f => f.Name == "region").Index]);
+        Assert.Equal(true, slots[fields.Single(f => f.Name == "vip").Index]);
+    }
+
+    [Fact]
+    public void Runs_of_one_off_and_recurring_schedules()
+    {
+        var start = new DateTimeOffset(2026, 1, 5, 16, 0, 0, TimeSpan.Zero);
+        var once = new ScheduleDefinition(start, TimeSpan.FromDays(2), null, TimeSpan.FromHours(12));
+        Assert.Null(once.RunAt(start.AddTicks(-1)));
+        Assert.Equal((0L, start, start.AddDays(2)), once.RunAt(start));
+        Assert.Equal((0L, start, start.AddDays(2)), once.RunAt(start.AddDays(2).AddTicks(-1)));
+        Assert.Null(once.RunAt(start.AddDays(2)));
+        var weekly = once with { Every = TimeSpan.FromDays(7) };
+        Assert.Equal((3L, start.AddDays(21), start.AddDays(23)), weekly.RunAt(start.AddDays(22)));
+        Assert.Null(weekly.RunAt(start.AddDays(24)));
+    }
+
+    private const string Casino = """
+        release "casino" {}
+        action "player.profile" { vip = optional(bool, false) }
+        action "casino.spin" { stake = int }
+        config "casino" {
+          bonus = 1.0
+          max_stake = 5000
+          jackpot = false
+          theme = "classic"
+        }
+        config "shop" { sale = false }
+        event "weekend" {
+          title = "Weekend"
+          schedule {
+            start = "2026-08-08T16:00:00Z"
+            end   = "2026-08-10T16:00:00Z"
+          }
+          audience { when = player.level >= 20 }
+          objective "spins" {
+            on     = "casino.spin"
+            points = 1
+          }
+          config_override "casino" {
+            bonus   = 1.5
+            jackpot = true
+          }
+        }
+        event "zz_vip_night" {
+          title = "VIP night"
+          schedule {
+            start    = "2026-08-03T20:00:00Z"
+            duration = "4h"
+            every    = "24h"
+          }
+          audience { when = player.vip }
+          objective "spins" {
+            on     = "casino.spin"
+            points = 1
+          }
+          config_override "casino" { bonus = 2.0 }
+        }
+        event "global_sale" {
+          title = "Sale"
+          schedule {
+            start = "2026-08-09T00:00:00Z"
+            end   = "2026-08-09T12:00:00Z"
+          }
+          objective "spins" {
+            on     = "casino.spin"
+            points = 1
+          }
+          config_override "shop" { sale = true }
+        }
+        """;
+
+    private static object?[] Player(LoadedRelease release, string json) => release.PlayerDecoder.DecodeLenient(Encoding.UTF8.GetBytes(json));
+
+    [Fact]
+    public void Config_is_the_declared_values_outside_every_event()
+    {
+        var release = Load(Casino);
+        var resolved = release.ResolveConfig(new DateTimeOffset(2026, 7, 1, 0, 0, 0, TimeSpan.Zero), Player(release, """{"level":50,"vip":true}"""));
+        Assert.Empty(resolved.Overrides);
+        Assert.Equal(["bonus", "jackpot", "max_stake", "theme"], resolved.Configs["casino"].Keys);
+        Assert.Equal(1.0m, resolved.Configs["casino"]["bonus"].Value);
+        Assert.Equal(false, resolved.Configs["shop"]["sale"].Value);
+    }
+
+    [Fact]
+    public void A_running_event_overrides_config_only_for_players_in_its_audience()
+    {
+        var release = Load(Casino);
+        var at = new DateTimeOffset(2026, 8, 8, 17, 0, 0, TimeSpan.Zero);
+        var member = release.ResolveConfig(at, Player(release, """{"level":20}"""));
+        Assert.Equal(1.5m, member.Configs["casino"]["bonus"].Value);
+        Assert.Equal(true, member.Configs["casino"]["jackpot"].Value);
+        Assert.Equal(5000L, member.Configs["casino"]["max_stake"].Value);
+        var applied = Assert.Single(member.Overrides);
+        Assert.Equal(("weekend", 0L, "casino"), (applied.Event, applied.Run, applied.Config));
+        Assert.Equal(["bonus", "jackpot"], applied.Keys);
+        Assert.Equal(new DateTimeOffset(2026, 8, 10, 16, 0, 0, TimeSpan.Zero), applied.Until);
+
+        var outsider = release.ResolveConfig(at, Player(release, """{"level":19}"""));
+        Assert.Equal(1.0m, outsider.Configs["casino"]["bonus"].Value);
+        Assert.Empty(outsider.Overrides);
+        // Without a player, only events without an audience apply.
+        Assert.Empty(release.ResolveConfig(at, null).Overrides);
+    }
+
+    [Fact]
+    public void Overlapping_overrides_apply_in_event_id_order_and_audience_free_events_apply_to_everyone()
+    {
+        var release = Load(Casino);
+        // Saturday 2026-08-08 20:00–24:00 is a VIP night run (index 5) inside the weekend.
+        var at = new DateTimeOffset(2026, 8, 8, 21, 0, 0, TimeSpan.Zero);
+        var both = release.ResolveConfig(at, Player(release, """{"level":30,"vip":true}"""));
+        Assert.Equal(["weekend", "zz_vip_night"], both.Overrides.Select(o => o.Event));
+        Assert.Equal(5L, both.Overrides[1].Run);
+        Assert.Equal(2.0m, both.Configs["casino"]["bonus"].Value);
+        Assert.Equal(true, both.Configs["casino"]["jackpot"].Value);
+
+        var sale = release.ResolveConfig(new DateTimeOffset(2026, 8, 9, 6, 0, 0, TimeSpan.Zero), null);
+        Assert.Equal(true, sale.Configs["shop"]["sale"].Value);
+        Assert.Equal("global_sale", Assert.Single(sale.Overrides).Event);
+    }
+}
