@@ -26,7 +26,7 @@ public sealed class ActionsApiTests
         return body["results"]!.AsArray();
     }
 
-    private static async Task<JsonNode> ProblemOf(HttpResponseMessage response, HttpStatusCode status, string code)
+    internal static async Task<JsonNode> ProblemOf(HttpResponseMessage response, HttpStatusCode status, string code)
     {
         Assert.Equal(status, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
