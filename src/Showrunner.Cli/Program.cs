@@ -8,9 +8,10 @@ namespace Showrunner.Cli
 {
     internal static class ShowrunnerCommand
     {
-        public static int Run(string[] args, TextWriter output, TextWriter errors)
+        public static int Run(string[] args, TextWriter output, TextWriter errors, HttpMessageHandler? handler = null)
         {
             var commands = new ReleaseCommands(output, errors);
+            var remote = new ServerCommands(output, errors, handler);
             var json = new Option<bool>("--json") { Description = "Print one JSON document instead of text." };
 
             var directory = new Argument<string>("dir") { Description = "A directory of .hcl sources (read recursively)." };
@@ -33,7 +34,34 @@ namespace Showrunner.Cli
             var inspect = new Command("inspect", "Show what a bundle holds: id, Merkle root, definitions, events.") { file, json };
             inspect.SetAction(result => commands.Inspect(result.GetValue(file)!, result.GetValue(json)));
 
-            var root = new RootCommand("Showrunner: live events for online games.") { check, build, diff, inspect };
+            var server = new Option<string>("--server")
+            {
+                Description = $"The server's base URL (default: $SHOWRUNNER_SERVER, else {ServerCommands.DefaultServer}).",
+                DefaultValueFactory = _ => ServerCommands.ServerFromEnvironment(),
+            };
+            var expectedVersion = new Option<long?>("--expected-version")
+            {
+                Description = "Change the active release only if the register is still at this version (GET /v1/releases/active shows it).",
+            };
+            var reason = new Option<string?>("--reason") { Description = "Why, for the register's history (at most 500 characters)." };
+
+            var source = new Argument<string>("source") { Description = "A directory of .hcl sources, or a bundle file built by 'showrunner build'." };
+            var activate = new Option<bool>("--activate") { Description = "Activate the release once it is published." };
+            var publish = new Command("publish", "Upload a release to a server (the server verifies its id); with --activate, make it active.")
+                { source, server, activate, expectedVersion, reason, json };
+            publish.SetAction((result, _) => remote.PublishAsync(result.GetValue(source)!, result.GetValue(server)!, result.GetValue(activate),
+                result.GetValue(expectedVersion), result.GetValue(reason), result.GetValue(json)));
+
+            var releaseId = new Argument<string>("id") { Description = "The release id (64 hex characters)." };
+            var activateCommand = new Command("activate", "Make a published release the active one; in force on every partition when this returns.")
+                { releaseId, server, expectedVersion, reason, json };
+            activateCommand.SetAction((result, _) => remote.ActivateAsync(result.GetValue(releaseId)!, result.GetValue(server)!,
+                result.GetValue(expectedVersion), result.GetValue(reason), result.GetValue(json)));
+
+            var rollback = new Command("rollback", "Return to the release the active one replaced.") { server, expectedVersion, reason, json };
+            rollback.SetAction((result, _) => remote.RollbackAsync(result.GetValue(server)!, result.GetValue(expectedVersion), result.GetValue(reason), result.GetValue(json)));
+
+            var root = new RootCommand("Showrunner: live events for online games.") { check, build, diff, inspect, publish, activateCommand, rollback };
             var parsed = root.Parse(args);
             if (parsed.Errors.Count > 0)
             {
@@ -44,7 +72,7 @@ namespace Showrunner.Cli
                 errors.WriteLine("Run 'showrunner --help' for usage.");
                 return ExitCodes.Usage;
             }
-            return parsed.Invoke(new InvocationConfiguration { Output = output, Error = errors });
+            return parsed.InvokeAsync(new InvocationConfiguration { Output = output, Error = errors }).GetAwaiter().GetResult();
         }
     }
 }

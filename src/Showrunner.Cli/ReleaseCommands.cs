@@ -49,7 +49,18 @@ internal sealed class ReleaseCommands(TextWriter output, TextWriter errors)
     }
 
     /// <summary>A bundle file (canonical text) or a directory of sources.</summary>
-    private (ReleaseBundle? Bundle, List<Diagnostic> Diagnostics, bool UsageError) Open(string path)
+    /// <summary>A bundle from a file or a directory; on failure the problems are printed to <paramref name="errors"/>.</summary>
+    internal static (ReleaseBundle? Bundle, bool UsageError) OpenBundle(string path, TextWriter errors)
+    {
+        var (bundle, diagnostics, usage) = Open(path, errors);
+        if (bundle is null)
+        {
+            new ReleaseCommands(TextWriter.Null, errors).WriteDiagnostics(diagnostics);
+        }
+        return (bundle, usage);
+    }
+
+    private static (ReleaseBundle? Bundle, List<Diagnostic> Diagnostics, bool UsageError) Open(string path, TextWriter errors)
     {
         if (Directory.Exists(path))
         {
@@ -149,8 +160,8 @@ internal sealed class ReleaseCommands(TextWriter output, TextWriter errors)
     /// </summary>
     public int Diff(string before, string after, bool json, DateTimeOffset at)
     {
-        var (a, aDiagnostics, aUsage) = Open(before);
-        var (b, bDiagnostics, bUsage) = Open(after);
+        var (a, aDiagnostics, aUsage) = Open(before, errors);
+        var (b, bDiagnostics, bUsage) = Open(after, errors);
         if (aUsage || bUsage)
         {
             return ExitCodes.Usage;

@@ -48,6 +48,10 @@ internal sealed class ServerProcess : IDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    /// <summary>The server build that matches the running test build (Debug or Release).</summary>
+    public static string LocateServerDll() => LocateServerDll(
+        AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug");
+
     /// <summary>Finds the server's build output next to the repository's source tree.</summary>
     public static string LocateServerDll(string configuration)
     {

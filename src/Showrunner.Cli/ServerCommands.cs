@@ -1,0 +1,172 @@
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Showrunner.Core.Rules.Bundle;
+
+namespace Showrunner.Cli;
+
+/// <summary>
+/// <c>publish</c>, <c>activate</c> and <c>rollback</c>: the commands that talk to a running server
+/// (<c>--server URL</c>, default <c>$SHOWRUNNER_SERVER</c> or http://127.0.0.1:5080). A refusal by the
+/// server (a problem response) prints its code and detail and exits 1; so does an unreachable server.
+/// </summary>
+internal sealed class ServerCommands(TextWriter output, TextWriter errors, HttpMessageHandler? handler = null)
+{
+    public const string DefaultServer = "http://127.0.0.1:5080";
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+
+    public static string ServerFromEnvironment() => Environment.GetEnvironmentVariable("SHOWRUNNER_SERVER") is { Length: > 0 } server ? server : DefaultServer;
+
+    /// <summary>Builds (or reads) the bundle, uploads it with its id so the server verifies the hash, and optionally activates it.</summary>
+    public async Task<int> PublishAsync(string source, string server, bool activate, long? expectedVersion, string? reason, bool json)
+    {
+        var (bundle, usage) = ReleaseCommands.OpenBundle(source, errors);
+        if (bundle is null)
+        {
+            return usage ? ExitCodes.Usage : ExitCodes.Problems;
+        }
+        using var client = Client(server);
+        if (client is null)
+        {
+            return ExitCodes.Usage;
+        }
+        var content = new ByteArrayContent(bundle.CanonicalBytes);
+        content.Headers.ContentType = new MediaTypeHeaderValue("text/plain") { CharSet = "utf-8" };
+        var published = await SendAsync(client, HttpMethod.Post, $"v1/releases?id={bundle.Id}", content).ConfigureAwait(false);
+        if (published is null)
+        {
+            return ExitCodes.Problems;
+        }
+        bool created = (bool?)published["created"] ?? false;
+        if (!activate)
+        {
+            Report(json, published, $"{(created ? "published" : "already published")}: {bundle.Release.Name} {bundle.Id}");
+            return ExitCodes.Ok;
+        }
+        if (!json)
+        {
+            output.WriteLine($"{(created ? "published" : "already published")}: {bundle.Release.Name} {bundle.Id}");
+        }
+        return await ChangeAsync(client, $"v1/releases/{bundle.Id}/activate", expectedVersion, reason, json).ConfigureAwait(false);
+    }
+
+    public async Task<int> ActivateAsync(string id, string server, long? expectedVersion, string? reason, bool json)
+    {
+        if (id.Length != 64 || !id.All(char.IsAsciiHexDigit))
+        {
+            errors.WriteLine($"error: '{id}' is not a release id (64 hexadecimal characters; 'showrunner inspect' shows a bundle's id).");
+            return ExitCodes.Usage;
+        }
+        using var client = Client(server);
+        return client is null ? ExitCodes.Usage : await ChangeAsync(client, $"v1/releases/{id.ToLowerInvariant()}/activate", expectedVersion, reason, json).ConfigureAwait(false);
+    }
+
+    public async Task<int> RollbackAsync(string server, long? expectedVersion, string? reason, bool json)
+    {
+        using var client = Client(server);
+        return client is null ? ExitCodes.Usage : await ChangeAsync(client, "v1/releases/rollback", expectedVersion, reason, json).ConfigureAwait(false);
+    }
+
+    private async Task<int> ChangeAsync(HttpClient client, string path, long? expectedVersion, string? reason, bool json)
+    {
+        var body = new JsonObject();
+        if (expectedVersion is { } expected)
+        {
+            body["expected_version"] = expected;
+        }
+        if (reason is not null)
+        {
+            body["reason"] = reason;
+        }
+        var state = await SendAsync(client, HttpMethod.Post, path, new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json")).ConfigureAwait(false);
+        if (state is null)
+        {
+            return ExitCodes.Problems;
+        }
+        var release = state["release"];
+        string text = (bool?)state["changed"] == false
+            ? $"unchanged: {release?["name"]} {release?["id"]} is already active (version {state["version"]})"
+            : $"active: {release?["name"]} {release?["id"]} (version {state["version"]}, {state["kind"]}" +
+              (state["rollback_to"] is { } previous ? $"; rollback returns to {previous})" : ")");
+        Report(json, state, text);
+        return ExitCodes.Ok;
+    }
+
+    private void Report(bool json, JsonNode body, string text)
+    {
+        if (json)
+        {
+            output.WriteLine(body.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
+        }
+        else
+        {
+            output.WriteLine(text);
+        }
+    }
+
+    private HttpClient? Client(string server)
+    {
+        if (!Uri.TryCreate(server.EndsWith('/') ? server : server + "/", UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+        {
+            errors.WriteLine($"error: --server '{server}' is not an http:// or https:// URL.");
+            return null;
+        }
+        var client = handler is null ? new HttpClient() : new HttpClient(handler, disposeHandler: false);
+        client.BaseAddress = uri;
+        client.Timeout = Timeout;
+        return client;
+    }
+
+    /// <summary>Sends a request; returns the JSON body of a 2xx answer, or prints the problem (or the failure) and returns null.</summary>
+    private async Task<JsonNode?> SendAsync(HttpClient client, HttpMethod method, string path, HttpContent content)
+    {
+        HttpResponseMessage response;
+        try
+        {
+            using var request = new HttpRequestMessage(method, new Uri(path, UriKind.Relative)) { Content = content };
+            response = await client.SendAsync(request).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is HttpRequestException or TaskCanceledException)
+        {
+            errors.WriteLine($"error: cannot reach {client.BaseAddress}: {exception.Message}");
+            return null;
+        }
+        using (response)
+        {
+            string text = await response.Content.ReadAsStringAsync().ConfigureAwait(false);
+            JsonNode? body = null;
+            try
+            {
+                body = text.Length == 0 ? null : JsonNode.Parse(text);
+            }
+            catch (JsonException)
+            {
+                // Not JSON (a proxy's error page): reported below with the status.
+            }
+            if (response.IsSuccessStatusCode && body is not null)
+            {
+                return body;
+            }
+            int status = (int)response.StatusCode;
+            if (body?["code"] is { } code)
+            {
+                errors.WriteLine($"error: {code} ({status.ToString(CultureInfo.InvariantCulture)}): {body["detail"]}");
+                foreach (var problem in body["problems"]?.AsArray() ?? [])
+                {
+                    errors.WriteLine($"  {problem?["code"]} {problem?["event"]}: {problem?["message"]}");
+                }
+                foreach (var diagnostic in body["diagnostics"]?.AsArray() ?? [])
+                {
+                    errors.WriteLine($"  {diagnostic?["file"]}:{diagnostic?["line"]}:{diagnostic?["column"]}: {diagnostic?["code"]}: {diagnostic?["message"]}");
+                }
+            }
+            else
+            {
+                errors.WriteLine($"error: the server answered {status.ToString(CultureInfo.InvariantCulture)} {response.ReasonPhrase}.");
+            }
+            return null;
+        }
+    }
+}
