@@ -15,20 +15,26 @@ using Showrunner.Testing;
 // Options: --clients N --batch B --seconds S --rate ACTIONS_PER_S (0 = as fast as acknowledged)
 //          --repeat FRACTION (re-sent earlier actions) --players N --url URL --data DIR --warmup S
 //          --ids sequential|time|random (id style)
+//   releases   the http workload, and meanwhile activate a second release and roll back, over and
+//              over (--switch-every MS, default 100), timing each call end to end: POST until the
+//              answer, which comes once the change is in force on every partition
+// The server the benchmark starts has the example release (summer-week-1) active, so every
+// combat.kill action is checked against its schema.
 // Results and the machine they were measured on: docs/benchmarks.md.
 var options = BenchOptions.Parse(args);
 Console.WriteLine($"# {options}");
 var result = options.Mode switch
 {
     "http" => await Http.RunAsync(options),
+    "releases" => await Http.RunAsync(options),
     "inprocess" => await InProcess.RunAsync(options),
-    _ => throw new ArgumentException($"Unknown mode '{options.Mode}': use http or inprocess."),
+    _ => throw new ArgumentException($"Unknown mode '{options.Mode}': use http, inprocess or releases."),
 };
 result.Print(options);
 return 0;
 
 internal sealed record BenchOptions(string Mode, int Clients, int Batch, int Seconds, int Rate, double Repeat, int Players,
-    string? Url, string? Data, int Warmup, string Configuration, string IdStyle)
+    string? Url, string? Data, int Warmup, string Configuration, string IdStyle, int SwitchEveryMs = 100)
 {
     public static BenchOptions Parse(string[] args)
     {
@@ -41,7 +47,8 @@ internal sealed record BenchOptions(string Mode, int Clients, int Batch, int Sec
         int Int(string name, int fallback) => Value(name) is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
         return new BenchOptions(mode, Int("clients", 16), Int("batch", 100), Int("seconds", 20), Int("rate", 0),
             Value("repeat") is { } r ? double.Parse(r, CultureInfo.InvariantCulture) : 0.0, Int("players", 100_000),
-            Value("url"), Value("data"), Int("warmup", 3), Value("configuration") ?? "Release", Value("ids") ?? "sequential");
+            Value("url"), Value("data"), Int("warmup", 3), Value("configuration") ?? "Release", Value("ids") ?? "sequential",
+            Int("switch-every", 100));
     }
 
     public override string ToString() =>
@@ -194,6 +201,8 @@ internal static class Http
             });
             var statsUri = new Uri("/v1/stats", UriKind.Relative);
             var statsBefore = System.Text.Json.Nodes.JsonNode.Parse(await client.GetStringAsync(statsUri))!;
+            using var switching = new CancellationTokenSource();
+            var switcher = options.Mode == "releases" ? ReleaseSwitcher.RunAsync(baseAddress, options, switching.Token) : null;
             var result = await Driver.RunAsync(options, async (body, tally) =>
             {
                 using var content = new ByteArrayContent(body);
@@ -216,6 +225,11 @@ internal static class Http
             });
             sampling.Cancel();
             await sampler;
+            if (switcher is not null)
+            {
+                await switching.CancelAsync();
+                (await switcher).Print();
+            }
             var statsAfter = System.Text.Json.Nodes.JsonNode.Parse(await client.GetStringAsync(statsUri))!;
             long commits = (long)statsAfter["commits"]! - (long)statsBefore["commits"]!;
             long committed = (long)statsAfter["committed_since_start"]! - (long)statsBefore["committed_since_start"]!;
@@ -398,5 +412,71 @@ internal static class Driver
         {
             tally.Merge(sample);
         }
+    }
+}
+
+/// <summary>
+/// Publishes a second release (the example with another description: compatible, same schema) and
+/// alternates activating it and rolling back while the ingest load runs, timing each call.
+/// </summary>
+internal static class ReleaseSwitcher
+{
+    public sealed record Timings(List<double> ActivateMs, List<double> RollbackMs)
+    {
+        public void Print()
+        {
+            foreach (var (name, values) in new[] { ("activate", ActivateMs), ("rollback", RollbackMs) })
+            {
+                var sorted = values.Order().ToArray();
+                double At(double p) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{name} latency ms (n={sorted.Length}, under load): p50={At(0.50):F2} p95={At(0.95):F2} p99={At(0.99):F2} max={(sorted.Length > 0 ? sorted[^1] : 0):F2}"));
+            }
+        }
+    }
+
+    public static async Task<Timings> RunAsync(Uri baseAddress, BenchOptions options, CancellationToken stop)
+    {
+        var timings = new Timings([], []);
+        using var client = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        string example = File.ReadAllText(Path.Combine(ServerProcess.RepositoryRoot(), "examples", "summer-week-1", "release.hcl"));
+        var (bundle, diagnostics) = Showrunner.Core.Rules.Bundle.ReleaseBundle.Build(
+            [new Showrunner.Core.Rules.Syntax.SourceText("release.hcl", example.Replace("Crystal Caves treasure hunt", "Crystal Caves treasure hunt (B)", StringComparison.Ordinal))]);
+        if (bundle is null)
+        {
+            throw new InvalidOperationException(string.Join("\n", diagnostics.Select(d => d.Format())));
+        }
+        using (var content = new ByteArrayContent(bundle.CanonicalBytes))
+        {
+            content.Headers.ContentType = new MediaTypeHeaderValue("text/plain");
+            (await client.PostAsync(new Uri($"/v1/releases?id={bundle.Id}", UriKind.Relative), content)).EnsureSuccessStatusCode();
+        }
+        var activate = new Uri($"/v1/releases/{bundle.Id}/activate", UriKind.Relative);
+        var rollback = new Uri("/v1/releases/rollback", UriKind.Relative);
+        try
+        {
+            await Task.Delay(TimeSpan.FromSeconds(options.Warmup), stop);
+            while (!stop.IsCancellationRequested)
+            {
+                timings.ActivateMs.Add(await TimeAsync(client, activate));
+                await Task.Delay(options.SwitchEveryMs, stop);
+                timings.RollbackMs.Add(await TimeAsync(client, rollback));
+                await Task.Delay(options.SwitchEveryMs, stop);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The load ended.
+        }
+        return timings;
+    }
+
+    private static async Task<double> TimeAsync(HttpClient client, Uri uri)
+    {
+        long started = Stopwatch.GetTimestamp();
+        using var response = await client.PostAsync(uri, null);
+        double ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        response.EnsureSuccessStatusCode();
+        return ms;
     }
 }

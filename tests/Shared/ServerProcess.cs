@@ -52,19 +52,21 @@ internal sealed class ServerProcess : IDisposable
     public static string LocateServerDll() => LocateServerDll(
         AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug");
 
-    /// <summary>Finds the server's build output next to the repository's source tree.</summary>
-    public static string LocateServerDll(string configuration)
+    /// <summary>The repository root: the first directory above the running build that holds Showrunner.slnx.</summary>
+    public static string RepositoryRoot()
     {
         var directory = new DirectoryInfo(AppContext.BaseDirectory);
         while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Showrunner.slnx")))
         {
             directory = directory.Parent;
         }
-        if (directory is null)
-        {
-            throw new InvalidOperationException("Cannot find the repository root (Showrunner.slnx) above " + AppContext.BaseDirectory);
-        }
-        string dll = Path.Combine(directory.FullName, "src", "Showrunner.Server", "bin", configuration, "net10.0", "Showrunner.Server.dll");
+        return directory?.FullName ?? throw new InvalidOperationException("Cannot find the repository root (Showrunner.slnx) above " + AppContext.BaseDirectory);
+    }
+
+    /// <summary>Finds the server's build output next to the repository's source tree.</summary>
+    public static string LocateServerDll(string configuration)
+    {
+        string dll = Path.Combine(RepositoryRoot(), "src", "Showrunner.Server", "bin", configuration, "net10.0", "Showrunner.Server.dll");
         if (!File.Exists(dll))
         {
             throw new InvalidOperationException($"The server is not built: {dll} is missing (run dotnet build -c {configuration}).");
