@@ -259,3 +259,26 @@ public class EvaluationBenchmark
         return total;
     }
 }
+
+/// <summary>
+/// What a release costs to compile for evaluation (once per activation): the 1 MB release of
+/// <see cref="CheckBenchmark"/> (939 events, all counting combat.kill), checked beforehand.
+/// </summary>
+[MemoryDiagnoser]
+[SimpleJob(launchCount: 1, warmupCount: 1, iterationCount: 5)]
+public class EvaluationCompileBenchmark
+{
+    private ReleaseDefinition _release = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        int perEvent = Sources.Release(events: 1).Length;
+        int events = Math.Min(ReleaseChecker.MaxEvents, 1024 * 1024 / perEvent + 1);
+        _release = ReleaseChecker.Check([new SourceText("bench.hcl", Sources.Release(events))]).Release!;
+        Console.WriteLine($"// {events} events");
+    }
+
+    [Benchmark(Description = "compile a 1 MB release for evaluation (ReleaseEvaluator.Build)")]
+    public int Build() => ReleaseEvaluator.Build(_release).FindAction("combat.kill")!.EventCount;
+}

@@ -6,22 +6,30 @@ namespace Showrunner.Core.Rules.Evaluation;
 /// player attributes, so the answer stays right until those attributes change.
 /// </summary>
 /// <remarks>
-/// Three bits per event (known, member, failed): about 400 bytes for a release of 1,000 events.
-/// Not thread-safe; it belongs to the one writer that owns the player (the partition).
+/// Four bits per event — decided (evaluated, or no audience), member, and the two ways an audience
+/// can fail (a failed audience is remembered too, so that it does not throw again on every action):
+/// 500 bytes for a release of 1,000 events. Not thread-safe; it belongs to the one writer that owns
+/// the player (the partition).
 /// </remarks>
 internal sealed class AudienceMembership
 {
-    private readonly ulong[] _known;
-    private readonly ulong[] _member;
-    private readonly ulong[] _failed;
+#pragma warning disable CA1051 // Compiled evaluation code tests these bits directly (ReleaseEvaluator).
+    /// <summary>Bit e: event e's audience was evaluated without failing, or it has none.</summary>
+    public readonly ulong[] Decided;
+    /// <summary>Bit e: the player is in event e's audience (meaningful where <see cref="Decided"/> is set).</summary>
+    public readonly ulong[] Member;
+#pragma warning restore CA1051
+    private readonly ulong[] _overflowed;
+    private readonly ulong[] _dividedByZero;
 
     internal AudienceMembership(ReleaseEvaluator evaluator)
     {
         Evaluator = evaluator;
         int words = (evaluator.EventCount + 63) / 64;
-        _known = new ulong[words];
-        _member = new ulong[words];
-        _failed = new ulong[words];
+        Decided = new ulong[words];
+        Member = new ulong[words];
+        _overflowed = new ulong[words];
+        _dividedByZero = new ulong[words];
         Player = evaluator.PlayerLayout.CreateValues();
         Reset(Player);
     }
@@ -35,10 +43,11 @@ internal sealed class AudienceMembership
     public void Reset(RecordValues player)
     {
         Rebind(player);
-        // Events without an audience hold everyone: known members from the start.
-        Evaluator.EveryoneMask.CopyTo(_known);
-        Evaluator.EveryoneMask.CopyTo(_member);
-        Array.Clear(_failed);
+        // Events without an audience hold everyone: decided members from the start.
+        Evaluator.EveryoneMask.CopyTo(Decided);
+        Evaluator.EveryoneMask.CopyTo(Member);
+        Array.Clear(_overflowed);
+        Array.Clear(_dividedByZero);
     }
 
     /// <summary>Whether the player is in event <paramref name="eventIndex"/>'s audience; evaluates it the first time.</summary>
@@ -46,18 +55,22 @@ internal sealed class AudienceMembership
     {
         int word = eventIndex >> 6;
         ulong bit = 1UL << eventIndex;
-        if ((_known[word] & bit) == 0)
+        if (((Decided[word] | _overflowed[word] | _dividedByZero[word]) & bit) == 0)
         {
             Learn(eventIndex, word, bit);
         }
-        return (_member[word] & bit) != 0;
+        return (Member[word] & bit) != 0;
     }
 
-    /// <summary>Whether the audience was evaluated and failed (overflow or division by zero); such a player is outside it.</summary>
-    public bool HasFailed(int eventIndex) => (_failed[eventIndex >> 6] & (1UL << eventIndex)) != 0;
+    /// <summary>Whether the audience has been evaluated since the last <see cref="Reset"/> (or has none).</summary>
+    public bool IsKnown(int eventIndex) =>
+        ((Decided[eventIndex >> 6] | _overflowed[eventIndex >> 6] | _dividedByZero[eventIndex >> 6]) & (1UL << eventIndex)) != 0;
 
-    /// <summary>Whether the audience has been evaluated since the last <see cref="Reset"/> (for tests and metrics).</summary>
-    public bool IsKnown(int eventIndex) => (_known[eventIndex >> 6] & (1UL << eventIndex)) != 0;
+    /// <summary>Why the audience could not be evaluated (such a player is outside it), or None.</summary>
+    public EvaluationFailure FailureOf(int eventIndex) =>
+        (_overflowed[eventIndex >> 6] & (1UL << eventIndex)) != 0 ? EvaluationFailure.Overflow
+        : (_dividedByZero[eventIndex >> 6] & (1UL << eventIndex)) != 0 ? EvaluationFailure.DivisionByZero
+        : EvaluationFailure.None;
 
     /// <summary>Points at another instance holding the same attributes (same version): nothing learned is forgotten.</summary>
     internal void Rebind(RecordValues player)
@@ -72,14 +85,21 @@ internal sealed class AudienceMembership
     private void Learn(int eventIndex, int word, ulong bit)
     {
         bool member = Evaluator.IsInAudience(eventIndex, Player, out var failure);
-        _known[word] |= bit;
-        if (member)
+        switch (failure)
         {
-            _member[word] |= bit;
-        }
-        if (failure != EvaluationFailure.None)
-        {
-            _failed[word] |= bit;
+            case EvaluationFailure.Overflow:
+                _overflowed[word] |= bit;
+                break;
+            case EvaluationFailure.DivisionByZero:
+                _dividedByZero[word] |= bit;
+                break;
+            default:
+                Decided[word] |= bit;
+                if (member)
+                {
+                    Member[word] |= bit;
+                }
+                break;
         }
     }
 }
@@ -103,7 +123,7 @@ internal sealed class AudienceMembership
 /// </remarks>
 internal sealed class AudienceCache
 {
-    /// <summary>The largest capacity accepted: about 0.5 GB of membership (and entries) for a release of 1,000 events.</summary>
+    /// <summary>The largest capacity accepted: about 0.7 GB of membership and entries for a release of 1,000 events.</summary>
     public const int MaxCapacity = 1_000_000;
 
     private readonly Dictionary<string, Entry> _entries;

@@ -1,6 +1,5 @@
 using System.Collections.Frozen;
 using System.Linq.Expressions;
-using System.Numerics;
 using System.Reflection;
 using Showrunner.Core.Rules.Binding;
 using Showrunner.Core.Rules.Model;
@@ -33,9 +32,9 @@ internal readonly record struct ObjectiveOutcome(int Event, int Objective, long 
 internal readonly record struct AudienceFailure(int Event, EvaluationFailure Failure);
 
 /// <summary>
-/// What compiled objective code reads and writes: the action and player values, the points of
-/// matched objectives, and which objective runs (so that a failure is charged to the right one).
-/// One per <see cref="EvaluationResults"/>; never shared between threads.
+/// What compiled objective code reads and writes: the action and player values, the player's
+/// audience membership, the outcomes so far, and which objective runs (so that a failure is
+/// charged to the right one). One per <see cref="EvaluationResults"/>; never shared between threads.
 /// </summary>
 /// <remarks>Public fields, not properties: compiled expression trees read and write them directly.</remarks>
 internal sealed class EvaluationFrame
@@ -43,10 +42,37 @@ internal sealed class EvaluationFrame
 #pragma warning disable CA1051 // Fields on purpose: see the remarks.
     public RecordValues Action = null!;
     public RecordValues Player = null!;
-    public readonly long[] Points = new long[ReleaseChecker.MaxObjectivesPerEvent];
-    public ulong Matched;
+    public AudienceMembership Membership = null!;
+    public readonly ObjectiveOutcome[] Outcomes;
+    public int OutcomeCount;
+    public readonly AudienceFailure[] AudienceFailures;
+    public int AudienceFailureCount;
+    /// <summary>The ordinal (in its <see cref="ActionChunk"/>) of the objective being evaluated.</summary>
     public int Current;
 #pragma warning restore CA1051
+
+    public EvaluationFrame(int outcomes, int events)
+    {
+        Outcomes = new ObjectiveOutcome[outcomes];
+        AudienceFailures = new AudienceFailure[events];
+    }
+
+    /// <summary>
+    /// The slow path of an audience check, called by compiled code when the membership bit is not
+    /// decided: evaluates the audience the first time, and reports a failed one (every time).
+    /// </summary>
+    public bool IsInAudience(int eventIndex)
+    {
+        if (Membership.Contains(eventIndex))
+        {
+            return true;
+        }
+        if (Membership.FailureOf(eventIndex) is var failure and not EvaluationFailure.None)
+        {
+            AudienceFailures[AudienceFailureCount++] = new AudienceFailure(eventIndex, failure);
+        }
+        return false;
+    }
 }
 
 /// <summary>
@@ -56,55 +82,41 @@ internal sealed class EvaluationFrame
 /// </summary>
 internal sealed class EvaluationResults
 {
-    private readonly ObjectiveOutcome[] _outcomes;
-    private readonly AudienceFailure[] _audienceFailures;
-    private int _outcomeCount;
-    private int _audienceFailureCount;
-
     internal EvaluationResults(ReleaseEvaluator evaluator)
     {
         Evaluator = evaluator;
-        _outcomes = new ObjectiveOutcome[evaluator.MaxOutcomesPerAction];
-        _audienceFailures = new AudienceFailure[evaluator.MaxEventsPerAction];
+        Frame = new EvaluationFrame(evaluator.MaxOutcomesPerAction, evaluator.MaxEventsPerAction);
         Uncached = new AudienceMembership(evaluator);
     }
 
     public ReleaseEvaluator Evaluator { get; }
 
     /// <summary>Matched and failed objectives, ordered by event index, then objective index.</summary>
-    public ReadOnlySpan<ObjectiveOutcome> Outcomes => _outcomes.AsSpan(0, _outcomeCount);
+    public ReadOnlySpan<ObjectiveOutcome> Outcomes => Frame.Outcomes.AsSpan(0, Frame.OutcomeCount);
 
     /// <summary>Events counting this action type whose audience failed to evaluate for the player, by event index.</summary>
-    public ReadOnlySpan<AudienceFailure> AudienceFailures => _audienceFailures.AsSpan(0, _audienceFailureCount);
+    public ReadOnlySpan<AudienceFailure> AudienceFailures => Frame.AudienceFailures.AsSpan(0, Frame.AudienceFailureCount);
 
-    internal EvaluationFrame Frame { get; } = new();
+    internal EvaluationFrame Frame { get; }
 
     /// <summary>The membership used by the uncached overload, reset on every call.</summary>
     internal AudienceMembership Uncached { get; }
-
-    internal void Clear()
-    {
-        _outcomeCount = 0;
-        _audienceFailureCount = 0;
-    }
-
-    internal void Add(ObjectiveOutcome outcome) => _outcomes[_outcomeCount++] = outcome;
-
-    internal void Add(AudienceFailure failure) => _audienceFailures[_audienceFailureCount++] = failure;
 }
 
 /// <summary>
-/// Everything about one action type that evaluation needs: its field layout (for the decoder) and,
-/// in event order, the events with objectives on it, each compiled to one delegate.
+/// Everything about one action type that evaluation needs: its field layout (for the decoder) and
+/// the events with objectives on it, compiled in event order into a few delegates.
 /// </summary>
 internal sealed class ActionPlan
 {
-    internal ActionPlan(ReleaseEvaluator evaluator, string type, RecordLayout layout, EventPlan[] events)
+    internal ActionPlan(ReleaseEvaluator evaluator, string type, RecordLayout layout, int eventCount, int objectiveCount, ActionChunk[] chunks)
     {
         Evaluator = evaluator;
         Type = type;
         Layout = layout;
-        Events = events;
+        EventCount = eventCount;
+        ObjectiveCount = objectiveCount;
+        Chunks = chunks;
     }
 
     public ReleaseEvaluator Evaluator { get; }
@@ -112,21 +124,25 @@ internal sealed class ActionPlan
     public RecordLayout Layout { get; }
 
     /// <summary>How many events count this action type: the events one action of it is checked against.</summary>
-    public int EventCount => Events.Length;
+    public int EventCount { get; }
 
-    internal EventPlan[] Events { get; }
+    /// <summary>How many objectives, over all events, count this action type.</summary>
+    public int ObjectiveCount { get; }
+
+    internal ActionChunk[] Chunks { get; }
 }
 
 /// <summary>
-/// One event's objectives on one action type, compiled into a single delegate. <see cref="Run"/>
-/// evaluates objectives <c>start</c>, <c>start + 1</c>, … in declaration order: it sets
-/// <see cref="EvaluationFrame.Current"/> before each, and for each that matches stores its points in
-/// <see cref="EvaluationFrame.Points"/> and its bit in <see cref="EvaluationFrame.Matched"/>. An
-/// overflow or division by zero escapes the delegate; the caller charges it to
-/// <see cref="EvaluationFrame.Current"/> and resumes at the next objective.
+/// Consecutive events' objectives on one action type, compiled into one delegate. <see cref="Run"/>
+/// goes through the events in order; for each whose audience holds the player it evaluates the
+/// objectives with ordinal <c>start</c> or more, setting <see cref="EvaluationFrame.Current"/>
+/// before each and appending an outcome for each that matches. An overflow or division by zero
+/// escapes the delegate; the caller appends a failed outcome for
+/// <see cref="EvaluationFrame.Current"/> and runs it again from the next ordinal.
 /// </summary>
-/// <param name="Objectives">Bit k of the masks is the objective at index Objectives[k] of the event.</param>
-internal sealed record EventPlan(int Event, int[] Objectives, Action<EvaluationFrame, int> Run);
+/// <param name="EventOf">The event index of each ordinal.</param>
+/// <param name="ObjectiveOf">The objective index (in its event) of each ordinal.</param>
+internal sealed record ActionChunk(int[] EventOf, int[] ObjectiveOf, Action<EvaluationFrame, int> Run);
 
 /// <summary>
 /// A release compiled for evaluation: given an action (its type's <see cref="ActionPlan"/> and its
@@ -142,10 +158,12 @@ internal sealed record EventPlan(int Event, int[] Objectives, Action<EvaluationF
 /// </para>
 /// <para>
 /// Cost model: an action costs nothing for events that do not count its type (objectives are
-/// indexed by action type). For each event that does, one audience check (a bit test when the
-/// membership is known, else the compiled audience) and one delegate call that evaluates all of the
-/// event's objectives on that type, reading typed slots (<see cref="RecordValues"/>) without boxing.
-/// Overflow and division by zero are caught around the event's delegate, not around every expression.
+/// indexed by action type). The events that do are compiled, per action type, into one delegate
+/// per chunk of up to <see cref="MaxObjectivesPerChunk"/> objectives (one chunk for 20 events of a
+/// few objectives each). Inside it, each event costs an audience check (a bit test when the
+/// membership is known, else a call that evaluates the audience once) and its objectives, which
+/// read typed slots (<see cref="RecordValues"/>) without boxing and append their outcomes directly.
+/// Overflow and division by zero are caught around the chunk's delegate, not around every expression.
 /// </para>
 /// <para>
 /// Semantics are those of <see cref="ExpressionCompiler"/> (the same expression trees, built by
@@ -156,23 +174,37 @@ internal sealed record EventPlan(int Event, int[] Objectives, Action<EvaluationF
 /// </remarks>
 internal sealed class ReleaseEvaluator
 {
+    /// <summary>
+    /// A chunk closes before it would hold more objectives or expression nodes than this, so that
+    /// every compiled method stays far below the size at which the JIT stops optimizing
+    /// (60,000 bytes of IL or 2,000 basic blocks). An event is never split.
+    /// </summary>
+    public const int MaxObjectivesPerChunk = 64;
+
+    /// <inheritdoc cref="MaxObjectivesPerChunk"/>
+    public const int MaxNodesPerChunk = 1_000;
+
     private static readonly FieldInfo FrameAction = typeof(EvaluationFrame).GetField(nameof(EvaluationFrame.Action))!;
     private static readonly FieldInfo FramePlayer = typeof(EvaluationFrame).GetField(nameof(EvaluationFrame.Player))!;
-    private static readonly FieldInfo FramePoints = typeof(EvaluationFrame).GetField(nameof(EvaluationFrame.Points))!;
-    private static readonly FieldInfo FrameMatched = typeof(EvaluationFrame).GetField(nameof(EvaluationFrame.Matched))!;
+    private static readonly FieldInfo FrameMembership = typeof(EvaluationFrame).GetField(nameof(EvaluationFrame.Membership))!;
+    private static readonly FieldInfo FrameOutcomes = typeof(EvaluationFrame).GetField(nameof(EvaluationFrame.Outcomes))!;
+    private static readonly FieldInfo FrameOutcomeCount = typeof(EvaluationFrame).GetField(nameof(EvaluationFrame.OutcomeCount))!;
     private static readonly FieldInfo FrameCurrent = typeof(EvaluationFrame).GetField(nameof(EvaluationFrame.Current))!;
+    private static readonly MethodInfo FrameIsInAudience = typeof(EvaluationFrame).GetMethod(nameof(EvaluationFrame.IsInAudience))!;
+    private static readonly FieldInfo MembershipDecided = typeof(AudienceMembership).GetField(nameof(AudienceMembership.Decided))!;
+    private static readonly FieldInfo MembershipMember = typeof(AudienceMembership).GetField(nameof(AudienceMembership.Member))!;
+    private static readonly ConstructorInfo NewOutcome = typeof(ObjectiveOutcome).GetConstructor([typeof(int), typeof(int), typeof(long), typeof(EvaluationFailure)])!;
 
     private readonly FrozenDictionary<string, ActionPlan> _actions;
-    private readonly Func<RecordValues, bool>?[] _audiences;
+    /// <summary>Per event, the compiled chunk of audiences that holds its audience (called with the event index), or null.</summary>
+    private readonly Func<RecordValues, int, bool>?[] _audiences;
     private readonly ulong[] _everyone;
 
     private ReleaseEvaluator(ReleaseDefinition release)
     {
         Release = release;
         PlayerLayout = new RecordLayout(PlayerSchema(release));
-        _audiences = release.Events
-            .Select(e => e.Audience is null ? null : CompileAudience(e.Audience, PlayerLayout))
-            .ToArray();
+        _audiences = CompileAudiences(release, PlayerLayout);
         _everyone = new ulong[(release.Events.Count + 63) / 64];
         for (int e = 0; e < _audiences.Length; e++)
         {
@@ -185,19 +217,36 @@ internal sealed class ReleaseEvaluator
         foreach (var action in release.Actions)
         {
             var layout = action.Type == ReleaseChecker.PlayerProfileAction ? PlayerLayout : new RecordLayout(action.Schema);
-            var events = new List<EventPlan>();
+            var counting = new List<(int Event, int[] Objectives, int Nodes)>();
             for (int e = 0; e < release.Events.Count; e++)
             {
                 var objectives = release.Events[e].Objectives;
                 int[] indexes = Enumerable.Range(0, objectives.Count).Where(o => objectives[o].On == action.Type).ToArray();
                 if (indexes.Length > 0)
                 {
-                    events.Add(new EventPlan(e, indexes, CompileObjectives(indexes.Select(o => objectives[o]).ToList(), layout, PlayerLayout)));
+                    int nodes = Nodes(release.Events[e].Audience) + indexes.Sum(o => Nodes(objectives[o].When) + Nodes(objectives[o].Points));
+                    counting.Add((e, indexes, nodes));
                 }
             }
-            actions[action.Type] = new ActionPlan(this, action.Type, layout, events.ToArray());
-            MaxEventsPerAction = Math.Max(MaxEventsPerAction, events.Count);
-            MaxOutcomesPerAction = Math.Max(MaxOutcomesPerAction, events.Sum(e => e.Objectives.Length));
+            var chunks = new List<ActionChunk>();
+            for (int first = 0; first < counting.Count;)
+            {
+                int next = first + 1, objectiveTotal = counting[first].Objectives.Length, nodeTotal = counting[first].Nodes;
+                while (next < counting.Count
+                    && objectiveTotal + counting[next].Objectives.Length <= MaxObjectivesPerChunk
+                    && nodeTotal + counting[next].Nodes <= MaxNodesPerChunk)
+                {
+                    objectiveTotal += counting[next].Objectives.Length;
+                    nodeTotal += counting[next].Nodes;
+                    next++;
+                }
+                chunks.Add(CompileChunk(counting[first..next].Select(c => (c.Event, c.Objectives)).ToList(), layout));
+                first = next;
+            }
+            int objectiveCount = counting.Sum(c => c.Objectives.Length);
+            actions[action.Type] = new ActionPlan(this, action.Type, layout, counting.Count, objectiveCount, chunks.ToArray());
+            MaxEventsPerAction = Math.Max(MaxEventsPerAction, counting.Count);
+            MaxOutcomesPerAction = Math.Max(MaxOutcomesPerAction, objectiveCount);
         }
         _actions = actions.ToFrozenDictionary(StringComparer.Ordinal);
     }
@@ -239,22 +288,15 @@ internal sealed class ReleaseEvaluator
         {
             throw new ArgumentException("The plan, values, membership and results must all come from this evaluator, and the values must have the plan's layout.");
         }
-        results.Clear();
         var frame = results.Frame;
+        frame.OutcomeCount = 0;
+        frame.AudienceFailureCount = 0;
         frame.Action = action;
         frame.Player = membership.Player;
-        foreach (var eventPlan in plan.Events)
+        frame.Membership = membership;
+        foreach (var chunk in plan.Chunks)
         {
-            int e = eventPlan.Event;
-            if (!membership.Contains(e))
-            {
-                if (membership.HasFailed(e))
-                {
-                    results.Add(new AudienceFailure(e, EvaluateAudience(e, membership.Player)));
-                }
-                continue;
-            }
-            Run(eventPlan, frame, results);
+            Run(chunk, frame);
         }
     }
 
@@ -279,7 +321,7 @@ internal sealed class ReleaseEvaluator
         }
         try
         {
-            return audience(player);
+            return audience(player, eventIndex);
         }
         catch (OverflowException)
         {
@@ -292,47 +334,44 @@ internal sealed class ReleaseEvaluator
         return false;
     }
 
-    private EvaluationFailure EvaluateAudience(int eventIndex, RecordValues player)
+    /// <summary>Runs a chunk; each failure is appended in place (outcomes stay in ordinal order) and the rest of the chunk still runs.</summary>
+    private static void Run(ActionChunk chunk, EvaluationFrame frame)
     {
-        IsInAudience(eventIndex, player, out var failure);
-        return failure;
-    }
-
-    private static void Run(EventPlan plan, EvaluationFrame frame, EvaluationResults results)
-    {
-        frame.Matched = 0;
-        ulong overflowed = 0, dividedByZero = 0;
         int start = 0;
         while (true)
         {
+            EvaluationFailure failure;
             try
             {
-                plan.Run(frame, start);
-                break;
+                chunk.Run(frame, start);
+                return;
             }
             catch (OverflowException)
             {
-                overflowed |= 1UL << frame.Current;
-                start = frame.Current + 1;
+                failure = EvaluationFailure.Overflow;
             }
             catch (DivideByZeroException)
             {
-                dividedByZero |= 1UL << frame.Current;
-                start = frame.Current + 1;
+                failure = EvaluationFailure.DivisionByZero;
             }
-        }
-        ulong matched = frame.Matched;
-        ulong reported = matched | overflowed | dividedByZero;
-        while (reported != 0)
-        {
-            int k = BitOperations.TrailingZeroCount(reported);
-            ulong bit = 1UL << k;
-            reported &= reported - 1;
-            results.Add((matched & bit) != 0
-                ? new ObjectiveOutcome(plan.Event, plan.Objectives[k], frame.Points[k], EvaluationFailure.None)
-                : new ObjectiveOutcome(plan.Event, plan.Objectives[k], 0, (overflowed & bit) != 0 ? EvaluationFailure.Overflow : EvaluationFailure.DivisionByZero));
+            int failed = frame.Current;
+            frame.Outcomes[frame.OutcomeCount++] = new ObjectiveOutcome(chunk.EventOf[failed], chunk.ObjectiveOf[failed], 0, failure);
+            start = failed + 1;
         }
     }
+
+    /// <summary>The size of a bound expression, to bound the size of compiled methods.</summary>
+    private static int Nodes(BoundExpression? bound) => bound switch
+    {
+        null => 0,
+        BoundUnary unary => 1 + Nodes(unary.Operand),
+        BoundWiden widen => 1 + Nodes(widen.Operand),
+        BoundBinary binary => 1 + Nodes(binary.Left) + Nodes(binary.Right),
+        BoundIn @in => 1 + Nodes(@in.Value) + @in.Items.Sum(i => 1 + Nodes(i)),
+        BoundConditional conditional => 1 + Nodes(conditional.Condition) + Nodes(conditional.WhenTrue) + Nodes(conditional.WhenFalse),
+        BoundCall call => 1 + call.Arguments.Sum(Nodes),
+        _ => 1,
+    };
 
     /// <summary>The player attributes schema the checker bound audiences and objectives against.</summary>
     private static RecordSchema PlayerSchema(ReleaseDefinition release) =>
@@ -340,47 +379,116 @@ internal sealed class ReleaseEvaluator
         ?? new RecordSchema("player attributes",
             ReleaseChecker.BuiltinPlayerAttributes.Select((a, i) => new FieldSchema(a.Name, a.Type, i, false, a.Default)).ToList());
 
-    private static Func<RecordValues, bool> CompileAudience(BoundExpression audience, RecordLayout playerLayout)
+    /// <summary>
+    /// Compiles the audiences in chunks (the same limits as objectives), each a <c>switch</c> on the
+    /// event index: a thousand events make a few dozen compiled methods, not a thousand.
+    /// </summary>
+    private static Func<RecordValues, int, bool>?[] CompileAudiences(ReleaseDefinition release, RecordLayout playerLayout)
     {
-        var player = Expression.Parameter(typeof(RecordValues), "player");
-        var slots = new SlotReader(null, null, player, playerLayout);
-        var body = ExpressionCompiler.Build(audience, slots.Read);
-        return Expression.Lambda<Func<RecordValues, bool>>(slots.Wrap(body), player).Compile();
+        var compiled = new Func<RecordValues, int, bool>?[release.Events.Count];
+        var pending = new List<int>();
+        int nodes = 0;
+        void Flush()
+        {
+            if (pending.Count == 0)
+            {
+                return;
+            }
+            var player = Expression.Parameter(typeof(RecordValues), "player");
+            var eventIndex = Expression.Parameter(typeof(int), "eventIndex");
+            var slots = new SlotReader(null, null, player, playerLayout);
+            var cases = pending.Select(e => Expression.SwitchCase(ExpressionCompiler.Build(release.Events[e].Audience!, slots.Read), Expression.Constant(e))).ToArray();
+            var unknown = Expression.Throw(
+                Expression.New(typeof(InvalidOperationException).GetConstructor([typeof(string)])!, Expression.Constant("No audience of this chunk has that event index.")),
+                typeof(bool));
+            var body = Expression.Switch(typeof(bool), eventIndex, unknown, null, cases);
+            var chunk = Expression.Lambda<Func<RecordValues, int, bool>>(slots.Wrap(body), player, eventIndex).Compile();
+            pending.ForEach(e => compiled[e] = chunk);
+            pending.Clear();
+            nodes = 0;
+        }
+        for (int e = 0; e < release.Events.Count; e++)
+        {
+            if (release.Events[e].Audience is not { } audience)
+            {
+                continue;
+            }
+            int size = Nodes(audience);
+            if (pending.Count == MaxObjectivesPerChunk || (pending.Count > 0 && nodes + size > MaxNodesPerChunk))
+            {
+                Flush();
+            }
+            pending.Add(e);
+            nodes += size;
+        }
+        Flush();
+        return compiled;
     }
 
     /// <summary>
-    /// <c>(frame, start) =&gt; { if (start &lt;= 0) { frame.Current = 0; if (when0) { points[0] = points0; frame.Matched |= 1; } } … }</c>
-    /// with the typed arrays read once into locals.
+    /// For each event, in order (objective ordinals a..b):
+    /// <c>if (start &lt;= b &amp;&amp; inAudience) { if (start &lt;= a) { frame.Current = a; if (when) outcomes[count++] = (e, o, points); } … }</c>,
+    /// where <c>inAudience</c> is a test of the membership's decided and member bits, falling back
+    /// to <see cref="EvaluationFrame.IsInAudience"/>, and is left out for events without an audience.
+    /// The typed arrays are read once into locals.
     /// </summary>
-    private static Action<EvaluationFrame, int> CompileObjectives(List<ObjectiveDefinition> objectives, RecordLayout actionLayout, RecordLayout playerLayout)
+    private ActionChunk CompileChunk(List<(int Event, int[] Objectives)> events, RecordLayout actionLayout)
     {
-        if (objectives.Count > ReleaseChecker.MaxObjectivesPerEvent)
-        {
-            throw new InvalidOperationException($"An event has at most {ReleaseChecker.MaxObjectivesPerEvent} objectives; the checker should have refused {objectives.Count}.");
-        }
         var frame = Expression.Parameter(typeof(EvaluationFrame), "frame");
         var start = Expression.Parameter(typeof(int), "start");
-        var action = Expression.Field(frame, FrameAction);
-        var player = Expression.Field(frame, FramePlayer);
-        var slots = new SlotReader(action, actionLayout, player, playerLayout);
-        var points = Expression.Variable(typeof(long[]), "points");
-        var steps = new List<Expression>();
-        for (int k = 0; k < objectives.Count; k++)
+        var slots = new SlotReader(Expression.Field(frame, FrameAction), actionLayout, Expression.Field(frame, FramePlayer), PlayerLayout);
+        var outcomes = Expression.Variable(typeof(ObjectiveOutcome[]), "outcomes");
+        var decided = Expression.Variable(typeof(ulong[]), "decided");
+        var member = Expression.Variable(typeof(ulong[]), "member");
+        var count = Expression.Field(frame, FrameOutcomeCount);
+        var membership = Expression.Field(frame, FrameMembership);
+        var body = new List<Expression>
         {
-            var objective = objectives[k];
-            Expression record = Expression.Block(
-                Expression.Assign(Expression.ArrayAccess(points, Expression.Constant(k)), ExpressionCompiler.Build(objective.Points, slots.Read)),
-                Expression.OrAssign(Expression.Field(frame, FrameMatched), Expression.Constant(1UL << k)));
-            if (objective.When is not null)
+            Expression.Assign(outcomes, Expression.Field(frame, FrameOutcomes)),
+            Expression.Assign(decided, Expression.Field(membership, MembershipDecided)),
+            Expression.Assign(member, Expression.Field(membership, MembershipMember)),
+        };
+        var eventOf = new List<int>();
+        var objectiveOf = new List<int>();
+        foreach (var (e, indexes) in events)
+        {
+            var definition = Release.Events[e];
+            var steps = new List<Expression>();
+            foreach (int o in indexes)
             {
-                record = Expression.IfThen(ExpressionCompiler.Build(objective.When, slots.Read), record);
+                int k = eventOf.Count;
+                eventOf.Add(e);
+                objectiveOf.Add(o);
+                var objective = definition.Objectives[o];
+                Expression record = Expression.Block(
+                    Expression.Assign(
+                        Expression.ArrayAccess(outcomes, count),
+                        Expression.New(NewOutcome, Expression.Constant(e), Expression.Constant(o), ExpressionCompiler.Build(objective.Points, slots.Read), Expression.Constant(EvaluationFailure.None))),
+                    Expression.AddAssign(count, Expression.Constant(1)));
+                if (objective.When is not null)
+                {
+                    record = Expression.IfThen(ExpressionCompiler.Build(objective.When, slots.Read), record);
+                }
+                steps.Add(Expression.IfThen(
+                    Expression.LessThanOrEqual(start, Expression.Constant(k)),
+                    Expression.Block(Expression.Assign(Expression.Field(frame, FrameCurrent), Expression.Constant(k)), record)));
             }
-            steps.Add(Expression.IfThen(
-                Expression.LessThanOrEqual(start, Expression.Constant(k)),
-                Expression.Block(Expression.Assign(Expression.Field(frame, FrameCurrent), Expression.Constant(k)), record)));
+            Expression eventBody = Expression.Block(steps);
+            if (definition.Audience is not null)
+            {
+                var word = Expression.Constant(e >> 6);
+                var bit = Expression.Constant(1UL << e);
+                var known = Expression.NotEqual(Expression.And(Expression.ArrayIndex(decided, word), bit), Expression.Constant(0UL));
+                var isMember = Expression.NotEqual(Expression.And(Expression.ArrayIndex(member, word), bit), Expression.Constant(0UL));
+                var inAudience = Expression.Condition(known, isMember, Expression.Call(frame, FrameIsInAudience, Expression.Constant(e)));
+                eventBody = Expression.IfThen(inAudience, eventBody);
+            }
+            body.Add(Expression.IfThen(Expression.LessThanOrEqual(start, Expression.Constant(eventOf.Count - 1)), eventBody));
         }
-        var body = Expression.Block([points], [Expression.Assign(points, Expression.Field(frame, FramePoints)), .. steps, Expression.Empty()]);
-        return Expression.Lambda<Action<EvaluationFrame, int>>(slots.Wrap(body), frame, start).Compile();
+        body.Add(Expression.Empty());
+        var block = Expression.Block([outcomes, decided, member], body);
+        var run = Expression.Lambda<Action<EvaluationFrame, int>>(slots.Wrap(block), frame, start).Compile();
+        return new ActionChunk(eventOf.ToArray(), objectiveOf.ToArray(), run);
     }
 
     /// <summary>
