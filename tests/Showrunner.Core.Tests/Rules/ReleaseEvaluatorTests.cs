@@ -306,7 +306,7 @@ public sealed class ReleaseEvaluatorTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// Well-typed random releases: two action types, custom player attributes, up to 60 events of up
+    /// Well-typed random releases: three action types (one of them player.profile), custom player attributes, up to 60 events of up
     /// to 6 objectives, expressions using every operator, built-in and type, with literals and field
     /// values chosen to overflow and divide by zero now and then.
     /// </summary>
@@ -349,7 +349,8 @@ public sealed class ReleaseEvaluatorTests(ITestOutputHelper output)
                 int objectives = random.Next(1, 7);
                 for (int o = 0; o < objectives; o++)
                 {
-                    string action = random.Next(2) == 0 ? "a.one" : "a.two";
+                    // player.profile is an action too: its fields are the player attributes.
+                    string action = Pick(random, "a.one", "a.one", "a.two", "a.two", "player.profile");
                     text.Append(CultureInfo.InvariantCulture, $"  objective \"o{o}\" {{\n    on = \"{action}\"\n");
                     if (random.Next(4) > 0)
                     {
@@ -369,21 +370,31 @@ public sealed class ReleaseEvaluatorTests(ITestOutputHelper output)
         {
             "a.one" => Pick(random, "action.i1", "action.i2", "action.i3", "player.level", "player.score"),
             "a.two" => Pick(random, "action.n", "player.level", "player.score"),
+            "player.profile" => Pick(random, "action.level", "action.score", "player.level"),
             _ => Pick(random, "player.level", "player.score"),
         };
 
-        private static string DecimalField(Random random, string? action) =>
-            action == "a.one" && random.Next(2) == 0 ? "action.d1" : "player.ratio";
+        private static string DecimalField(Random random, string? action) => action switch
+        {
+            "a.one" => Pick(random, "action.d1", "player.ratio"),
+            "player.profile" => Pick(random, "action.ratio", "player.ratio"),
+            _ => "player.ratio",
+        };
 
         private static string StringField(Random random, string? action) => action switch
         {
             "a.one" => Pick(random, "action.s1", "player.region"),
             "a.two" => Pick(random, "action.s", "player.region"),
+            "player.profile" => Pick(random, "action.region", "action.language", "player.region"),
             _ => Pick(random, "player.region", "player.country"),
         };
 
-        private static string BoolField(Random random, string? action) =>
-            action == "a.one" && random.Next(2) == 0 ? "action.b1" : "player.guild";
+        private static string BoolField(Random random, string? action) => action switch
+        {
+            "a.one" => Pick(random, "action.b1", "player.guild"),
+            "player.profile" => Pick(random, "action.guild", "player.guild"),
+            _ => "player.guild",
+        };
 
         private static string Int(Random random, int depth, string? action)
         {
