@@ -6,18 +6,20 @@ namespace Showrunner.Core.Rules.Evaluation;
 /// player attributes, so the answer stays right until those attributes change.
 /// </summary>
 /// <remarks>
-/// Four bits per event — decided (evaluated, or no audience), member, and the two ways an audience
-/// can fail (a failed audience is remembered too, so that it does not throw again on every action):
-/// 500 bytes for a release of 1,000 events. Not thread-safe; it belongs to the one writer that owns
-/// the player (the partition).
+/// Four bits per event — known (evaluated since the last reset, or no audience), member, and the
+/// two ways an audience can fail (a failed audience is remembered too, so that it does not throw
+/// again on every action): 500 bytes for a release of 1,000 events. Not thread-safe; it belongs to
+/// the one writer that owns the player (the partition).
 /// </remarks>
 internal sealed class AudienceMembership
 {
-#pragma warning disable CA1051 // Compiled evaluation code tests these bits directly (ReleaseEvaluator).
-    /// <summary>Bit e: event e's audience was evaluated without failing, or it has none.</summary>
-    public readonly ulong[] Decided;
-    /// <summary>Bit e: the player is in event e's audience (meaningful where <see cref="Decided"/> is set).</summary>
+#pragma warning disable CA1051 // Compiled evaluation code reads and writes these directly (ReleaseEvaluator).
+    /// <summary>Bit e: event e's audience has been evaluated (or it has none); <see cref="Member"/> or a failure says how it went.</summary>
+    public readonly ulong[] Known;
+    /// <summary>Bit e: the player is in event e's audience. Never set for an audience that failed.</summary>
     public readonly ulong[] Member;
+    /// <summary>The bit (in its word) of the audience being evaluated, so that a failure is charged to the right event.</summary>
+    public int Current;
 #pragma warning restore CA1051
     private readonly ulong[] _overflowed;
     private readonly ulong[] _dividedByZero;
@@ -26,7 +28,7 @@ internal sealed class AudienceMembership
     {
         Evaluator = evaluator;
         int words = (evaluator.EventCount + 63) / 64;
-        Decided = new ulong[words];
+        Known = new ulong[words];
         Member = new ulong[words];
         _overflowed = new ulong[words];
         _dividedByZero = new ulong[words];
@@ -39,15 +41,22 @@ internal sealed class AudienceMembership
     /// <summary>The attributes audiences are evaluated against.</summary>
     public RecordValues Player { get; private set; }
 
+    /// <summary>Whether some audience failed since the last <see cref="Reset"/> (almost never: lets evaluation skip looking).</summary>
+    public bool AnyFailed { get; private set; }
+
     /// <summary>Forgets every audience: the next check of each evaluates it against <paramref name="player"/>.</summary>
     public void Reset(RecordValues player)
     {
         Rebind(player);
-        // Events without an audience hold everyone: decided members from the start.
-        Evaluator.EveryoneMask.CopyTo(Decided);
+        // Events without an audience hold everyone: known members from the start.
+        Evaluator.EveryoneMask.CopyTo(Known);
         Evaluator.EveryoneMask.CopyTo(Member);
-        Array.Clear(_overflowed);
-        Array.Clear(_dividedByZero);
+        if (AnyFailed)
+        {
+            Array.Clear(_overflowed);
+            Array.Clear(_dividedByZero);
+            AnyFailed = false;
+        }
     }
 
     /// <summary>Whether the player is in event <paramref name="eventIndex"/>'s audience; evaluates it the first time.</summary>
@@ -55,22 +64,61 @@ internal sealed class AudienceMembership
     {
         int word = eventIndex >> 6;
         ulong bit = 1UL << eventIndex;
-        if (((Decided[word] | _overflowed[word] | _dividedByZero[word]) & bit) == 0)
+        if ((Known[word] & bit) == 0)
         {
-            Learn(eventIndex, word, bit);
+            Learn(word, bit);
         }
         return (Member[word] & bit) != 0;
     }
 
     /// <summary>Whether the audience has been evaluated since the last <see cref="Reset"/> (or has none).</summary>
-    public bool IsKnown(int eventIndex) =>
-        ((Decided[eventIndex >> 6] | _overflowed[eventIndex >> 6] | _dividedByZero[eventIndex >> 6]) & (1UL << eventIndex)) != 0;
+    public bool IsKnown(int eventIndex) => (Known[eventIndex >> 6] & (1UL << eventIndex)) != 0;
 
     /// <summary>Why the audience could not be evaluated (such a player is outside it), or None.</summary>
     public EvaluationFailure FailureOf(int eventIndex) =>
         (_overflowed[eventIndex >> 6] & (1UL << eventIndex)) != 0 ? EvaluationFailure.Overflow
         : (_dividedByZero[eventIndex >> 6] & (1UL << eventIndex)) != 0 ? EvaluationFailure.DivisionByZero
         : EvaluationFailure.None;
+
+    /// <summary>The events of word <paramref name="word"/> whose audience failed.</summary>
+    internal ulong FailedIn(int word) => _overflowed[word] | _dividedByZero[word];
+
+    /// <summary>
+    /// Evaluates the audiences of word <paramref name="word"/> named by <paramref name="unknown"/>
+    /// (bits not yet <see cref="Known"/>), each compiled learner once; a failure marks its event and
+    /// the learner resumes after it.
+    /// </summary>
+    internal void Learn(int word, ulong unknown)
+    {
+        foreach (var learner in Evaluator.LearnersOf(word))
+        {
+            ulong needed = unknown & learner.Covers;
+            if (needed == 0)
+            {
+                continue;
+            }
+            int start = 0;
+            while (true)
+            {
+                try
+                {
+                    learner.Run(this, needed, start);
+                    break;
+                }
+                catch (OverflowException)
+                {
+                    _overflowed[word] |= 1UL << Current;
+                }
+                catch (DivideByZeroException)
+                {
+                    _dividedByZero[word] |= 1UL << Current;
+                }
+                Known[word] |= 1UL << Current;
+                AnyFailed = true;
+                start = Current + 1;
+            }
+        }
+    }
 
     /// <summary>Points at another instance holding the same attributes (same version): nothing learned is forgotten.</summary>
     internal void Rebind(RecordValues player)
@@ -80,27 +128,6 @@ internal sealed class AudienceMembership
             throw new ArgumentException("The player values must have the evaluator's player layout.", nameof(player));
         }
         Player = player;
-    }
-
-    private void Learn(int eventIndex, int word, ulong bit)
-    {
-        bool member = Evaluator.IsInAudience(eventIndex, Player, out var failure);
-        switch (failure)
-        {
-            case EvaluationFailure.Overflow:
-                _overflowed[word] |= bit;
-                break;
-            case EvaluationFailure.DivisionByZero:
-                _dividedByZero[word] |= bit;
-                break;
-            default:
-                Decided[word] |= bit;
-                if (member)
-                {
-                    Member[word] |= bit;
-                }
-                break;
-        }
     }
 }
 

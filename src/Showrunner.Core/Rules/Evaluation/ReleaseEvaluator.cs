@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using System.Linq.Expressions;
+using System.Numerics;
 using System.Reflection;
 using Showrunner.Core.Rules.Binding;
 using Showrunner.Core.Rules.Model;
@@ -33,8 +34,8 @@ internal readonly record struct AudienceFailure(int Event, EvaluationFailure Fai
 
 /// <summary>
 /// What compiled objective code reads and writes: the action and player values, the player's
-/// audience membership, the outcomes so far, and which objective runs (so that a failure is
-/// charged to the right one). One per <see cref="EvaluationResults"/>; never shared between threads.
+/// audience membership (already learned for the chunk's events), the outcomes so far, and which
+/// objective runs (so that a failure is charged to the right one). One per <see cref="EvaluationResults"/>; never shared between threads.
 /// </summary>
 /// <remarks>Public fields, not properties: compiled expression trees read and write them directly.</remarks>
 internal sealed class EvaluationFrame
@@ -55,23 +56,6 @@ internal sealed class EvaluationFrame
     {
         Outcomes = new ObjectiveOutcome[outcomes];
         AudienceFailures = new AudienceFailure[events];
-    }
-
-    /// <summary>
-    /// The slow path of an audience check, called by compiled code when the membership bit is not
-    /// decided: evaluates the audience the first time, and reports a failed one (every time).
-    /// </summary>
-    public bool IsInAudience(int eventIndex)
-    {
-        if (Membership.Contains(eventIndex))
-        {
-            return true;
-        }
-        if (Membership.FailureOf(eventIndex) is var failure and not EvaluationFailure.None)
-        {
-            AudienceFailures[AudienceFailureCount++] = new AudienceFailure(eventIndex, failure);
-        }
-        return false;
     }
 }
 
@@ -133,16 +117,30 @@ internal sealed class ActionPlan
 }
 
 /// <summary>
-/// Consecutive events' objectives on one action type, compiled into one delegate. <see cref="Run"/>
-/// goes through the events in order; for each whose audience holds the player it evaluates the
-/// objectives with ordinal <c>start</c> or more, setting <see cref="EvaluationFrame.Current"/>
-/// before each and appending an outcome for each that matches. An overflow or division by zero
-/// escapes the delegate; the caller appends a failed outcome for
-/// <see cref="EvaluationFrame.Current"/> and runs it again from the next ordinal.
+/// Consecutive events' objectives on one action type, compiled into one delegate. Before it runs,
+/// the caller makes sure the membership knows the audiences of <see cref="AudienceWords"/> /
+/// <see cref="AudienceMasks"/>. <see cref="Run"/> then goes through the events in order; for each
+/// whose member bit is set (or that has no audience) it evaluates the objectives with ordinal
+/// <c>start</c> or more, setting <see cref="EvaluationFrame.Current"/> before each and appending an
+/// outcome for each that matches. An overflow or division by zero escapes the delegate; the caller
+/// appends a failed outcome for <see cref="EvaluationFrame.Current"/> and runs it again from the
+/// next ordinal.
 /// </summary>
 /// <param name="EventOf">The event index of each ordinal.</param>
 /// <param name="ObjectiveOf">The objective index (in its event) of each ordinal.</param>
-internal sealed record ActionChunk(int[] EventOf, int[] ObjectiveOf, Action<EvaluationFrame, int> Run);
+/// <param name="AudienceWords">The membership words holding the chunk's events that have an audience, ascending.</param>
+/// <param name="AudienceMasks">For each of those words, the bits of those events.</param>
+internal sealed record ActionChunk(int[] EventOf, int[] ObjectiveOf, int[] AudienceWords, ulong[] AudienceMasks, Action<EvaluationFrame, int> Run);
+
+/// <summary>
+/// Some of the audiences of the events of one membership word, compiled into one delegate:
+/// <c>Run(membership, needed, start)</c> evaluates, in bit order from <c>start</c>, each audience
+/// whose bit is in <c>needed</c>, and sets its <see cref="AudienceMembership.Known"/> and
+/// <see cref="AudienceMembership.Member"/> bits. An overflow or division by zero escapes; the
+/// membership marks <see cref="AudienceMembership.Current"/> failed and resumes after it.
+/// </summary>
+/// <param name="Covers">The bits (events) this learner evaluates.</param>
+internal sealed record AudienceLearner(ulong Covers, Action<AudienceMembership, ulong, int> Run);
 
 /// <summary>
 /// A release compiled for evaluation: given an action (its type's <see cref="ActionPlan"/> and its
@@ -160,10 +158,12 @@ internal sealed record ActionChunk(int[] EventOf, int[] ObjectiveOf, Action<Eval
 /// Cost model: an action costs nothing for events that do not count its type (objectives are
 /// indexed by action type). The events that do are compiled, per action type, into one delegate
 /// per chunk of up to <see cref="MaxObjectivesPerChunk"/> objectives (one chunk for 20 events of a
-/// few objectives each). Inside it, each event costs an audience check (a bit test when the
-/// membership is known, else a call that evaluates the audience once) and its objectives, which
-/// read typed slots (<see cref="RecordValues"/>) without boxing and append their outcomes directly.
-/// Overflow and division by zero are caught around the chunk's delegate, not around every expression.
+/// few objectives each). Before a chunk runs, the audiences of its events the player's membership
+/// does not know yet are evaluated, a word of 64 events per call (<see cref="AudienceLearner"/>);
+/// with a warm <see cref="AudienceCache"/> that is one test per word. Inside the chunk each event
+/// costs a member-bit test and its objectives, which read typed slots (<see cref="RecordValues"/>)
+/// without boxing and append their outcomes directly. Overflow and division by zero are caught
+/// around the compiled delegates, not around every expression.
 /// </para>
 /// <para>
 /// Semantics are those of <see cref="ExpressionCompiler"/> (the same expression trees, built by
@@ -190,25 +190,25 @@ internal sealed class ReleaseEvaluator
     private static readonly FieldInfo FrameOutcomes = typeof(EvaluationFrame).GetField(nameof(EvaluationFrame.Outcomes))!;
     private static readonly FieldInfo FrameOutcomeCount = typeof(EvaluationFrame).GetField(nameof(EvaluationFrame.OutcomeCount))!;
     private static readonly FieldInfo FrameCurrent = typeof(EvaluationFrame).GetField(nameof(EvaluationFrame.Current))!;
-    private static readonly MethodInfo FrameIsInAudience = typeof(EvaluationFrame).GetMethod(nameof(EvaluationFrame.IsInAudience))!;
-    private static readonly FieldInfo MembershipDecided = typeof(AudienceMembership).GetField(nameof(AudienceMembership.Decided))!;
+    private static readonly FieldInfo MembershipKnown = typeof(AudienceMembership).GetField(nameof(AudienceMembership.Known))!;
     private static readonly FieldInfo MembershipMember = typeof(AudienceMembership).GetField(nameof(AudienceMembership.Member))!;
+    private static readonly FieldInfo MembershipCurrent = typeof(AudienceMembership).GetField(nameof(AudienceMembership.Current))!;
     private static readonly ConstructorInfo NewOutcome = typeof(ObjectiveOutcome).GetConstructor([typeof(int), typeof(int), typeof(long), typeof(EvaluationFailure)])!;
 
     private readonly FrozenDictionary<string, ActionPlan> _actions;
-    /// <summary>Per event, the compiled chunk of audiences that holds its audience (called with the event index), or null.</summary>
-    private readonly Func<RecordValues, int, bool>?[] _audiences;
+    /// <summary>Per membership word, the compiled learners of its events' audiences.</summary>
+    private readonly AudienceLearner[][] _learners;
     private readonly ulong[] _everyone;
 
     private ReleaseEvaluator(ReleaseDefinition release)
     {
         Release = release;
         PlayerLayout = new RecordLayout(PlayerSchema(release));
-        _audiences = CompileAudiences(release, PlayerLayout);
+        _learners = CompileAudiences(release, PlayerLayout);
         _everyone = new ulong[(release.Events.Count + 63) / 64];
-        for (int e = 0; e < _audiences.Length; e++)
+        for (int e = 0; e < release.Events.Count; e++)
         {
-            if (_audiences[e] is null)
+            if (release.Events[e].Audience is null)
             {
                 _everyone[e >> 6] |= 1UL << e;
             }
@@ -311,32 +311,31 @@ internal sealed class ReleaseEvaluator
         Evaluate(plan, action, results.Uncached, results);
     }
 
-    /// <summary>Whether the player is in the event's audience (an event without an audience holds everyone); <paramref name="failure"/> says why not when it could not be evaluated.</summary>
-    public bool IsInAudience(int eventIndex, RecordValues player, out EvaluationFailure failure)
-    {
-        failure = EvaluationFailure.None;
-        if (_audiences[eventIndex] is not { } audience)
-        {
-            return true;
-        }
-        try
-        {
-            return audience(player, eventIndex);
-        }
-        catch (OverflowException)
-        {
-            failure = EvaluationFailure.Overflow;
-        }
-        catch (DivideByZeroException)
-        {
-            failure = EvaluationFailure.DivisionByZero;
-        }
-        return false;
-    }
+    /// <summary>The compiled audience learners of the events of membership word <paramref name="word"/>.</summary>
+    internal AudienceLearner[] LearnersOf(int word) => _learners[word];
 
-    /// <summary>Runs a chunk; each failure is appended in place (outcomes stay in ordinal order) and the rest of the chunk still runs.</summary>
+    /// <summary>
+    /// Learns the chunk's unknown audiences, reports the failed ones, then runs the chunk; each
+    /// objective failure is appended in place (outcomes stay in ordinal order) and the rest of the
+    /// chunk still runs.
+    /// </summary>
     private static void Run(ActionChunk chunk, EvaluationFrame frame)
     {
+        var membership = frame.Membership;
+        var words = chunk.AudienceWords;
+        for (int i = 0; i < words.Length; i++)
+        {
+            int word = words[i];
+            ulong unknown = chunk.AudienceMasks[i] & ~membership.Known[word];
+            if (unknown != 0)
+            {
+                membership.Learn(word, unknown);
+            }
+            if (membership.AnyFailed && (membership.FailedIn(word) & chunk.AudienceMasks[i]) is var failed and not 0)
+            {
+                ReportAudienceFailures(frame, word, failed);
+            }
+        }
         int start = 0;
         while (true)
         {
@@ -360,6 +359,15 @@ internal sealed class ReleaseEvaluator
         }
     }
 
+    private static void ReportAudienceFailures(EvaluationFrame frame, int word, ulong failed)
+    {
+        for (; failed != 0; failed &= failed - 1)
+        {
+            int eventIndex = word * 64 + BitOperations.TrailingZeroCount(failed);
+            frame.AudienceFailures[frame.AudienceFailureCount++] = new AudienceFailure(eventIndex, frame.Membership.FailureOf(eventIndex));
+        }
+    }
+
     /// <summary>The size of a bound expression, to bound the size of compiled methods.</summary>
     private static int Nodes(BoundExpression? bound) => bound switch
     {
@@ -380,57 +388,86 @@ internal sealed class ReleaseEvaluator
             ReleaseChecker.BuiltinPlayerAttributes.Select((a, i) => new FieldSchema(a.Name, a.Type, i, false, a.Default)).ToList());
 
     /// <summary>
-    /// Compiles the audiences in chunks (the same limits as objectives), each a <c>switch</c> on the
-    /// event index: a thousand events make a few dozen compiled methods, not a thousand.
+    /// Compiles the audiences into learners, per membership word (64 events), split where a learner
+    /// would exceed <see cref="MaxNodesPerChunk"/>: a thousand events make about 16 compiled
+    /// methods, not a thousand. A learner's body, per event with bit b of word w:
+    /// <c>if ((needed &amp; 1 &lt;&lt; b) != 0 &amp;&amp; start &lt;= b) { m.Current = b; if (audience) member[w] |= 1 &lt;&lt; b; known[w] |= 1 &lt;&lt; b; }</c>.
     /// </summary>
-    private static Func<RecordValues, int, bool>?[] CompileAudiences(ReleaseDefinition release, RecordLayout playerLayout)
+    private static AudienceLearner[][] CompileAudiences(ReleaseDefinition release, RecordLayout playerLayout)
     {
-        var compiled = new Func<RecordValues, int, bool>?[release.Events.Count];
-        var pending = new List<int>();
-        int nodes = 0;
-        void Flush()
+        int words = (release.Events.Count + 63) / 64;
+        var learners = new AudienceLearner[words][];
+        for (int word = 0; word < words; word++)
         {
-            if (pending.Count == 0)
+            var compiled = new List<AudienceLearner>();
+            var pending = new List<int>();
+            int nodes = 0;
+            for (int e = word * 64; e < Math.Min(release.Events.Count, word * 64 + 64); e++)
             {
-                return;
+                if (release.Events[e].Audience is not { } audience)
+                {
+                    continue;
+                }
+                int size = Nodes(audience);
+                if (pending.Count > 0 && nodes + size > MaxNodesPerChunk)
+                {
+                    compiled.Add(CompileLearner(release, playerLayout, word, pending));
+                    pending.Clear();
+                    nodes = 0;
+                }
+                pending.Add(e);
+                nodes += size;
             }
-            var player = Expression.Parameter(typeof(RecordValues), "player");
-            var eventIndex = Expression.Parameter(typeof(int), "eventIndex");
-            var slots = new SlotReader(null, null, player, playerLayout);
-            var cases = pending.Select(e => Expression.SwitchCase(ExpressionCompiler.Build(release.Events[e].Audience!, slots.Read), Expression.Constant(e))).ToArray();
-            var unknown = Expression.Throw(
-                Expression.New(typeof(InvalidOperationException).GetConstructor([typeof(string)])!, Expression.Constant("No audience of this chunk has that event index.")),
-                typeof(bool));
-            var body = Expression.Switch(typeof(bool), eventIndex, unknown, null, cases);
-            var chunk = Expression.Lambda<Func<RecordValues, int, bool>>(slots.Wrap(body), player, eventIndex).Compile();
-            pending.ForEach(e => compiled[e] = chunk);
-            pending.Clear();
-            nodes = 0;
+            if (pending.Count > 0)
+            {
+                compiled.Add(CompileLearner(release, playerLayout, word, pending));
+            }
+            learners[word] = compiled.ToArray();
         }
-        for (int e = 0; e < release.Events.Count; e++)
+        return learners;
+    }
+
+    private static AudienceLearner CompileLearner(ReleaseDefinition release, RecordLayout playerLayout, int word, List<int> events)
+    {
+        var membership = Expression.Parameter(typeof(AudienceMembership), "membership");
+        var needed = Expression.Parameter(typeof(ulong), "needed");
+        var start = Expression.Parameter(typeof(int), "start");
+        var known = Expression.Variable(typeof(ulong[]), "known");
+        var member = Expression.Variable(typeof(ulong[]), "member");
+        var slots = new SlotReader(null, null, Expression.Property(membership, nameof(AudienceMembership.Player)), playerLayout);
+        var wordIndex = Expression.Constant(word);
+        var body = new List<Expression>
         {
-            if (release.Events[e].Audience is not { } audience)
-            {
-                continue;
-            }
-            int size = Nodes(audience);
-            if (pending.Count == MaxObjectivesPerChunk || (pending.Count > 0 && nodes + size > MaxNodesPerChunk))
-            {
-                Flush();
-            }
-            pending.Add(e);
-            nodes += size;
+            Expression.Assign(known, Expression.Field(membership, MembershipKnown)),
+            Expression.Assign(member, Expression.Field(membership, MembershipMember)),
+        };
+        ulong covers = 0;
+        foreach (int e in events)
+        {
+            int b = e & 63;
+            var bit = Expression.Constant(1UL << b);
+            covers |= 1UL << b;
+            body.Add(Expression.IfThen(
+                Expression.AndAlso(
+                    Expression.NotEqual(Expression.And(needed, bit), Expression.Constant(0UL)),
+                    Expression.LessThanOrEqual(start, Expression.Constant(b))),
+                Expression.Block(
+                    Expression.Assign(Expression.Field(membership, MembershipCurrent), Expression.Constant(b)),
+                    Expression.IfThen(
+                        ExpressionCompiler.Build(release.Events[e].Audience!, slots.Read),
+                        Expression.OrAssign(Expression.ArrayAccess(member, wordIndex), bit)),
+                    Expression.OrAssign(Expression.ArrayAccess(known, wordIndex), bit))));
         }
-        Flush();
-        return compiled;
+        body.Add(Expression.Empty());
+        var block = Expression.Block([known, member], body);
+        var run = Expression.Lambda<Action<AudienceMembership, ulong, int>>(slots.Wrap(block), membership, needed, start).Compile();
+        return new AudienceLearner(covers, run);
     }
 
     /// <summary>
     /// For each event, in order (objective ordinals a..b):
-    /// <c>if (start &lt;= b &amp;&amp; inAudience) { if (start &lt;= a) { frame.Current = a; if (when) outcomes[count++] = (e, o, points); } … }</c>,
-    /// where <c>inAudience</c> is a test of the membership's decided and member bits, falling back
-    /// to <see cref="EvaluationFrame.IsInAudience"/>, and is left out for events without an audience.
-    /// The typed arrays are read once into locals.
+    /// <c>if (start &lt;= b &amp;&amp; (member[w] &amp; bit) != 0) { if (start &lt;= a) { frame.Current = a; if (when) outcomes[count++] = (e, o, points); } … }</c>,
+    /// the member test left out for events without an audience. The typed arrays are read once into locals.
     /// </summary>
     private ActionChunk CompileChunk(List<(int Event, int[] Objectives)> events, RecordLayout actionLayout)
     {
@@ -438,18 +475,17 @@ internal sealed class ReleaseEvaluator
         var start = Expression.Parameter(typeof(int), "start");
         var slots = new SlotReader(Expression.Field(frame, FrameAction), actionLayout, Expression.Field(frame, FramePlayer), PlayerLayout);
         var outcomes = Expression.Variable(typeof(ObjectiveOutcome[]), "outcomes");
-        var decided = Expression.Variable(typeof(ulong[]), "decided");
         var member = Expression.Variable(typeof(ulong[]), "member");
         var count = Expression.Field(frame, FrameOutcomeCount);
         var membership = Expression.Field(frame, FrameMembership);
         var body = new List<Expression>
         {
             Expression.Assign(outcomes, Expression.Field(frame, FrameOutcomes)),
-            Expression.Assign(decided, Expression.Field(membership, MembershipDecided)),
             Expression.Assign(member, Expression.Field(membership, MembershipMember)),
         };
         var eventOf = new List<int>();
         var objectiveOf = new List<int>();
+        var audienceMasks = new SortedDictionary<int, ulong>();
         foreach (var (e, indexes) in events)
         {
             var definition = Release.Events[e];
@@ -476,19 +512,17 @@ internal sealed class ReleaseEvaluator
             Expression eventBody = Expression.Block(steps);
             if (definition.Audience is not null)
             {
-                var word = Expression.Constant(e >> 6);
                 var bit = Expression.Constant(1UL << e);
-                var known = Expression.NotEqual(Expression.And(Expression.ArrayIndex(decided, word), bit), Expression.Constant(0UL));
-                var isMember = Expression.NotEqual(Expression.And(Expression.ArrayIndex(member, word), bit), Expression.Constant(0UL));
-                var inAudience = Expression.Condition(known, isMember, Expression.Call(frame, FrameIsInAudience, Expression.Constant(e)));
-                eventBody = Expression.IfThen(inAudience, eventBody);
+                var isMember = Expression.NotEqual(Expression.And(Expression.ArrayIndex(member, Expression.Constant(e >> 6)), bit), Expression.Constant(0UL));
+                eventBody = Expression.IfThen(isMember, eventBody);
+                audienceMasks[e >> 6] = audienceMasks.GetValueOrDefault(e >> 6) | (1UL << e);
             }
             body.Add(Expression.IfThen(Expression.LessThanOrEqual(start, Expression.Constant(eventOf.Count - 1)), eventBody));
         }
         body.Add(Expression.Empty());
-        var block = Expression.Block([outcomes, decided, member], body);
+        var block = Expression.Block([outcomes, member], body);
         var run = Expression.Lambda<Action<EvaluationFrame, int>>(slots.Wrap(block), frame, start).Compile();
-        return new ActionChunk(eventOf.ToArray(), objectiveOf.ToArray(), run);
+        return new ActionChunk(eventOf.ToArray(), objectiveOf.ToArray(), audienceMasks.Keys.ToArray(), audienceMasks.Values.ToArray(), run);
     }
 
     /// <summary>
