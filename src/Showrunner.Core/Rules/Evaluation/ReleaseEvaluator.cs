@@ -224,7 +224,7 @@ internal sealed class ReleaseEvaluator
                 int[] indexes = Enumerable.Range(0, objectives.Count).Where(o => objectives[o].On == action.Type).ToArray();
                 if (indexes.Length > 0)
                 {
-                    int nodes = Nodes(release.Events[e].Audience) + indexes.Sum(o => Nodes(objectives[o].When) + Nodes(objectives[o].Points));
+                    int nodes = indexes.Sum(o => Nodes(objectives[o].When) + Nodes(objectives[o].Points));
                     counting.Add((e, indexes, nodes));
                 }
             }
