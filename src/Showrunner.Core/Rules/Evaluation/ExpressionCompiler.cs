@@ -42,7 +42,9 @@ internal sealed class CompiledExpression<T>(Func<EvaluationInput, T> function, s
 
 /// <summary>
 /// Compiles bound expressions to delegates (System.Linq.Expressions), once per release: nothing
-/// is interpreted from text on the hot path.
+/// is interpreted from text on the hot path. <see cref="Build"/> is the one definition of the
+/// operators' meaning; <see cref="ReleaseEvaluator"/> uses it too, with typed slots instead of
+/// boxed ones, so the two cannot disagree about arithmetic, overflow or comparisons.
 /// </summary>
 internal static class ExpressionCompiler
 {
@@ -52,7 +54,7 @@ internal static class ExpressionCompiler
     public static CompiledExpression<T> Compile<T>(BoundExpression bound, string source)
     {
         var input = Expression.Parameter(typeof(EvaluationInput), "input");
-        var body = Build(bound, input);
+        var body = Build(bound, field => ReadBoxedSlot(field, input));
         if (body.Type != typeof(T))
         {
             throw new InvalidOperationException($"Expression of type {body.Type} compiled as {typeof(T)}: the binder should have prevented this.");
@@ -70,29 +72,38 @@ internal static class ExpressionCompiler
         _ => throw new InvalidOperationException($"No runtime type for {type}."),
     };
 
-    private static Expression Build(BoundExpression bound, ParameterExpression input)
+    private static UnaryExpression ReadBoxedSlot(BoundField field, ParameterExpression input)
+    {
+        var slots = Expression.Field(input, field.Source == FieldSource.Action ? ActionSlots : PlayerSlots);
+        var slot = Expression.ArrayIndex(slots, Expression.Constant(field.Field.Index));
+        return Expression.Convert(slot, ClrType(field.Type));
+    }
+
+    /// <summary>
+    /// The expression tree of <paramref name="bound"/>; <paramref name="readField"/> says where a
+    /// field's value comes from and must give an expression of the field's CLR type. Int arithmetic
+    /// is checked: overflow throws <see cref="OverflowException"/>, division or remainder by zero
+    /// <see cref="DivideByZeroException"/>; callers turn both into a failed evaluation.
+    /// </summary>
+    internal static Expression Build(BoundExpression bound, Func<BoundField, Expression> readField)
     {
         switch (bound)
         {
             case BoundLiteral literal:
                 return Expression.Constant(literal.Value, ClrType(literal.Type));
             case BoundField field:
-                {
-                    var slots = Expression.Field(input, field.Source == FieldSource.Action ? ActionSlots : PlayerSlots);
-                    var slot = Expression.ArrayIndex(slots, Expression.Constant(field.Field.Index));
-                    return Expression.Convert(slot, ClrType(field.Type));
-                }
+                return readField(field);
             case BoundWiden widen:
-                return Expression.Convert(Build(widen.Operand, input), typeof(decimal));
+                return Expression.Convert(Build(widen.Operand, readField), typeof(decimal));
             case BoundUnary unary:
                 {
-                    var operand = Build(unary.Operand, input);
+                    var operand = Build(unary.Operand, readField);
                     return unary.Operator == TokenKind.Bang ? Expression.Not(operand) : Expression.NegateChecked(operand);
                 }
             case BoundBinary binary:
                 {
-                    var left = Build(binary.Left, input);
-                    var right = Build(binary.Right, input);
+                    var left = Build(binary.Left, readField);
+                    var right = Build(binary.Right, readField);
                     return binary.Operator switch
                     {
                         TokenKind.AndAnd => Expression.AndAlso(left, right),
@@ -114,11 +125,11 @@ internal static class ExpressionCompiler
                 }
             case BoundIn @in:
                 {
-                    var value = Build(@in.Value, input);
+                    var value = Build(@in.Value, readField);
                     Expression? any = null;
                     foreach (var item in @in.Items)
                     {
-                        var test = Expression.Equal(value, Build(item, input));
+                        var test = Expression.Equal(value, Build(item, readField));
                         any = any is null ? test : Expression.OrElse(any, test);
                     }
                     if (any is null)
@@ -131,10 +142,10 @@ internal static class ExpressionCompiler
                     return Expression.Block(typeof(bool), [temporary], Expression.Assign(temporary, value), rebound);
                 }
             case BoundConditional conditional:
-                return Expression.Condition(Build(conditional.Condition, input), Build(conditional.WhenTrue, input), Build(conditional.WhenFalse, input));
+                return Expression.Condition(Build(conditional.Condition, readField), Build(conditional.WhenTrue, readField), Build(conditional.WhenFalse, readField));
             case BoundCall call:
                 {
-                    var arguments = call.Arguments.Select(a => Build(a, input)).ToList();
+                    var arguments = call.Arguments.Select(a => Build(a, readField)).ToList();
                     var type = ClrType(call.Type);
                     var min = typeof(Math).GetMethod(nameof(Math.Min), [type, type])!;
                     var max = typeof(Math).GetMethod(nameof(Math.Max), [type, type])!;
