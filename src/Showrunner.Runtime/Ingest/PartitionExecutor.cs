@@ -1,4 +1,6 @@
 using System.Threading.Channels;
+using Showrunner.Core.Rules.Evaluation;
+using Showrunner.Core.Rules.Releases;
 using Showrunner.Storage;
 
 namespace Showrunner.Runtime.Ingest;
@@ -23,7 +25,9 @@ internal sealed class PartitionExecutor
     private readonly GroupCommitter _committer;
     private readonly int _maxActionsPerGroup;
     private readonly List<Partition> _partitions = [];
-    private object?[] _slots = new object?[16];
+    /// <summary>Decoded values per action type of the release last seen (reused: decoding allocates only strings).</summary>
+    private readonly Dictionary<ActionDecoder, RecordValues> _scratch = [];
+    private RuntimeRelease? _scratchRelease;
     private Task? _loop;
 
     public PartitionExecutor(GroupCommitter committer, int maxActionsPerGroup)
@@ -53,6 +57,21 @@ internal sealed class PartitionExecutor
         {
             change.Fail(new InvalidOperationException("The runtime is stopping."));
         }
+    }
+
+    private RecordValues Scratch(RuntimeRelease release, ActionDecoder decoder)
+    {
+        if (_scratchRelease != release)
+        {
+            _scratch.Clear();
+            _scratchRelease = release;
+        }
+        if (!_scratch.TryGetValue(decoder, out var values))
+        {
+            values = new RecordValues(decoder.Layout);
+            _scratch[decoder] = values;
+        }
+        return values;
     }
 
     public async Task StopAsync()
@@ -107,11 +126,7 @@ internal sealed class PartitionExecutor
             var action = entry.Action;
             if (release?.Loaded.DecoderFor(action.Type) is { } decoder)
             {
-                if (_slots.Length < decoder.SlotCount)
-                {
-                    _slots = new object?[decoder.SlotCount];
-                }
-                if (!decoder.TryDecode(action.Data, _slots, out var rejection))
+                if (!decoder.TryDecode(action.Data, Scratch(release, decoder), out var rejection))
                 {
                     entry.Seq = 0;
                     entry.Rejection = rejection;

@@ -199,7 +199,7 @@ internal sealed class ReleasesEndpoints(ReleaseRegister register, IActionStore s
             return;
         }
         var now = time.GetUtcNow();
-        object?[]? attributes = null;
+        Core.Rules.Evaluation.RecordValues? attributes = null;
         bool profileFound = false;
         if (player is not null)
         {

@@ -1,6 +1,7 @@
 using System.Text;
 using Showrunner.Core.Actions;
 using Showrunner.Core.Rules.Bundle;
+using Showrunner.Core.Rules.Evaluation;
 using Showrunner.Core.Rules.Model;
 using Showrunner.Core.Rules.Releases;
 using Showrunner.Core.Rules.Syntax;
@@ -32,9 +33,9 @@ public sealed class LoadedReleaseTests
     private static (bool Ok, object?[] Slots, ActionRejection? Rejection) Decode(string type, string json)
     {
         var decoder = Load(Schemas).DecoderFor(type)!;
-        var slots = new object?[decoder.SlotCount];
-        bool ok = decoder.TryDecode(Encoding.UTF8.GetBytes(json), slots, out var rejection);
-        return (ok, slots, rejection);
+        var values = new RecordValues(decoder.Layout);
+        bool ok = decoder.TryDecode(Encoding.UTF8.GetBytes(json), values, out var rejection);
+        return (ok, values.ToBoxed(), rejection);
     }
 
     [Fact]
@@ -43,6 +44,10 @@ public sealed class LoadedReleaseTests
         var (ok, slots, rejection) = Decode("shop.buy", """{"price":120,"future":{"x":[1,2]},"item":"sword","gift":true}""");
         Assert.True(ok, rejection?.Message);
         Assert.Equal(["sword", 120L, 0.5m, true], slots);
+        // The decoded values are the evaluator's: the plan of the type reads them as they are.
+        var release = Load(Schemas);
+        Assert.Same(release.Evaluator.FindAction("shop.buy")!.Layout, release.DecoderFor("shop.buy")!.Layout);
+        Assert.Same(release.Evaluator.PlayerLayout, release.PlayerDecoder.Layout);
     }
 
     [Theory]
@@ -85,8 +90,7 @@ public sealed class LoadedReleaseTests
         Assert.Same(release.PlayerDecoder, release.DecoderFor(ReleaseChecker.PlayerProfileAction));
         var builtIn = Load("release \"r\" {}");
         Assert.NotNull(builtIn.DecoderFor(ReleaseChecker.PlayerProfileAction));
-        var slots = new object?[builtIn.PlayerDecoder.SlotCount];
-        Assert.False(builtIn.PlayerDecoder.TryDecode("""{"level":"ten"}"""u8, slots, out var rejection));
+        Assert.False(builtIn.PlayerDecoder.TryDecode("""{"level":"ten"}"""u8, new RecordValues(builtIn.PlayerDecoder.Layout), out var rejection));
         Assert.Equal("data.level", rejection!.Field);
     }
 
@@ -94,11 +98,11 @@ public sealed class LoadedReleaseTests
     public void Lenient_decoding_of_a_stored_profile_replaces_wrong_types_by_defaults()
     {
         var release = Load(Schemas);
-        var slots = release.PlayerDecoder.DecodeLenient("""{"level":"ten","region":"eu","vip":true}"""u8);
-        var fields = release.PlayerDecoder.Schema.Fields;
-        Assert.Equal(0L, slots[fields.Single(f => f.Name == "level").Index]);
-        Assert.Equal("eu", slots[fields.Single(f => f.Name == "region").Index]);
-        Assert.Equal(true, slots[fields.Single(f => f.Name == "vip").Index]);
+        var values = release.PlayerDecoder.DecodeLenient("""{"level":"ten","region":"eu","vip":true}"""u8);
+        var layout = release.PlayerDecoder.Layout;
+        Assert.Equal(0L, values.Get(layout.Find("level")!));
+        Assert.Equal("eu", values.Get(layout.Find("region")!));
+        Assert.Equal(true, values.Get(layout.Find("vip")!));
     }
 
     [Fact]
@@ -170,7 +174,7 @@ public sealed class LoadedReleaseTests
         }
         """;
 
-    private static object?[] Player(LoadedRelease release, string json) => release.PlayerDecoder.DecodeLenient(Encoding.UTF8.GetBytes(json));
+    private static RecordValues Player(LoadedRelease release, string json) => release.PlayerDecoder.DecodeLenient(Encoding.UTF8.GetBytes(json));
 
     [Fact]
     public void Config_is_the_declared_values_outside_every_event()
@@ -219,5 +223,33 @@ public sealed class LoadedReleaseTests
         var sale = release.ResolveConfig(new DateTimeOffset(2026, 8, 9, 6, 0, 0, TimeSpan.Zero), null);
         Assert.Equal(true, sale.Configs["shop"]["sale"].Value);
         Assert.Equal("global_sale", Assert.Single(sale.Overrides).Event);
+    }
+
+    [Fact]
+    public void Decoded_actions_and_profiles_feed_the_evaluator_directly()
+    {
+        string example = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "examples", "summer-week-1", "release.hcl"));
+        var release = Load(example);
+        var evaluator = release.Evaluator;
+        var player = release.PlayerDecoder.DecodeLenient("""{"level":12,"region":"eu"}"""u8);
+        var results = evaluator.CreateResults();
+
+        var kill = release.DecoderFor("combat.kill")!;
+        var action = new RecordValues(kill.Layout);
+        Assert.True(kill.TryDecode("""{"zone":"crystal_caves","target":"dragon","loot":[1]}"""u8, action, out _));
+        evaluator.Evaluate(evaluator.FindAction("combat.kill")!, action, player, results);
+        var outcome = Assert.Single(results.Outcomes.ToArray());
+        Assert.Equal(5, outcome.Points);
+
+        var chest = release.DecoderFor("loot.open")!;
+        var open = new RecordValues(chest.Layout);
+        Assert.True(chest.TryDecode("""{"chest_tier":4}"""u8, open, out _));
+        evaluator.Evaluate(evaluator.FindAction("loot.open")!, open, player, results);
+        Assert.Equal(8, Assert.Single(results.Outcomes.ToArray()).Points);
+
+        // Outside the audience (region "asia"), nothing counts.
+        var outsider = release.PlayerDecoder.DecodeLenient("""{"level":12,"region":"asia"}"""u8);
+        evaluator.Evaluate(evaluator.FindAction("combat.kill")!, action, outsider, results);
+        Assert.True(results.Outcomes.IsEmpty);
     }
 }

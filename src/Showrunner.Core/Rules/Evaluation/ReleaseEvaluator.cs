@@ -383,9 +383,7 @@ internal sealed class ReleaseEvaluator
 
     /// <summary>The player attributes schema the checker bound audiences and objectives against.</summary>
     private static RecordSchema PlayerSchema(ReleaseDefinition release) =>
-        release.Actions.FirstOrDefault(a => a.Type == ReleaseChecker.PlayerProfileAction)?.Schema
-        ?? new RecordSchema("player attributes",
-            ReleaseChecker.BuiltinPlayerAttributes.Select((a, i) => new FieldSchema(a.Name, a.Type, i, false, a.Default)).ToList());
+        release.Actions.FirstOrDefault(a => a.Type == ReleaseChecker.PlayerProfileAction)?.Schema ?? ReleaseChecker.DefaultPlayerSchema();
 
     /// <summary>
     /// Compiles the audiences into learners, per membership word (64 events), split where a learner

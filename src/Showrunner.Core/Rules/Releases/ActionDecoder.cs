@@ -1,13 +1,14 @@
 using System.Text.Json;
 using Showrunner.Core.Actions;
 using Showrunner.Core.Rules.Binding;
+using Showrunner.Core.Rules.Evaluation;
 
 namespace Showrunner.Core.Rules.Releases;
 
 /// <summary>
 /// Checks an action's <c>data</c> object against the schema its release declares for the action's
-/// type, and decodes the declared fields into their slots (long, decimal, string or bool, boxed;
-/// the layout <see cref="Evaluation.EvaluationInput"/> reads).
+/// type, and decodes the declared fields into their typed slots (<see cref="RecordValues"/>, the
+/// form the <see cref="ReleaseEvaluator"/> reads).
 /// </summary>
 /// <remarks>
 /// Rules, in the order they are checked (docs/api.md, "Schema validation"):
@@ -23,44 +24,43 @@ namespace Showrunner.Core.Rules.Releases;
 /// </remarks>
 internal sealed class ActionDecoder
 {
-    private readonly FieldSchema[] _fields;
-    private readonly byte[][] _names;
+    private readonly FieldSlot[] _fields;
 
-    public ActionDecoder(RecordSchema schema)
+    public ActionDecoder(RecordLayout layout)
     {
-        Schema = schema;
-        _fields = [.. schema.Fields];
-        _names = [.. _fields.Select(f => System.Text.Encoding.UTF8.GetBytes(f.Name))];
+        Layout = layout;
+        _fields = [.. layout.Fields];
     }
 
-    public RecordSchema Schema { get; }
-    public int SlotCount => _fields.Length;
+    /// <summary>The slots this decoder fills: the evaluator's layout for the action type.</summary>
+    public RecordLayout Layout { get; }
+    private string SchemaName => Layout.Schema.Name;
 
-    /// <summary>Decodes strictly: any problem rejects the action.</summary>
-    public bool TryDecode(ReadOnlySpan<byte> data, object?[] slots, out ActionRejection? rejection)
+    /// <summary>Decodes strictly into <paramref name="values"/> (reset first): any problem rejects the action.</summary>
+    public bool TryDecode(ReadOnlySpan<byte> data, RecordValues values, out ActionRejection? rejection)
     {
-        rejection = Decode(data, slots, strict: true);
+        rejection = Decode(data, values, strict: true);
         return rejection is null;
     }
 
     /// <summary>
     /// Decodes leniently (a stored player profile, merged from actions checked under earlier
-    /// releases): a field of the wrong type takes its default instead of failing.
+    /// releases): a field of the wrong type keeps its default instead of failing.
     /// </summary>
-    public object?[] DecodeLenient(ReadOnlySpan<byte> data)
+    public RecordValues DecodeLenient(ReadOnlySpan<byte> data)
     {
-        var slots = new object?[_fields.Length];
-        Decode(data, slots, strict: false);
-        return slots;
+        var values = new RecordValues(Layout);
+        Decode(data, values, strict: false);
+        return values;
     }
 
-    private ActionRejection? Decode(ReadOnlySpan<byte> data, object?[] slots, bool strict)
+    private ActionRejection? Decode(ReadOnlySpan<byte> data, RecordValues values, bool strict)
     {
-        if (slots.Length < _fields.Length)
+        if (values.Layout != Layout)
         {
-            throw new ArgumentException($"{_fields.Length} slots are needed.", nameof(slots));
+            throw new ArgumentException("The values must have this decoder's layout.", nameof(values));
         }
-        Array.Clear(slots, 0, _fields.Length);
+        values.Reset();
         Span<bool> seen = stackalloc bool[_fields.Length];
         ActionRejection? first = null;
         int firstIndex = int.MaxValue;
@@ -83,19 +83,15 @@ internal sealed class ActionDecoder
                     reader.Skip();
                     continue;
                 }
-                seen[index] = true;
                 if (reader.TokenType == JsonTokenType.Null)
                 {
-                    seen[index] = false;
                     continue;
                 }
-                if (Read(ref reader, field.Type.Kind) is { } value)
-                {
-                    slots[index] = value;
-                }
-                else
+                seen[index] = true;
+                if (!TryStore(ref reader, field, values))
                 {
                     Note(index, new ActionRejection(RejectionCodes.InvalidFieldType, Expected(field), "data." + field.Name));
+                    values.Set(field, field.Default);
                     reader.Skip();
                 }
             }
@@ -103,16 +99,11 @@ internal sealed class ActionDecoder
         for (int i = 0; i < _fields.Length; i++)
         {
             var field = _fields[i];
-            if (slots[i] is not null)
-            {
-                continue;
-            }
             if (field.Required && !seen[i])
             {
                 Note(i, new ActionRejection(RejectionCodes.MissingField,
-                    $"Field 'data.{field.Name}' ({field.Type}) is required by {Schema.Name}.", "data." + field.Name));
+                    $"Field 'data.{field.Name}' ({Kind(field)}) is required by {SchemaName}.", "data." + field.Name));
             }
-            slots[i] = field.Default;
         }
         return strict ? first : null;
 
@@ -128,9 +119,9 @@ internal sealed class ActionDecoder
 
     private int IndexOf(ref Utf8JsonReader reader)
     {
-        for (int i = 0; i < _names.Length; i++)
+        for (int i = 0; i < _fields.Length; i++)
         {
-            if (reader.ValueTextEquals(_names[i]))
+            if (reader.ValueTextEquals(_fields[i].NameUtf8))
             {
                 return i;
             }
@@ -138,20 +129,34 @@ internal sealed class ActionDecoder
         return -1;
     }
 
-    private static object? Read(ref Utf8JsonReader reader, ValueKind kind) => kind switch
+    private static bool TryStore(ref Utf8JsonReader reader, FieldSlot field, RecordValues values)
     {
-        ValueKind.String when reader.TokenType == JsonTokenType.String => reader.GetString(),
-        ValueKind.Int when reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out long l) => l,
-        ValueKind.Decimal when reader.TokenType == JsonTokenType.Number && reader.TryGetDecimal(out decimal m) => m,
-        ValueKind.Bool when reader.TokenType is JsonTokenType.True or JsonTokenType.False => reader.GetBoolean(),
-        _ => null,
-    };
+        switch (field.Kind)
+        {
+            case ValueKind.String when reader.TokenType == JsonTokenType.String:
+                values.Strings[field.Index] = reader.GetString()!;
+                return true;
+            case ValueKind.Int when reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out long l):
+                values.Ints[field.Index] = l;
+                return true;
+            case ValueKind.Decimal when reader.TokenType == JsonTokenType.Number && reader.TryGetDecimal(out decimal m):
+                values.Decimals[field.Index] = m;
+                return true;
+            case ValueKind.Bool when reader.TokenType is JsonTokenType.True or JsonTokenType.False:
+                values.Bools[field.Index] = reader.GetBoolean();
+                return true;
+            default:
+                return false;
+        }
+    }
 
-    private string Expected(FieldSchema field) => field.Type.Kind switch
+    private static string Kind(FieldSlot field) => field.Kind.ToString().ToLowerInvariant();
+
+    private string Expected(FieldSlot field) => field.Kind switch
     {
-        ValueKind.Int => $"Field 'data.{field.Name}' must be a whole number between -9223372036854775808 and 9223372036854775807 ({Schema.Name}).",
-        ValueKind.Decimal => $"Field 'data.{field.Name}' must be a number within ±7.9e28 ({Schema.Name}).",
-        ValueKind.Bool => $"Field 'data.{field.Name}' must be true or false ({Schema.Name}).",
-        _ => $"Field 'data.{field.Name}' must be a string ({Schema.Name}).",
+        ValueKind.Int => $"Field 'data.{field.Name}' must be a whole number between -9223372036854775808 and 9223372036854775807 ({SchemaName}).",
+        ValueKind.Decimal => $"Field 'data.{field.Name}' must be a number within ±7.9e28 ({SchemaName}).",
+        ValueKind.Bool => $"Field 'data.{field.Name}' must be true or false ({SchemaName}).",
+        _ => $"Field 'data.{field.Name}' must be a string ({SchemaName}).",
     };
 }

@@ -6,9 +6,10 @@ using Showrunner.Core.Rules.Syntax;
 namespace Showrunner.Core.Rules.Releases;
 
 /// <summary>
-/// A release ready to run: its bundle, a schema decoder per declared action type (and for
-/// <c>player.profile</c>, always), and the compiled audiences of events that override configs.
-/// Built once per release and shared by every partition; immutable, so safe across threads.
+/// A release ready to run: its bundle, its compiled <see cref="ReleaseEvaluator"/>, a schema
+/// decoder per declared action type (and for <c>player.profile</c>, always) filling the
+/// evaluator's slots, and the compiled audiences of events that override configs. Built once per
+/// release, before it is activated, and shared by every partition; immutable, so safe across threads.
 /// </summary>
 internal sealed class LoadedRelease
 {
@@ -19,16 +20,13 @@ internal sealed class LoadedRelease
     {
         Bundle = bundle;
         var release = bundle.Release;
-        foreach (var action in release.Actions)
+        Evaluator = ReleaseEvaluator.Build(release);
+        PlayerDecoder = new ActionDecoder(Evaluator.PlayerLayout);
+        _decoders[ReleaseChecker.PlayerProfileAction] = PlayerDecoder;
+        foreach (var action in release.Actions.Where(a => a.Type != ReleaseChecker.PlayerProfileAction))
         {
-            _decoders[action.Type] = new ActionDecoder(action.Schema);
+            _decoders[action.Type] = new ActionDecoder(Evaluator.FindAction(action.Type)!.Layout);
         }
-        if (!_decoders.TryGetValue(ReleaseChecker.PlayerProfileAction, out var player))
-        {
-            player = new ActionDecoder(ReleaseChecker.DefaultPlayerSchema());
-            _decoders[ReleaseChecker.PlayerProfileAction] = player;
-        }
-        PlayerDecoder = player;
         _overriding = [.. release.Events
             .Where(e => e.ConfigOverrides.Count > 0)
             .OrderBy(e => e.Id, StringComparer.Ordinal)
@@ -36,6 +34,9 @@ internal sealed class LoadedRelease
     }
 
     public ReleaseBundle Bundle { get; }
+
+    /// <summary>Every audience and objective, compiled (issue 4 evaluates actions with it).</summary>
+    public ReleaseEvaluator Evaluator { get; }
     public string Id => Bundle.Id;
     public string Name => Bundle.Release.Name;
 
@@ -55,7 +56,7 @@ internal sealed class LoadedRelease
     public ActionDecoder? DecoderFor(string type) => _decoders.GetValueOrDefault(type);
 
     /// <summary>
-    /// The remote config that applies at <paramref name="now"/> to a player with the attribute slots
+    /// The remote config that applies at <paramref name="now"/> to a player with the attributes
     /// <paramref name="player"/> (decoded by <see cref="PlayerDecoder"/>), or to nobody in
     /// particular when null: then only overrides of events without an audience apply.
     /// </summary>
@@ -66,7 +67,7 @@ internal sealed class LoadedRelease
     /// the same key, the event whose id sorts last wins. An audience that fails to evaluate (an
     /// int overflow) does not contain the player.
     /// </remarks>
-    public ResolvedConfig ResolveConfig(DateTimeOffset now, object?[]? player)
+    public ResolvedConfig ResolveConfig(DateTimeOffset now, RecordValues? player)
     {
         var configs = new SortedDictionary<string, SortedDictionary<string, ConfigValue>>(StringComparer.Ordinal);
         foreach (var config in Bundle.Release.Configs)
@@ -74,7 +75,7 @@ internal sealed class LoadedRelease
             configs[config.Name] = new SortedDictionary<string, ConfigValue>(config.Values.ToDictionary(), StringComparer.Ordinal);
         }
         var applied = new List<AppliedOverride>();
-        EvaluationInput? input = player is null ? null : new EvaluationInput([], player);
+        EvaluationInput? input = player is null ? null : new EvaluationInput([], player.ToBoxed());
         foreach (var (definition, audience) in _overriding)
         {
             if (definition.Schedule.RunAt(now) is not { } run)
