@@ -68,9 +68,9 @@ public sealed class ReleaseRegisterTests : IAsyncLifetime
         return bundle;
     }
 
-    private string Publish(ReleaseBundle bundle)
+    private async Task<string> Publish(ReleaseBundle bundle)
     {
-        var result = _register.Publish(bundle.CanonicalBytes, bundle.Id);
+        var result = await _register.PublishAsync(bundle.CanonicalBytes, bundle.Id);
         Assert.Contains(result.Status, new[] { PublishStatus.Created, PublishStatus.Existing });
         return result.Release!.Id;
     }
@@ -97,7 +97,7 @@ public sealed class ReleaseRegisterTests : IAsyncLifetime
     [Fact]
     public async Task After_activation_declared_types_are_checked_and_every_action_records_the_release()
     {
-        string id = Publish(Bundle("a"));
+        string id = await Publish(Bundle("a"));
         var change = await _register.ActivateAsync(id, 0, "first");
         Assert.Equal(ChangeStatus.Changed, change.Status);
         Assert.Equal(1, change.Entry!.Version);
@@ -123,8 +123,8 @@ public sealed class ReleaseRegisterTests : IAsyncLifetime
     [Fact]
     public async Task A_stale_expected_version_changes_nothing()
     {
-        string a = Publish(Bundle("a"));
-        string b = Publish(Bundle("b"));
+        string a = await Publish(Bundle("a"));
+        string b = await Publish(Bundle("b"));
         Assert.Equal(ChangeStatus.Changed, (await _register.ActivateAsync(a, null, null)).Status);
         var stale = await _register.ActivateAsync(b, 0, null);
         Assert.Equal(ChangeStatus.VersionConflict, stale.Status);
@@ -140,7 +140,7 @@ public sealed class ReleaseRegisterTests : IAsyncLifetime
     [Fact]
     public async Task Rollbacks_undo_activations_one_at_a_time()
     {
-        string a = Publish(Bundle("a")), b = Publish(Bundle("b")), c = Publish(Bundle("c"));
+        string a = await Publish(Bundle("a")), b = await Publish(Bundle("b")), c = await Publish(Bundle("c"));
         Assert.Equal(ChangeStatus.NothingToRollBack, (await _register.RollbackAsync(null, null)).Status);
         await _register.ActivateAsync(a, null, null);
         Assert.Equal(ChangeStatus.NothingToRollBack, (await _register.RollbackAsync(null, null)).Status);
@@ -160,8 +160,8 @@ public sealed class ReleaseRegisterTests : IAsyncLifetime
     [Fact]
     public async Task A_candidate_that_changes_what_a_live_event_pays_is_refused()
     {
-        string a = Publish(Bundle("a", points: "1"));
-        string b = Publish(Bundle("b", points: "100"));
+        string a = await Publish(Bundle("a", points: "1"));
+        string b = await Publish(Bundle("b", points: "100"));
         await _register.ActivateAsync(a, null, null);
         var refused = await _register.ActivateAsync(b, 1, null);
         Assert.Equal(ChangeStatus.Incompatible, refused.Status);
@@ -169,8 +169,8 @@ public sealed class ReleaseRegisterTests : IAsyncLifetime
         Assert.Equal(("compat.earnings_changed", "sale"), (problem.Code, problem.Event));
         Assert.Equal(a, _pipeline.ActiveRelease!.Id);
         // Once the event has ended (and owes nothing), its replacement may change freely — until it is live in turn.
-        string later = Publish(Bundle("later", points: "100", start: "2027-01-01T00:00:00Z"));
-        string laterChanged = Publish(Bundle("later2", points: "7", start: "2027-01-01T00:00:00Z"));
+        string later = await Publish(Bundle("later", points: "100", start: "2027-01-01T00:00:00Z"));
+        string laterChanged = await Publish(Bundle("later2", points: "7", start: "2027-01-01T00:00:00Z"));
         Assert.Equal(ChangeStatus.Incompatible, (await _register.ActivateAsync(later, null, null)).Status);
         _clock.Advance(TimeSpan.FromDays(30));
         Assert.Equal(ChangeStatus.Changed, (await _register.ActivateAsync(later, null, null)).Status);
@@ -183,15 +183,15 @@ public sealed class ReleaseRegisterTests : IAsyncLifetime
     public async Task Publishing_checks_the_bundle_and_its_id()
     {
         var bundle = Bundle("a");
-        Assert.Equal(PublishStatus.HashMismatch, _register.Publish(bundle.CanonicalBytes, new string('0', 64)).Status);
-        var notCanonical = _register.Publish(Encoding.UTF8.GetBytes("# comment\n" + bundle.CanonicalText), null);
+        Assert.Equal(PublishStatus.HashMismatch, (await _register.PublishAsync(bundle.CanonicalBytes, new string('0', 64))).Status);
+        var notCanonical = await _register.PublishAsync(Encoding.UTF8.GetBytes("# comment\n" + bundle.CanonicalText), null);
         Assert.Equal(PublishStatus.Invalid, notCanonical.Status);
         Assert.Contains(notCanonical.Diagnostics, d => d.Code == "bundle.not_canonical");
-        Assert.Equal(PublishStatus.Invalid, _register.Publish([0xff, 0xfe], null).Status);
-        Assert.Equal(PublishStatus.Invalid, _register.Publish("event {"u8.ToArray(), null).Status);
+        Assert.Equal(PublishStatus.Invalid, ((await _register.PublishAsync([0xff, 0xfe], null))).Status);
+        Assert.Equal(PublishStatus.Invalid, (await _register.PublishAsync("event {"u8.ToArray(), null)).Status);
         Assert.Empty(_store.Releases.List(10, null));
-        Assert.Equal(PublishStatus.Created, _register.Publish(bundle.CanonicalBytes, bundle.Id.ToUpperInvariant()).Status);
-        Assert.Equal(PublishStatus.Existing, _register.Publish(bundle.CanonicalBytes, null).Status);
+        Assert.Equal(PublishStatus.Created, (await _register.PublishAsync(bundle.CanonicalBytes, bundle.Id.ToUpperInvariant())).Status);
+        Assert.Equal(PublishStatus.Existing, (await _register.PublishAsync(bundle.CanonicalBytes, null)).Status);
         Assert.Null(_register.Current);
     }
 
@@ -202,7 +202,7 @@ public sealed class ReleaseRegisterTests : IAsyncLifetime
         var example = Bundle("example");
         await OpenAsync(example);
         Assert.Equal(("example", 1L, example.Id), (_register.Current!.Kind, _register.Current.Version, _pipeline.ActiveRelease!.Id));
-        string b = Publish(Bundle("b"));
+        string b = await Publish(Bundle("b"));
         await _register.ActivateAsync(b, 1, null);
         await CloseAsync();
         await OpenAsync(example);
@@ -214,7 +214,11 @@ public sealed class ReleaseRegisterTests : IAsyncLifetime
     [Fact]
     public async Task Switches_under_load_are_in_force_on_every_partition_when_they_return()
     {
-        var ids = Enumerable.Range(0, 12).Select(i => Publish(Bundle("gen" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)))).ToList();
+        var ids = new List<string>();
+        for (int i = 0; i < 12; i++)
+        {
+            ids.Add(await Publish(Bundle("gen" + i.ToString(System.Globalization.CultureInfo.InvariantCulture))));
+        }
         var refs = ids.Select(id => _store.Releases.Find(id)!.Ref).ToList();
         Assert.Equal(refs.Order(), refs);
         await _register.ActivateAsync(ids[0], null, null);

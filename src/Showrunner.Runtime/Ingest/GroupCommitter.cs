@@ -26,8 +26,10 @@ internal sealed partial class GroupCommitter
     private readonly ILogger _logger;
     private readonly List<CommitGroup> _taken = [];
     private readonly List<ActionRecord> _records = [];
+    private readonly System.Collections.Concurrent.ConcurrentQueue<WriterTask> _exclusive = new();
     private Thread? _thread;
     private volatile bool _faulted;
+    private volatile bool _running;
 
     public GroupCommitter(IActionStore store, InFlightRegistry registry, int maxActionsPerCommit, ILogger logger)
     {
@@ -45,9 +47,35 @@ internal sealed partial class GroupCommitter
 
     public void Start()
     {
+        _running = true;
         _thread = new Thread(Run) { IsBackground = true, Name = "showrunner-group-commit" };
         _thread.Start();
     }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> (another durable write, such as a change of the release
+    /// register) on the committer thread, between two group commits: the store has one writer, so
+    /// such a write never waits for SQLite's write lock, and commits never wait for it. Before the
+    /// committer starts, the work runs at once on the caller's thread.
+    /// </summary>
+    public Task<T> RunExclusiveAsync<T>(Func<T> work)
+    {
+        if (!_running)
+        {
+            return Task.FromResult(work());
+        }
+        var task = new WriterTask<T>(work);
+        _exclusive.Enqueue(task);
+        if (!_queue.Writer.TryWrite(Wake))
+        {
+            // Stopping: nothing will run it.
+            task.Cancel();
+        }
+        return task.Task;
+    }
+
+    /// <summary>An empty group that only wakes the committer to run exclusive work.</summary>
+    private static readonly CommitGroup Wake = new();
 
     public void Enqueue(CommitGroup group)
     {
@@ -64,6 +92,11 @@ internal sealed partial class GroupCommitter
     {
         _queue.Writer.TryComplete();
         _thread?.Join();
+        _running = false;
+        while (_exclusive.TryDequeue(out var left))
+        {
+            left.Cancel();
+        }
     }
 
     private void Run()
@@ -71,10 +104,18 @@ internal sealed partial class GroupCommitter
         var reader = _queue.Reader;
         while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
         {
+            while (_exclusive.TryDequeue(out var work))
+            {
+                work.Run();
+            }
             _taken.Clear();
             _records.Clear();
             while (_records.Count < _maxActionsPerCommit && reader.TryRead(out var group))
             {
+                if (ReferenceEquals(group, Wake))
+                {
+                    continue;
+                }
                 _taken.Add(group);
                 _records.AddRange(group.Records);
             }
@@ -167,6 +208,34 @@ internal sealed partial class GroupCommitter
     [LoggerMessage(EventId = 1001, Level = LogLevel.Critical,
         Message = "Group commit of {ActionCount} actions failed; refusing writes and reloading state from the store")]
     private static partial void LogCommitFailed(ILogger logger, Exception exception, int actionCount);
+}
+
+internal abstract class WriterTask
+{
+    public abstract void Run();
+    public abstract void Cancel();
+}
+
+internal sealed class WriterTask<T>(Func<T> work) : WriterTask
+{
+    private readonly TaskCompletionSource<T> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public Task<T> Task => _done.Task;
+
+    public override void Run()
+    {
+        try
+        {
+            _done.TrySetResult(work());
+        }
+        catch (Exception exception)
+        {
+            // Handed to the caller, who awaits the task: the failure is reported there, not here.
+            _done.TrySetException(exception);
+        }
+    }
+
+    public override void Cancel() => _done.TrySetException(new InvalidOperationException("The runtime is stopping."));
 }
 
 /// <summary>A durable write failed (or was refused because an earlier one failed).</summary>

@@ -95,6 +95,9 @@ public sealed partial class IngestPipeline : IAsyncDisposable
         LogReady(_logger, _partitions.Length, _executors.Length, _partitions.Sum(p => p.CommittedHead));
     }, cancellationToken);
 
+    /// <summary>Runs another durable write on the store's single writer thread, between group commits.</summary>
+    internal Task<T> RunOnWriterAsync<T>(Func<T> work) => _committer.RunExclusiveAsync(work);
+
     /// <summary>
     /// Puts <paramref name="release"/> in force on every partition and returns once it is: every
     /// action sequenced after this returns is checked by, and records, the new release; every action

@@ -104,7 +104,7 @@ public sealed partial class ReleaseRegister : IDisposable
     }
 
     /// <summary>Checks a bundle (canonical text) and stores it. Publishing never changes what is active.</summary>
-    public PublishResult Publish(byte[] bundleBytes, string? expectedId)
+    public async Task<PublishResult> PublishAsync(byte[] bundleBytes, string? expectedId)
     {
         string text;
         try
@@ -125,11 +125,14 @@ public sealed partial class ReleaseRegister : IDisposable
         {
             return new PublishResult(PublishStatus.HashMismatch, null, diagnostics, bundle.Id);
         }
-        var (stored, created) = _store.Publish(bundle.Id, bundle.Release.Name, bundle.MerkleRoot, bundle.CanonicalBytes, _time.GetUtcNow().UtcTicks);
+        // Compiled before it is stored, so a release that is published can always be loaded.
+        var loaded = LoadedRelease.From(bundle);
+        var (stored, created) = await _pipeline.RunOnWriterAsync(() =>
+            _store.Publish(bundle.Id, bundle.Release.Name, bundle.MerkleRoot, bundle.CanonicalBytes, _time.GetUtcNow().UtcTicks)).ConfigureAwait(false);
         if (created)
         {
             LogPublished(_logger, stored.Name, stored.Id, stored.Size);
-            Cache(new RuntimeRelease(stored.Ref, LoadedRelease.From(bundle)));
+            Cache(new RuntimeRelease(stored.Ref, loaded));
         }
         return new PublishResult(created ? PublishStatus.Created : PublishStatus.Existing, stored, diagnostics);
     }
@@ -199,7 +202,8 @@ public sealed partial class ReleaseRegister : IDisposable
     private async Task<ChangeResult> AdvanceAsync(RegisterEntry? current, RuntimeRelease release, long restores, string kind, string? reason)
     {
         long version = current?.Version ?? 0;
-        var entry = _store.TryAdvance(version, release.Ref, restores, kind, reason, _time.GetUtcNow().UtcTicks);
+        long at = _time.GetUtcNow().UtcTicks;
+        var entry = await _pipeline.RunOnWriterAsync(() => _store.TryAdvance(version, release.Ref, restores, kind, reason, at)).ConfigureAwait(false);
         if (entry is null)
         {
             // Only this process writes the register of its data directory, so this means the store

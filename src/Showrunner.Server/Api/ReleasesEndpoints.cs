@@ -59,7 +59,7 @@ internal sealed class ReleasesEndpoints(ReleaseRegister register, IActionStore s
         {
             return;
         }
-        var result = register.Publish(body, expectedId);
+        var result = await register.PublishAsync(body, expectedId).ConfigureAwait(false);
         switch (result.Status)
         {
             case PublishStatus.Invalid:
