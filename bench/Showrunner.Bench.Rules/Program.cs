@@ -132,6 +132,9 @@ public class EvaluationBenchmark
     private AudienceCache _cache = null!;
     private EvaluationResults _results = null!;
     private long _version;
+    private byte[][] _json = null!;
+    private Showrunner.Core.Rules.Releases.ActionDecoder _decoder = null!;
+    private RecordValues _decoded = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -164,7 +167,17 @@ public class EvaluationBenchmark
         _cache = new AudienceCache(_evaluator, capacity: Actions);
         _results = _evaluator.CreateResults();
 
+        // The same actions as the JSON a game server sends in "data" (compact, as stored).
+        _json = _inputs.Select(input => Encoding.UTF8.GetBytes(
+            $"{{\"target\":\"{input.Action[0]}\",\"zone\":\"{input.Action[1]}\",\"damage\":{input.Action[2]},\"crit\":false}}")).ToArray();
+        _decoder = new Showrunner.Core.Rules.Releases.ActionDecoder(_plan.Layout);
+        _decoded = new RecordValues(_plan.Layout);
+
         long expected = PerExpressionDelegates();
+        if (DecodeAndEvaluateWarmCache() != expected)
+        {
+            throw new InvalidOperationException("Decoding the JSON and evaluating counted different points than the per-expression delegates.");
+        }
         foreach (var (name, total) in new[] { ("uncached", EvaluatorUncached()), ("cache miss", EvaluatorCacheMiss()), ("warm cache", EvaluatorWarmCache()), ("warm cache", EvaluatorWarmCache()) })
         {
             if (total != expected)
@@ -232,6 +245,39 @@ public class EvaluationBenchmark
         {
             var membership = _cache.Get(_playerIds[i], attributesVersion: ++_version + 1, _players[i]);
             _evaluator.Evaluate(_plan, _actions[i], membership, _results);
+            total += Sum(_results);
+        }
+        return total;
+    }
+
+    /// <summary>What the partition executor does per action: check and decode the JSON data into typed slots (schema check included).</summary>
+    [Benchmark(OperationsPerInvoke = Actions, Description = "ActionDecoder: check and decode data JSON into typed slots")]
+    public long Decode()
+    {
+        long total = 0;
+        for (int i = 0; i < Actions; i++)
+        {
+            if (!_decoder.TryDecode(_json[i], _decoded, out _))
+            {
+                throw new InvalidOperationException("A benchmark action was rejected.");
+            }
+            total += _decoded.Ints[0];
+        }
+        return total;
+    }
+
+    [Benchmark(OperationsPerInvoke = Actions, Description = "ActionDecoder + ReleaseEvaluator, audience cache warm")]
+    public long DecodeAndEvaluateWarmCache()
+    {
+        long total = 0;
+        for (int i = 0; i < Actions; i++)
+        {
+            if (!_decoder.TryDecode(_json[i], _decoded, out _))
+            {
+                throw new InvalidOperationException("A benchmark action was rejected.");
+            }
+            var membership = _cache.Get(_playerIds[i], attributesVersion: 1, _players[i]);
+            _evaluator.Evaluate(_plan, _decoded, membership, _results);
             total += Sum(_results);
         }
         return total;
