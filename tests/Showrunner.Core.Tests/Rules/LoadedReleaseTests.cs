@@ -252,4 +252,33 @@ public sealed class LoadedReleaseTests
         evaluator.Evaluate(evaluator.FindAction("combat.kill")!, action, outsider, results);
         Assert.True(results.Outcomes.IsEmpty);
     }
+
+    [Fact]
+    public void Random_data_objects_never_throw_and_every_rejection_names_a_declared_field()
+    {
+        int seed = int.TryParse(Environment.GetEnvironmentVariable("SHOWRUNNER_FUZZ_SEED"), out int s) ? s : 20261122;
+        var random = new Random(seed);
+        var release = Load(Schemas);
+        var decoder = release.DecoderFor("shop.buy")!;
+        var values = new RecordValues(decoder.Layout);
+        string[] names = ["item", "price", "discount", "gift", "other", "pr\u0069ce"];
+        string[] samples = ["1", "-0", "1.5", "1e3", "9223372036854775807", "-9223372036854775809", "79228162514264337593543950336",
+            "\"x\"", "\"\"", "true", "false", "null", "[]", "[1,{\"a\":2}]", "{}", "{\"price\":1}"];
+        int accepted = 0;
+        for (int i = 0; i < 5_000; i++)
+        {
+            var members = Enumerable.Range(0, random.Next(0, 7)).Select(_ => $"\"{names[random.Next(names.Length)]}\":{samples[random.Next(samples.Length)]}");
+            string json = "{" + string.Join(",", members) + "}";
+            bool ok = decoder.TryDecode(Encoding.UTF8.GetBytes(json), values, out var rejection);
+            if (ok)
+            {
+                accepted++;
+                Assert.Null(rejection);
+                continue;
+            }
+            Assert.Contains(rejection!.Code, new[] { RejectionCodes.MissingField, RejectionCodes.InvalidFieldType, RejectionCodes.DuplicateField });
+            Assert.Contains(rejection.Field, new[] { "data.item", "data.price", "data.discount", "data.gift" });
+        }
+        Assert.InRange(accepted, 1, 4_999);
+    }
 }
