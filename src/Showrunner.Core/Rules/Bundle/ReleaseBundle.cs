@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Showrunner.Core.Ledger;
 using Showrunner.Core.Rules.Model;
 using Showrunner.Core.Rules.Syntax;
 
@@ -109,39 +110,11 @@ internal sealed class ReleaseBundle
         return new BundleDiff(added, removed, changed);
     }
 
-    internal static byte[] LeafHash(ReadOnlySpan<byte> data)
-    {
-        var buffer = new byte[data.Length + 1];
-        buffer[0] = 0x00;
-        data.CopyTo(buffer.AsSpan(1));
-        return SHA256.HashData(buffer);
-    }
+    // The RFC 6962 hashing is shared with the ledger's Merkle logs (Ledger/MerkleHash.cs).
+    internal static byte[] LeafHash(ReadOnlySpan<byte> data) => MerkleHash.Leaf(data);
 
-    internal static byte[] NodeHash(ReadOnlySpan<byte> left, ReadOnlySpan<byte> right)
-    {
-        Span<byte> buffer = stackalloc byte[65];
-        buffer[0] = 0x01;
-        left.CopyTo(buffer[1..]);
-        right.CopyTo(buffer[33..]);
-        return SHA256.HashData(buffer);
-    }
+    internal static byte[] NodeHash(ReadOnlySpan<byte> left, ReadOnlySpan<byte> right) => MerkleHash.Node(left, right);
 
     /// <summary>RFC 6962 Merkle tree hash of leaf hashes.</summary>
-    internal static byte[] Root(IReadOnlyList<byte[]> leaves)
-    {
-        if (leaves.Count == 0)
-        {
-            return SHA256.HashData(ReadOnlySpan<byte>.Empty);
-        }
-        if (leaves.Count == 1)
-        {
-            return leaves[0];
-        }
-        int split = 1;
-        while (split * 2 < leaves.Count)
-        {
-            split *= 2;
-        }
-        return NodeHash(Root(leaves.Take(split).ToList()), Root(leaves.Skip(split).ToList()));
-    }
+    internal static byte[] Root(IReadOnlyList<byte[]> leaves) => MerkleHash.Root(leaves);
 }
