@@ -18,8 +18,7 @@ internal sealed class MerkleLog
 {
     private readonly IMerkleNodeStore _store;
 
-    /// <summary>The roots of the complete subtrees that make up the log, largest (leftmost) first.</summary>
-    private readonly List<byte[]> _frontier = [];
+    private readonly CompactRange _frontier;
 
     /// <summary>Opens the log the store holds, reading its frontier (O(log n) reads) and checking the store's shape.</summary>
     public MerkleLog(IMerkleNodeStore store)
@@ -35,15 +34,17 @@ internal sealed class MerkleLog
                 throw new InvalidOperationException($"The Merkle node store is inconsistent: {Size} leaves need {expected} nodes at level {level}, it holds {actual}.");
             }
         }
+        var subtrees = new List<byte[]>();
         long start = 0;
         for (int level = 63; level >= 0; level--)
         {
             if ((Size & (1L << level)) != 0)
             {
-                _frontier.Add(store.Read(level, start >> level));
+                subtrees.Add(store.Read(level, start >> level));
                 start += 1L << level;
             }
         }
+        _frontier = new CompactRange(Size, subtrees);
     }
 
     /// <summary>The number of leaves.</summary>
@@ -58,38 +59,13 @@ internal sealed class MerkleLog
         }
         long index = Size;
         _store.Append(0, index, leafHash);
-        byte[] hash = leafHash.ToArray();
-        int level = 0;
-        long position = index;
-        // A node with an odd position is a right child: it completes its parent with the
-        // frontier's smallest subtree, which is its left sibling.
-        while ((position & 1) == 1)
-        {
-            hash = MerkleHash.Node(_frontier[^1], hash);
-            _frontier.RemoveAt(_frontier.Count - 1);
-            level++;
-            position >>= 1;
-            _store.Append(level, position, hash);
-        }
-        _frontier.Add(hash);
+        _frontier.Append(leafHash, _store.Append);
         Size = index + 1;
         return index;
     }
 
     /// <summary>The root of the whole log, from the frontier (no reads).</summary>
-    public byte[] Root()
-    {
-        if (Size == 0)
-        {
-            return MerkleHash.EmptyRoot();
-        }
-        byte[] root = _frontier[^1];
-        for (int i = _frontier.Count - 2; i >= 0; i--)
-        {
-            root = MerkleHash.Node(_frontier[i], root);
-        }
-        return root;
-    }
+    public byte[] Root() => _frontier.Root();
 
     /// <summary>The root of the first <paramref name="size"/> leaves (MTH(D[0:size])).</summary>
     public byte[] RootAt(long size)
@@ -203,4 +179,64 @@ internal sealed class MerkleLog
             throw new ArgumentOutOfRangeException(name, $"The log holds {Size} leaves, not {size}.");
         }
     }
+}
+
+/// <summary>
+/// The "compact range" of a Merkle log: the roots of the complete subtrees that make up its
+/// leaves (one per set bit of the size, largest first). Appending is O(log n) hashes amortised
+/// O(1), the root is O(log n); memory is O(log n), so a verifier can stream any number of leaves.
+/// </summary>
+internal sealed class CompactRange
+{
+    private readonly List<byte[]> _subtrees;
+
+    public CompactRange() : this(0, []) { }
+
+    public CompactRange(long size, List<byte[]> subtrees)
+    {
+        if (System.Numerics.BitOperations.PopCount((ulong)size) != subtrees.Count)
+        {
+            throw new ArgumentException($"A range of {size} leaves has one subtree per set bit, not {subtrees.Count}.", nameof(subtrees));
+        }
+        Size = size;
+        _subtrees = subtrees;
+    }
+
+    public long Size { get; private set; }
+
+    /// <summary>Appends a leaf hash; <paramref name="completed"/> hears of each subtree (level ≥ 1, index) it completes.</summary>
+    public void Append(ReadOnlySpan<byte> leafHash, CompletedSubtree? completed = null)
+    {
+        byte[] hash = leafHash.ToArray();
+        int level = 0;
+        long position = Size;
+        // A node with an odd position is a right child: it completes its parent with the
+        // smallest subtree of the range, which is its left sibling.
+        while ((position & 1) == 1)
+        {
+            hash = MerkleHash.Node(_subtrees[^1], hash);
+            _subtrees.RemoveAt(_subtrees.Count - 1);
+            level++;
+            position >>= 1;
+            completed?.Invoke(level, position, hash);
+        }
+        _subtrees.Add(hash);
+        Size++;
+    }
+
+    public byte[] Root()
+    {
+        if (Size == 0)
+        {
+            return MerkleHash.EmptyRoot();
+        }
+        byte[] root = _subtrees[^1];
+        for (int i = _subtrees.Count - 2; i >= 0; i--)
+        {
+            root = MerkleHash.Node(_subtrees[i], root);
+        }
+        return root;
+    }
+
+    public delegate void CompletedSubtree(int level, long index, ReadOnlySpan<byte> hash);
 }
