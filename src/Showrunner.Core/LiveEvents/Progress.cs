@@ -222,7 +222,7 @@ internal sealed class ProgressRules
 {
     private readonly EventDefinition _definition;
     private readonly int _eventIndex;
-    private readonly long _maxPointsPerAction;
+    private readonly long? _maxPointsPerAction;
 
     /// <param name="eventIndex">The event's index in <see cref="ReleaseDefinition.Events"/>, as the evaluator reports it.</param>
     public ProgressRules(EventDefinition definition, int eventIndex, SafetyBounds bounds)
@@ -231,7 +231,7 @@ internal sealed class ProgressRules
         ArgumentNullException.ThrowIfNull(bounds);
         _definition = definition;
         _eventIndex = eventIndex;
-        _maxPointsPerAction = bounds.MaxPointsPerAction ?? long.MaxValue;
+        _maxPointsPerAction = bounds.MaxPointsPerAction;
         if (_maxPointsPerAction < 0)
         {
             throw new ArgumentOutOfRangeException(nameof(bounds), bounds.MaxPointsPerAction, "max_points_per_action must not be negative.");
@@ -259,7 +259,8 @@ internal sealed class ProgressRules
         var objectives = _definition.Objectives;
         progress.EnsureObjectives(objectives.Count);
         long hourBucket = action.HourBucket;
-        long budget = _maxPointsPerAction;
+        // Without a bound there is no budget: a sum past long.MaxValue is an overflow, not a silent clamp.
+        long? budget = _maxPointsPerAction;
         Span<long> added = stackalloc long[objectives.Count];
         long sum = 0;
         int previous = -1;
@@ -283,8 +284,11 @@ internal sealed class ProgressRules
             {
                 points = Math.Min(points, progress.HourRemaining(outcome.Objective, hourBucket, maxPerHour));
             }
-            points = Math.Min(points, budget);
-            budget -= points;
+            if (budget is { } left)
+            {
+                points = Math.Min(points, left);
+                budget = left - points;
+            }
             added[outcome.Objective] = points;
             if (!TryAdd(sum, points, out sum))
             {
