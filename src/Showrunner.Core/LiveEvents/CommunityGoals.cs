@@ -80,18 +80,18 @@ internal static class CommunityGoals
     }
 
     /// <summary>The community-goal grant of one player in one run.</summary>
-    public static GrantCause Cause(EventDefinition definition, long run, string player)
+    public static OwedGrant Cause(EventDefinition definition, long run, string player)
     {
         ArgumentNullException.ThrowIfNull(definition);
         var goal = definition.CommunityGoal ?? throw new ArgumentException($"Event {definition.Id} has no community goal.", nameof(definition));
-        return new GrantCause(definition.Id, run, player, GrantRules.CommunityGoal, GrantRules.CommunityGoal, goal.Reward);
+        return new OwedGrant(definition.Id, run, player, GrantRules.CommunityGoal, GrantRules.CommunityGoal, goal.Reward);
     }
 
     /// <summary>
     /// The grants a partition makes when it learns the goal of <paramref name="run"/> was reached:
     /// one per player of the partition with progress &gt; 0 in that run, in ordinal order of player id.
     /// </summary>
-    public static IReadOnlyList<GrantCause> Participants(EventDefinition definition, long run, IEnumerable<PlayerRunProgress> progress)
+    public static IReadOnlyList<OwedGrant> Participants(EventDefinition definition, long run, IEnumerable<PlayerRunProgress> progress)
     {
         ArgumentNullException.ThrowIfNull(definition);
         ArgumentNullException.ThrowIfNull(progress);
@@ -108,7 +108,7 @@ internal static class CommunityGoals
     /// The grant owed when progress arrives after the goal was recorded (<paramref name="goalReached"/>):
     /// the player's first points in the run make them a participant. Null otherwise.
     /// </summary>
-    public static GrantCause? OnProgress(EventDefinition definition, PlayerRunProgress progress, ProgressResult result, bool goalReached)
+    public static OwedGrant? OnProgress(EventDefinition definition, PlayerRunProgress progress, ProgressResult result, bool goalReached)
     {
         ArgumentNullException.ThrowIfNull(progress);
         ArgumentNullException.ThrowIfNull(result);

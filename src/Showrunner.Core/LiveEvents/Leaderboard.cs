@@ -311,11 +311,11 @@ internal static class Prizes
     /// <see cref="DeepestRank"/> long when that many players have points): rank = position + 1; cause id
     /// <see cref="GrantRules.Finalization"/>; rule <c>prize:&lt;from&gt;-&lt;to&gt;</c>. In rank order.
     /// </summary>
-    public static IReadOnlyList<GrantCause> Causes(EventDefinition definition, long run, IReadOnlyList<LeaderboardEntry> globalTop)
+    public static IReadOnlyList<OwedGrant> Causes(EventDefinition definition, long run, IReadOnlyList<LeaderboardEntry> globalTop)
     {
         ArgumentNullException.ThrowIfNull(definition);
         ArgumentNullException.ThrowIfNull(globalTop);
-        var causes = new List<GrantCause>();
+        var causes = new List<OwedGrant>();
         for (int position = 0; position < globalTop.Count; position++)
         {
             if (position > 0 && LeaderboardOrder.Instance.Compare(globalTop[position - 1], globalTop[position]) >= 0)
@@ -324,7 +324,7 @@ internal static class Prizes
             }
             if (For(definition, position + 1L) is { } prize)
             {
-                causes.Add(new GrantCause(definition.Id, run, globalTop[position].Player, GrantRules.Prize(prize), GrantRules.Finalization, prize.Reward));
+                causes.Add(new OwedGrant(definition.Id, run, globalTop[position].Player, GrantRules.Prize(prize), GrantRules.Finalization, prize.Reward));
             }
         }
         return causes;

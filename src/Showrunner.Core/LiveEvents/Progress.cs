@@ -184,14 +184,14 @@ internal enum ProgressStatus : byte
 /// <summary>What one action did to one player's progress in one run.</summary>
 /// <param name="Added">Points added to the total (after caps).</param>
 /// <param name="TiersReached">Tiers newly reached by this action, in <c>at</c> order.</param>
-/// <param name="Grants">One cause per newly reached tier, cause id = the action id.</param>
+/// <param name="Grants">One owed grant per newly reached tier (cause id <c>tier</c>, the action id recorded beside it).</param>
 /// <param name="AchievedAt">When the player reached their (new) total; null while they have no points.</param>
 /// <param name="BecameParticipant">The player's first points in the run (community goal participation starts).</param>
 internal sealed record ProgressResult(
     ProgressStatus Status,
     long Added,
     IReadOnlyList<TierDefinition> TiersReached,
-    IReadOnlyList<GrantCause> Grants,
+    IReadOnlyList<OwedGrant> Grants,
     AchievedAt? AchievedAt,
     bool BecameParticipant)
 {
@@ -215,7 +215,7 @@ internal sealed record ProgressResult(
 /// <item>Arithmetic is checked: if the total would pass <see cref="long.MaxValue"/>, the action adds
 /// nothing to this event and the status says <see cref="ProgressStatus.Overflow"/>.</item>
 /// <item>A tier is reached once per player per run (remembered by name), when the total is at least
-/// its <c>at</c>; its grant cause is the action that reached it.</item>
+/// its <c>at</c>; its owed grant records the action that reached it (not part of the grant id).</item>
 /// </list>
 /// </summary>
 internal sealed class ProgressRules
@@ -313,13 +313,13 @@ internal sealed class ProgressRules
             progress.SetTotal(total, action.AchievedAt);
         }
         List<TierDefinition>? tiers = null;
-        List<GrantCause>? grants = null;
+        List<OwedGrant>? grants = null;
         foreach (var tier in _definition.Tiers)
         {
             if (tier.At <= progress.Total && progress.MarkTierReached(tier.Name))
             {
                 (tiers ??= []).Add(tier);
-                (grants ??= []).Add(new GrantCause(_definition.Id, progress.Run.Run, progress.Player, GrantRules.Tier(tier.Name), action.ActionId, tier.Reward));
+                (grants ??= []).Add(new OwedGrant(_definition.Id, progress.Run.Run, progress.Player, GrantRules.Tier(tier.Name), GrantRules.TierCause, tier.Reward, action.ActionId));
             }
         }
         return new ProgressResult(ProgressStatus.Applied, sum, tiers ?? [], grants ?? [], progress.AchievedAt, becameParticipant);

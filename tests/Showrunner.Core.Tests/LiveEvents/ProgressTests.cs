@@ -162,7 +162,7 @@ public sealed class ProgressTests
     }
 
     [Fact]
-    public void Tiers_are_reached_once_in_at_order_with_the_crossing_action_as_cause()
+    public void Tiers_are_reached_once_in_at_order_with_a_fixed_cause_id_and_the_crossing_action_recorded()
     {
         var (rules, progress) = Setup();
         var first = rules.Apply(progress, RunPhase.Active, ActionAt(Utc(10, 0), "a1"), Outcomes(null, 90));
@@ -172,8 +172,8 @@ public sealed class ProgressTests
         var crossing = rules.Apply(progress, RunPhase.Active, ActionAt(Utc(10, 1), "a2"), Outcomes(null, 70));
         Assert.Equal(["bronze", "silver"], crossing.TiersReached.Select(t => t.Name));
         Assert.Equal(
-            [("ev", 0L, "p1", "tier:bronze", "a2", 1L), ("ev", 0L, "p1", "tier:silver", "a2", 2L)],
-            crossing.Grants.Select(g => (g.EventId, g.Run, g.Player, g.Rule, g.CauseId, g.Reward.Lines[0].Amount)));
+            [("ev", 0L, "p1", "tier:bronze", "tier", "a2", 1L), ("ev", 0L, "p1", "tier:silver", "tier", "a2", 2L)],
+            crossing.Grants.Select(g => (g.EventId, g.Run, g.Player, g.Rule, g.CauseId, g.ActionId, g.Reward.Lines[0].Amount)));
         Assert.False(crossing.BecameParticipant);
 
         // The same total again (points all capped, or zero points) reaches nothing new.
