@@ -61,7 +61,14 @@ namespace Showrunner.Cli
             var rollback = new Command("rollback", "Return to the release the active one replaced.") { server, expectedVersion, reason, json };
             rollback.SetAction((result, _) => remote.RollbackAsync(result.GetValue(server)!, result.GetValue(expectedVersion), result.GetValue(reason), result.GetValue(json)));
 
-            var root = new RootCommand("Showrunner: live events for online games.") { check, build, diff, inspect, publish, activateCommand, rollback };
+            var ledger = new LedgerCommands(output, errors);
+            var receiptFile = new Argument<string>("file") { Description = "A receipt (GET /v1/rewards/{grant_id}/receipt saved to a file)." };
+            var keyFile = new Option<string>("--key") { Description = "The ledger's public key, PEM (GET /v1/ledger/key?format=pem).", Required = true };
+            var verifyReceipt = new Command("verify", "Check a grant receipt offline: entry hash, inclusion proof, checkpoint signature, key id.") { receiptFile, keyFile, json };
+            verifyReceipt.SetAction(result => ledger.VerifyReceipt(result.GetValue(receiptFile)!, result.GetValue(keyFile)!, result.GetValue(json)));
+            var receipt = new Command("receipt", "Receipts of reward grants.") { verifyReceipt };
+
+            var root = new RootCommand("Showrunner: live events for online games.") { check, build, diff, inspect, publish, activateCommand, rollback, receipt };
             var parsed = root.Parse(args);
             if (parsed.Errors.Count > 0)
             {

@@ -65,6 +65,18 @@ catch (StoreConfigurationException exception)
     return 2;
 }
 var startupLog = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Showrunner.Startup");
+Showrunner.Core.Ledger.LedgerSigningKey ledgerKey;
+try
+{
+    (ledgerKey, bool keyCreated) = LedgerKeyFile.LoadOrCreate(options.DataDirectory);
+    StartupLog.LedgerKey(startupLog, keyCreated ? "created" : "loaded", ledgerKey.KeyId);
+}
+catch (LedgerKeyException exception)
+{
+    Console.Error.WriteLine($"error: ledger_key_invalid: {exception.Message}");
+    store.Dispose();
+    return 2;
+}
 StartupLog.Options(startupLog, info.Location, info.Created ? "created" : "opened", info.PartitionCount, info.SchemaVersion, info.Engine,
     info.Durability, options.Ingest.EffectiveExecutorCount, options.Ingest.PartitionInboxCapacity, options.Ingest.MaxActionsPerCommit,
     options.Limits.MaxActionsPerBatch, options.Limits.MaxBodyBytes, options.MaxConcurrentIngestRequests);
@@ -96,6 +108,7 @@ app.UseStatusCodePages(async status =>
 SystemEndpoints.Map(app);
 ActionsEndpoints.Map(app);
 ReleasesEndpoints.Map(app);
+LedgerEndpoints.Map(app, ledgerKey);
 
 app.Run();
 return 0;
@@ -110,6 +123,9 @@ internal static partial class StartupLog
                   "executors={Executors} inbox={InboxCapacity} commit_max={CommitMax} batch_max={BatchMax} body_max={BodyMax} concurrent_ingest_max={ConcurrentMax}")]
     public static partial void Options(ILogger logger, string location, string how, int partitionCount, int schemaVersion, string engine,
         string durability, int executors, int inboxCapacity, int commitMax, int batchMax, int bodyMax, int concurrentMax);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Information, Message = "Ledger signing key {How}: key id {KeyId}")]
+    public static partial void LedgerKey(ILogger logger, string how, string keyId);
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Error, Message = "Unhandled failure on {Path}")]
     public static partial void Unhandled(ILogger logger, Exception? exception, string path);

@@ -29,6 +29,7 @@ internal sealed class ShowrunnerFactory : WebApplicationFactory<Program>
     }
 
     public ManualClock Clock { get; } = new(Now);
+    public string DataDirectory => _directory.Path;
     public ControllableStore Store { get; }
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)

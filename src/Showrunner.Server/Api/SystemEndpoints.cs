@@ -50,4 +50,5 @@ internal sealed record StatsResponse(
 [System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.SnakeCaseLower)]
 [System.Text.Json.Serialization.JsonSerializable(typeof(HealthResponse))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(StatsResponse))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(LedgerKeyResponse))]
 internal sealed partial class ServerJsonContext : System.Text.Json.Serialization.JsonSerializerContext;
