@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Diagnostics;
 using Showrunner.Runtime.Ingest;
+using Showrunner.Runtime.LiveEvents;
 using Showrunner.Runtime.Releases;
 using Showrunner.Server.Api;
 using Showrunner.Server.Hosting;
@@ -44,9 +45,13 @@ builder.Services.AddSingleton(services => new IngestPipeline(options.Ingest, ser
     services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<IngestPipeline>>()));
 builder.Services.AddSingleton(services => new ReleaseRegister(services.GetRequiredService<IActionStore>(), services.GetRequiredService<IngestPipeline>(),
     services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<ReleaseRegister>>()));
+builder.Services.AddSingleton(services => new LifecycleCoordinator(services.GetRequiredService<IActionStore>(), services.GetRequiredService<IngestPipeline>(),
+    services.GetRequiredService<ReleaseRegister>(), services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<LifecycleCoordinator>>()));
 builder.Services.AddSingleton<ActionsEndpoints>();
+builder.Services.AddSingleton<EventsEndpoints>();
 builder.Services.AddSingleton<ReleasesEndpoints>();
 builder.Services.AddHostedService<IngestHostedService>();
+builder.Services.AddHostedService<LifecycleHostedService>();
 
 var app = builder.Build();
 
@@ -108,6 +113,7 @@ app.UseStatusCodePages(async status =>
 SystemEndpoints.Map(app);
 ActionsEndpoints.Map(app);
 ReleasesEndpoints.Map(app);
+EventsEndpoints.Map(app);
 LedgerEndpoints.Map(app, ledgerKey);
 
 app.Run();

@@ -52,6 +52,9 @@ public interface IActionStore : IDisposable
     /// <summary>Published releases and the active-release register, in the same data directory.</summary>
     IReleaseStore Releases { get; }
 
+    /// <summary>The recorded lifecycle of event runs, in the same data directory.</summary>
+    IRunStore Runs { get; }
+
     /// <summary>Discards the write connection after a failed <see cref="Append"/> and opens a fresh one.</summary>
     void ResetWriter();
 }

@@ -46,6 +46,7 @@ internal sealed class ControllableStore(IActionStore inner) : IActionStore
     public ActionRecord? Find(string id) => inner.Find(id);
     public byte[]? FindPlayerProfile(string player) => inner.FindPlayerProfile(player);
     public IReleaseStore Releases => inner.Releases;
+    public IRunStore Runs => inner.Runs;
 
     public void ResetWriter()
     {

@@ -60,6 +60,7 @@ internal static class ProblemCodes
     public const string VersionConflict = "version_conflict";
     public const string NothingToRollBack = "nothing_to_roll_back";
     public const string NoActiveRelease = "no_active_release";
+    public const string EventNotFound = "event_not_found";
 }
 
 /// <summary>Writer settings for hand-written JSON responses: readable escaping (the API is not embedded in HTML).</summary>

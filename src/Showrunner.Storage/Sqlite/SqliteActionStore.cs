@@ -48,6 +48,7 @@ public sealed class SqliteActionStore : IActionStore
     private sqlite3_stmt? _updateHeadStatement;
     private sqlite3_stmt? _profileStatement;
     private SqliteReleaseStore? _releases;
+    private SqliteRunStore? _runs;
     private readonly Dictionary<int, long> _heads = [];
     private bool _disposed;
 
@@ -89,6 +90,7 @@ public sealed class SqliteActionStore : IActionStore
             _readers.Add(new ReadConnection(OpenConnection(readOnly: true)));
         }
         _releases = new SqliteReleaseStore(OpenConnection());
+        _runs = new SqliteRunStore(OpenConnection());
         return new StoreInfo(partitionCount, created, schemaVersion, $"SQLite {connection.ServerVersion}",
             "journal_mode=WAL, synchronous=FULL", Path.Combine(_options.DataDirectory, DatabaseFileName));
     }
@@ -340,6 +342,8 @@ public sealed class SqliteActionStore : IActionStore
 
     public IReleaseStore Releases => _releases ?? throw new InvalidOperationException("The store is not open.");
 
+    public IRunStore Runs => _runs ?? throw new InvalidOperationException("The store is not open.");
+
     private ReaderLease LeaseReader()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -393,6 +397,7 @@ public sealed class SqliteActionStore : IActionStore
         _disposed = true;
         DisposeWriter();
         _releases?.Dispose();
+        _runs?.Dispose();
         while (_readers.TryTake(out var reader))
         {
             reader.Probe.Dispose();

@@ -1,0 +1,187 @@
+using System.Globalization;
+using System.Text.Json;
+using Showrunner.Core.Actions;
+using Showrunner.Core.LiveEvents;
+using Showrunner.Core.Rules.Model;
+using Showrunner.Runtime.Ingest;
+using Showrunner.Runtime.LiveEvents;
+
+namespace Showrunner.Server.Api;
+
+/// <summary>
+/// <c>GET /v1/events</c>, <c>GET /v1/events/{id}</c> and the operator actions on a run
+/// (<c>POST /v1/events/{id}/runs/{run}/pause|resume|cancel</c>). The contract is in docs/api.md.
+/// </summary>
+internal sealed class EventsEndpoints(LifecycleCoordinator coordinator, IngestPipeline pipeline, TimeProvider time)
+{
+    /// <summary>Most runs listed per event (the most recent ones, plus the next scheduled one).</summary>
+    public const int MaxRunsListed = 100;
+    public const int DefaultRunsInList = 3;
+
+    public static void Map(WebApplication app)
+    {
+        var endpoints = app.Services.GetRequiredService<EventsEndpoints>();
+        app.MapGet("/v1/events", endpoints.ListAsync);
+        app.MapGet("/v1/events/{id}", endpoints.GetAsync);
+        app.MapPost("/v1/events/{id}/runs/{run}/{operation}", endpoints.OperateAsync);
+    }
+
+    public async Task ListAsync(HttpContext context)
+    {
+        int runs = DefaultRunsInList;
+        if (context.Request.Query["runs"] is { Count: > 0 } text &&
+            (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out runs) || runs is < 1 or > MaxRunsListed))
+        {
+            await Problems.WriteAsync(context, StatusCodes.Status400BadRequest, ProblemCodes.InvalidParameter, "Invalid parameter",
+                $"runs must be a whole number from 1 to {MaxRunsListed}.", extensions: w => w.WriteString("parameter", "runs")).ConfigureAwait(false);
+            return;
+        }
+        var release = pipeline.ActiveRelease;
+        var now = time.GetUtcNow();
+        await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w =>
+        {
+            if (release is null)
+            {
+                w.WriteNull("release");
+            }
+            else
+            {
+                w.WriteString("release", release.Id);
+            }
+            w.WriteString("now", Rfc3339.Format(now.UtcTicks));
+            w.WriteStartArray("events");
+            foreach (var definition in release?.Loaded.Bundle.Release.Events ?? [])
+            {
+                w.WriteStartObject();
+                WriteEvent(w, definition, now, runs, transitions: false);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        }).ConfigureAwait(false);
+    }
+
+    public async Task GetAsync(HttpContext context, string id)
+    {
+        var definition = Find(id);
+        if (definition is null)
+        {
+            await NotFound(context, id).ConfigureAwait(false);
+            return;
+        }
+        var now = time.GetUtcNow();
+        await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w => WriteEvent(w, definition, now, MaxRunsListed, transitions: true)).ConfigureAwait(false);
+    }
+
+    public async Task OperateAsync(HttpContext context, string id, string run, string operation)
+    {
+        RunOperation? kind = operation switch
+        {
+            "pause" => RunOperation.Pause,
+            "resume" => RunOperation.Resume,
+            "cancel" => RunOperation.Cancel,
+            _ => null,
+        };
+        if (kind is null || !long.TryParse(run, NumberStyles.None, CultureInfo.InvariantCulture, out long index))
+        {
+            await Problems.WriteAsync(context, StatusCodes.Status404NotFound, ProblemCodes.NotFound, "Not found",
+                $"POST {context.Request.Path} is not available: use /v1/events/{{id}}/runs/{{run}}/pause, resume or cancel with a run number.").ConfigureAwait(false);
+            return;
+        }
+        var result = await coordinator.OperateAsync(id, index, kind.Value).ConfigureAwait(false);
+        if (!result.EventFound)
+        {
+            await NotFound(context, id).ConfigureAwait(false);
+            return;
+        }
+        if (result.Error is { } error)
+        {
+            int status = error == LifecycleErrors.UnknownRun ? StatusCodes.Status404NotFound : StatusCodes.Status409Conflict;
+            await Problems.WriteAsync(context, status, error, "Run operation refused", Explain(error, operation, index)).ConfigureAwait(false);
+            return;
+        }
+        var definition = Find(id)!;
+        await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w =>
+        {
+            w.WriteString("event", id);
+            WriteRun(w, definition, EventRuns.Run(definition.Schedule, index)!.Value, coordinator.RecordedFor(id), transitions: true);
+        }).ConfigureAwait(false);
+    }
+
+    private static string Explain(string error, string operation, long run) => error switch
+    {
+        LifecycleErrors.UnknownRun => $"Run {run} does not exist or has not been scheduled yet (only started runs and the next one can be operated on).",
+        LifecycleErrors.NotPausable => $"Run {run} cannot be paused now: only scheduled, active or grace runs can.",
+        LifecycleErrors.NotPaused => $"Run {run} is not paused, so it cannot be resumed.",
+        LifecycleErrors.NotCancellable => $"Run {run} cannot be cancelled now: a finalizing, finalized or cancelled run cannot.",
+        _ => $"The run refused '{operation}' ({error}).",
+    };
+
+    private EventDefinition? Find(string id) => pipeline.ActiveRelease?.Loaded.Bundle.Release.Events.FirstOrDefault(e => e.Id == id);
+
+    private static Task NotFound(HttpContext context, string id) =>
+        Problems.WriteAsync(context, StatusCodes.Status404NotFound, ProblemCodes.EventNotFound, "Event not found",
+            $"The active release has no event '{id}'.");
+
+    private void WriteEvent(Utf8JsonWriter w, EventDefinition definition, DateTimeOffset now, int runs, bool transitions)
+    {
+        w.WriteString("id", definition.Id);
+        w.WriteString("title", definition.Title);
+        var schedule = definition.Schedule;
+        w.WriteString("start", Rfc3339.Format(schedule.Start.UtcTicks));
+        w.WriteString("duration", schedule.Duration.ToString("c", CultureInfo.InvariantCulture));
+        if (schedule.Every is { } every)
+        {
+            w.WriteString("every", every.ToString("c", CultureInfo.InvariantCulture));
+        }
+        else
+        {
+            w.WriteNull("every");
+        }
+        w.WriteString("grace", schedule.Grace.ToString("c", CultureInfo.InvariantCulture));
+        var recorded = coordinator.RecordedFor(definition.Id);
+        var visible = EventRuns.Visible(schedule, now).ToList();
+        w.WriteNumber("runs_total", visible.Count);
+        w.WriteStartArray("runs");
+        // The most recent runs first.
+        for (int i = visible.Count - 1; i >= Math.Max(0, visible.Count - runs); i--)
+        {
+            w.WriteStartObject();
+            WriteRun(w, definition, visible[i], recorded, transitions);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+    }
+
+    private static void WriteRun(Utf8JsonWriter w, EventDefinition definition, EventRun run, IReadOnlyList<RunTransition> recorded, bool transitions)
+    {
+        var mine = recorded.Where(t => t.Run == run.Index).OrderBy(t => t.Sequence).ToList();
+        w.WriteNumber("run", run.Index);
+        w.WriteString("start", Rfc3339.Format(run.Start.UtcTicks));
+        w.WriteString("end", Rfc3339.Format(run.End.UtcTicks));
+        w.WriteString("grace_end", Rfc3339.Format(run.GraceEnd.UtcTicks));
+        w.WriteString("phase", LifecycleCoordinator.Name(Transitions.RecordedPhase(definition, run.Index, mine)));
+        if (mine.Count == 0)
+        {
+            w.WriteNull("phase_since");
+        }
+        else
+        {
+            w.WriteString("phase_since", Rfc3339.Format(mine[^1].At.UtcTicks));
+        }
+        if (!transitions)
+        {
+            return;
+        }
+        w.WriteStartArray("transitions");
+        foreach (var transition in mine)
+        {
+            w.WriteStartObject();
+            w.WriteString("from", LifecycleCoordinator.Name(transition.From));
+            w.WriteString("to", LifecycleCoordinator.Name(transition.To));
+            w.WriteString("at", Rfc3339.Format(transition.At.UtcTicks));
+            w.WriteString("cause", transition.Cause.ToString().ToLowerInvariant());
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+    }
+}
