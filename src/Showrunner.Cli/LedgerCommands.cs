@@ -30,10 +30,8 @@ internal sealed class LedgerCommands(TextWriter output, TextWriter errors)
         var entry = result.Entry;
         if (json)
         {
-            using var stream = new MemoryStream();
-            using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+            CliJson.WriteObject(output, writer =>
             {
-                writer.WriteStartObject();
                 writer.WriteBoolean("ok", result.Failure == ReceiptFailure.None);
                 writer.WriteString("code", result.Code);
                 writer.WriteString("detail", result.Detail);
@@ -48,9 +46,7 @@ internal sealed class LedgerCommands(TextWriter output, TextWriter errors)
                     writer.WriteNumber("index", entry.Index);
                     writer.WriteNumber("checkpoint", result.Checkpoint!.Sequence);
                 }
-                writer.WriteEndObject();
-            }
-            output.WriteLine(System.Text.Encoding.UTF8.GetString(stream.ToArray()));
+            });
         }
         else if (result.Failure == ReceiptFailure.None)
         {

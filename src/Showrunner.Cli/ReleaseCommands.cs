@@ -20,7 +20,6 @@ internal static class ExitCodes
 /// </summary>
 internal sealed class ReleaseCommands(TextWriter output, TextWriter errors)
 {
-    private static readonly JsonWriterOptions Indented = new() { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>The *.hcl files under a directory, named by their path relative to it ('/' separated), in ordinal order.</summary>
     internal static List<SourceText>? ReadSources(string directory, TextWriter errors)
@@ -325,14 +324,29 @@ internal sealed class ReleaseCommands(TextWriter output, TextWriter errors)
         writer.WriteEndArray();
     }
 
-    private void WriteJson(Action<Utf8JsonWriter> body)
+    private void WriteJson(Action<Utf8JsonWriter> body) => CliJson.WriteObject(output, body);
+}
+
+/// <summary>The one JSON form of every command's <c>--json</c> output: indented, readable escaping.</summary>
+internal static class CliJson
+{
+    private static readonly JsonWriterOptions Options = new() { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>Writes one JSON object (its members written by <paramref name="body"/>) and a newline.</summary>
+    public static void WriteObject(TextWriter output, Action<Utf8JsonWriter> body) => Write(output, writer =>
+    {
+        writer.WriteStartObject();
+        body(writer);
+        writer.WriteEndObject();
+    });
+
+    /// <summary>Writes one JSON value (written whole by <paramref name="value"/>) and a newline.</summary>
+    public static void Write(TextWriter output, Action<Utf8JsonWriter> value)
     {
         using var stream = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(stream, Indented))
+        using (var writer = new Utf8JsonWriter(stream, Options))
         {
-            writer.WriteStartObject();
-            body(writer);
-            writer.WriteEndObject();
+            value(writer);
         }
         output.WriteLine(Encoding.UTF8.GetString(stream.ToArray()));
     }

@@ -98,7 +98,7 @@ internal sealed class ServerCommands(TextWriter output, TextWriter errors, HttpM
     {
         if (json)
         {
-            output.WriteLine(body.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
+            CliJson.Write(output, writer => body.WriteTo(writer));
         }
         else
         {

@@ -22,7 +22,7 @@ public sealed class ReleaseRegisterTests : IAsyncLifetime
 
     public Task InitializeAsync() => OpenAsync(null);
 
-    private async Task OpenAsync(ReleaseBundle? example)
+    private async Task OpenAsync(Func<ReleaseBundle>? example)
     {
         _store = new SqliteActionStore(new SqliteStoreOptions { DataDirectory = _directory.Path, ReadConnections = 2 }, _clock);
         _store.Open(8);
@@ -200,12 +200,12 @@ public sealed class ReleaseRegisterTests : IAsyncLifetime
     {
         await CloseAsync();
         var example = Bundle("example");
-        await OpenAsync(example);
+        await OpenAsync(() => example);
         Assert.Equal(("example", 1L, example.Id), (_register.Current!.Kind, _register.Current.Version, _pipeline.ActiveRelease!.Id));
         string b = await Publish(Bundle("b"));
         await _register.ActivateAsync(b, 1, null);
         await CloseAsync();
-        await OpenAsync(example);
+        await OpenAsync(() => throw new InvalidOperationException("The example must not be built for a register that is not empty."));
         Assert.Equal((2L, b), (_register.Current!.Version, _pipeline.ActiveRelease!.Id));
         await Submit(Buy("after-restart", """{"price":1}"""));
         Assert.Equal(_store.Releases.Find(b)!.Ref, _store.Find("after-restart")!.ReleaseRef);

@@ -81,18 +81,19 @@ public sealed partial class ReleaseRegister : IDisposable
 
     /// <summary>
     /// Reads the register and puts its release in force (call before the pipeline starts). On an
-    /// empty register, publishes and activates <paramref name="example"/> when given.
+    /// empty register, publishes and activates the release <paramref name="example"/> builds, when
+    /// given (built only then: a data directory that already has a register pays nothing).
     /// </summary>
-    internal async Task InitializeAsync(ReleaseBundle? example)
+    internal async Task InitializeAsync(Func<ReleaseBundle>? example)
     {
         var current = _store.Current();
-        if (current is null && example is not null)
+        if (current is null && example?.Invoke() is { } bundle)
         {
-            var (stored, _) = _store.Publish(example.Id, example.Release.Name, example.MerkleRoot, example.CanonicalBytes, _time.GetUtcNow().UtcTicks);
+            var (stored, _) = _store.Publish(bundle.Id, bundle.Release.Name, bundle.MerkleRoot, bundle.CanonicalBytes, _time.GetUtcNow().UtcTicks);
             current = _store.TryAdvance(0, stored.Ref, 0, "example", "example release loaded on an empty register", _time.GetUtcNow().UtcTicks);
             if (current is not null)
             {
-                LogExampleLoaded(_logger, example.Release.Name, example.Id);
+                LogExampleLoaded(_logger, bundle.Release.Name, bundle.Id);
             }
         }
         Volatile.Write(ref _current, current);
@@ -124,6 +125,10 @@ public sealed partial class ReleaseRegister : IDisposable
         if (expectedId is not null && !string.Equals(expectedId, bundle.Id, StringComparison.OrdinalIgnoreCase))
         {
             return new PublishResult(PublishStatus.HashMismatch, null, diagnostics, bundle.Id);
+        }
+        if (_store.Find(bundle.Id) is { } existing)
+        {
+            return new PublishResult(PublishStatus.Existing, existing, diagnostics);
         }
         // Compiled before it is stored, so a release that is published can always be loaded.
         var loaded = LoadedRelease.From(bundle);

@@ -132,20 +132,7 @@ internal sealed class ActionsEndpoints(IngestPipeline pipeline, ServerOptions op
         return Problems.WriteAsync(context, status, code, title, detail);
     }
 
-    private static bool IsJson(string? contentType)
-    {
-        if (contentType is null)
-        {
-            return false;
-        }
-        var mediaType = contentType.AsSpan();
-        int semicolon = mediaType.IndexOf(';');
-        if (semicolon >= 0)
-        {
-            mediaType = mediaType[..semicolon];
-        }
-        return mediaType.Trim().Equals("application/json", StringComparison.OrdinalIgnoreCase);
-    }
+    private static bool IsJson(string? contentType) => MediaTypes.Of(contentType) == "application/json";
 
     /// <summary>
     /// Reads the body into a pooled buffer, stopping as soon as it passes <paramref name="limit"/>:

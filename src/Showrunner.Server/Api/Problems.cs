@@ -88,3 +88,17 @@ internal static class JsonOutput
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 }
+
+/// <summary>The media type of a Content-Type header: lower case, parameters (<c>; charset=…</c>) and spaces removed; null when absent.</summary>
+internal static class MediaTypes
+{
+    public static string? Of(string? contentType)
+    {
+        if (contentType is null)
+        {
+            return null;
+        }
+        int semicolon = contentType.IndexOf(';', StringComparison.Ordinal);
+        return (semicolon >= 0 ? contentType[..semicolon] : contentType).Trim().ToLowerInvariant();
+    }
+}

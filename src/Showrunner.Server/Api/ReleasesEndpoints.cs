@@ -41,7 +41,7 @@ internal sealed class ReleasesEndpoints(ReleaseRegister register, IActionStore s
 
     public async Task PublishAsync(HttpContext context)
     {
-        string? mediaType = MediaType(context.Request.ContentType);
+        string? mediaType = MediaTypes.Of(context.Request.ContentType);
         if (mediaType is not ("text/plain" or "application/octet-stream"))
         {
             await Problems.WriteAsync(context, StatusCodes.Status415UnsupportedMediaType, ProblemCodes.UnsupportedMediaType, "Unsupported media type",
@@ -281,7 +281,7 @@ internal sealed class ReleasesEndpoints(ReleaseRegister register, IActionStore s
         {
             return new ChangeRequest(null, null);
         }
-        if (MediaType(context.Request.ContentType) != "application/json")
+        if (MediaTypes.Of(context.Request.ContentType) != "application/json")
         {
             await Problems.WriteAsync(context, StatusCodes.Status415UnsupportedMediaType, ProblemCodes.UnsupportedMediaType, "Unsupported media type",
                 "Send the request body as application/json, or no body.").ConfigureAwait(false);
@@ -535,16 +535,6 @@ internal sealed class ReleasesEndpoints(ReleaseRegister register, IActionStore s
     private static Task TooLarge(HttpContext context, int limit) =>
         Problems.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, ProblemCodes.BodyTooLarge, "Body too large",
             $"The body exceeds the limit of {limit} bytes for this endpoint.");
-
-    private static string? MediaType(string? contentType)
-    {
-        if (contentType is null)
-        {
-            return null;
-        }
-        int semicolon = contentType.IndexOf(';', StringComparison.Ordinal);
-        return (semicolon >= 0 ? contentType[..semicolon] : contentType).Trim().ToLowerInvariant();
-    }
 
     private static bool IsReleaseId(string id) => id.Length == 64 && id.All(char.IsAsciiHexDigit);
 }

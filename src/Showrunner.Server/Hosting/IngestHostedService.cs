@@ -20,7 +20,7 @@ internal sealed partial class IngestHostedService(IngestPipeline pipeline, Relea
         {
             try
             {
-                await releases.InitializeAsync(options.LoadExample ? ExampleRelease.Build() : null).ConfigureAwait(false);
+                await releases.InitializeAsync(options.LoadExample ? ExampleRelease.Build : null).ConfigureAwait(false);
                 await pipeline.StartAsync(CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception exception)
