@@ -1,3 +1,4 @@
+using Showrunner.Storage.Outbox;
 namespace Showrunner.Runtime.Outbox;
 
 /// <summary>

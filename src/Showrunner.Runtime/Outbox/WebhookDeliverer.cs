@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
+using Showrunner.Storage.Outbox;
 
 namespace Showrunner.Runtime.Outbox;
 

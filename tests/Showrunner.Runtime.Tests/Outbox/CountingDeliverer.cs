@@ -1,4 +1,5 @@
 using Showrunner.Runtime.Outbox;
+using Showrunner.Storage.Outbox;
 
 namespace Showrunner.Runtime.Tests.Outbox;
 

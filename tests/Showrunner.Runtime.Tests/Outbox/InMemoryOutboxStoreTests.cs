@@ -1,5 +1,6 @@
 using System.Text;
 using Showrunner.Runtime.Outbox;
+using Showrunner.Storage.Outbox;
 
 namespace Showrunner.Runtime.Tests.Outbox;
 

@@ -1,5 +1,6 @@
 using System.Text;
 using Showrunner.Runtime.Outbox;
+using Showrunner.Storage.Outbox;
 using Xunit.Abstractions;
 
 namespace Showrunner.Runtime.Tests.Outbox;

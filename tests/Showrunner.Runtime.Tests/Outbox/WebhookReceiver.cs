@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using Showrunner.Storage.Outbox;
 
 namespace Showrunner.Runtime.Tests.Outbox;
 

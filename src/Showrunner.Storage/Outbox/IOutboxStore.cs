@@ -1,4 +1,4 @@
-namespace Showrunner.Runtime.Outbox;
+namespace Showrunner.Storage.Outbox;
 
 /// <summary>
 /// The durable state of grant deliveries: one row per grant id, written by the ingest side

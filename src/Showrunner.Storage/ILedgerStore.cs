@@ -1,0 +1,136 @@
+namespace Showrunner.Storage;
+
+/// <summary>One ledger entry as written and stored (the canonical bytes and the columns repeated for lookups).</summary>
+/// <param name="GrantId">The 32 bytes of the grant id (its hex form is what the API shows).</param>
+/// <param name="Entry">The canonical entry bytes (docs/ledger.md, "Entry").</param>
+public sealed record LedgerRow(
+    int Partition, long Index, byte[] GrantId, string Player, string EventId, long Run, string CauseKind, long TimeTicks,
+    byte[] Entry, byte[] PrevHash, byte[] Hash);
+
+/// <summary>A complete subtree hash of a partition's Merkle log, at level 1 or above.</summary>
+public readonly record struct MerkleNodeRow(int Partition, int Level, long Index, byte[] Hash);
+
+/// <summary>
+/// A partition's derived state as of <paramref name="Seq"/>: partition-wide data and the players
+/// whose state changed since the previous snapshot. Written through the group commit behind the
+/// partition's actions up to <paramref name="Seq"/>.
+/// </summary>
+/// <param name="ActionsBefore">
+/// How many actions of the same <see cref="CommitBatch"/> precede the snapshot (the committer sets
+/// it): the store records as the snapshot's position the log position of the last of them (or
+/// the last position committed before the batch), a bound that every later action of the
+/// partition exceeds.
+/// </param>
+public sealed record PartitionSnapshotRow(int Partition, long Seq, long TakenAtTicks, byte[] Data, IReadOnlyList<PlayerStateRow> Players)
+{
+    public int ActionsBefore { get; set; }
+}
+
+/// <summary>One player's stored state.</summary>
+public sealed record PlayerStateRow(string Player, int Partition, byte[] Data);
+
+/// <summary>A partition snapshot as loaded at start.</summary>
+public sealed record StoredPartitionSnapshot(int Partition, long Seq, long Position, long TakenAtTicks, byte[] Data);
+
+/// <summary>A delivery to enqueue with the grant that it delivers.</summary>
+public sealed record OutboxRow(string GrantId, byte[] Payload, long EnqueuedAtTicks);
+
+/// <summary>A signed checkpoint as stored.</summary>
+public sealed record StoredCheckpoint(long Sequence, long TimeTicks, string KeyId, byte[] Body, byte[] Signature);
+
+/// <summary>The recorded fact that a run's community goal was reached.</summary>
+public sealed record StoredGoal(string EventId, long Run, long AtTicks, long Sum, long ReleaseRef);
+
+/// <summary>
+/// Everything one durable transaction writes: actions, and what they (and control work in the
+/// partitions) caused — ledger entries, their Merkle nodes, outbox deliveries, partition snapshots.
+/// All or nothing.
+/// </summary>
+public sealed class CommitBatch
+{
+    public List<ActionRecord> Actions { get; } = [];
+    public List<LedgerRow> Ledger { get; } = [];
+    public List<MerkleNodeRow> Nodes { get; } = [];
+    public List<OutboxRow> Outbox { get; } = [];
+    public List<PartitionSnapshotRow> Snapshots { get; } = [];
+
+    public bool IsEmpty => Actions.Count == 0 && Ledger.Count == 0 && Nodes.Count == 0 && Outbox.Count == 0 && Snapshots.Count == 0;
+
+    public void Clear()
+    {
+        Actions.Clear();
+        Ledger.Clear();
+        Nodes.Clear();
+        Outbox.Clear();
+        Snapshots.Clear();
+    }
+}
+
+/// <summary>The head of one partition's ledger as stored: its size and the hash of its last entry (32 zero bytes when empty).</summary>
+public sealed record LedgerHead(int Partition, long Size, byte[] LastHash);
+
+/// <summary>
+/// Reads of the ledger, checkpoints, community-goal records and partition snapshots, and the few
+/// writes that are not part of a group commit (checkpoints, goal records).
+/// </summary>
+/// <remarks>
+/// Reads are safe from any thread, concurrently with the group commit; they see committed data
+/// only. <see cref="AppendCheckpoint"/> and <see cref="AppendGoal"/> must run on the store's
+/// writer thread (the group committer's exclusive work), like every other write.
+/// </remarks>
+public interface ILedgerStore
+{
+    /// <summary>Size and last hash of every partition's ledger, indexed by partition.</summary>
+    LedgerHead[] LoadHeads();
+
+    /// <summary>
+    /// The hash of a Merkle node of partition <paramref name="partition"/>: at level 0 the leaf hash
+    /// of entry <paramref name="index"/> (SHA-256(0x00 ‖ entry hash)), above it a stored complete
+    /// subtree. Throws <see cref="KeyNotFoundException"/> when the node is not stored.
+    /// </summary>
+    byte[] ReadNode(int partition, int level, long index);
+
+    /// <summary>The entry with this grant id (32 bytes), or null.</summary>
+    LedgerRow? FindGrant(byte[] grantId);
+
+    /// <summary>Adds to <paramref name="found"/> the grant ids (32 bytes, as lower-case hex) of <paramref name="grantIds"/> that are stored.</summary>
+    void FindGrants(IReadOnlyList<byte[]> grantIds, HashSet<string> found);
+
+    /// <summary>A player's entries, in (partition, index) order, after <paramref name="afterIndex"/> when given, at most <paramref name="limit"/>.</summary>
+    IReadOnlyList<LedgerRow> EntriesOfPlayer(string player, long? afterIndex, int limit);
+
+    /// <summary>Entries of one partition from index <paramref name="fromIndex"/> on, in index order, at most <paramref name="limit"/>.</summary>
+    IReadOnlyList<LedgerRow> ReadEntries(int partition, long fromIndex, int limit);
+
+    /// <summary>The number of entries in the whole ledger.</summary>
+    long CountEntries();
+
+    /// <summary>Grant ids (hex) stored more than once (the unique index should make this empty), at most <paramref name="limit"/>.</summary>
+    IReadOnlyList<string> DuplicateGrantIds(int limit);
+
+    /// <summary>Writes a checkpoint; false (nothing written) if its sequence is taken. Writer thread only.</summary>
+    bool AppendCheckpoint(StoredCheckpoint checkpoint);
+
+    StoredCheckpoint? LatestCheckpoint();
+
+    StoredCheckpoint? ReadCheckpoint(long sequence);
+
+    /// <summary>Checkpoints newest first, with sequence below <paramref name="beforeSequence"/> when given, at most <paramref name="limit"/>.</summary>
+    IReadOnlyList<StoredCheckpoint> ListCheckpoints(long? beforeSequence, int limit);
+
+    /// <summary>Every checkpoint, oldest first.</summary>
+    IEnumerable<StoredCheckpoint> AllCheckpoints();
+
+    /// <summary>Records that a run's goal was reached; false (nothing written) if it already was. Writer thread only.</summary>
+    bool AppendGoal(StoredGoal goal);
+
+    IReadOnlyList<StoredGoal> LoadGoals();
+
+    IReadOnlyList<StoredPartitionSnapshot> LoadSnapshots();
+
+    /// <summary>Every stored player state of one partition.</summary>
+    IEnumerable<PlayerStateRow> LoadPlayerStates(int partition);
+
+    /// <summary>Actions with log position above <paramref name="afterPosition"/>, in position order (a streaming read).</summary>
+    IEnumerable<(long Position, ActionRecord Action)> ReadActionsAfter(long afterPosition);
+}
