@@ -37,6 +37,13 @@ public interface IActionStore : IDisposable
     /// <summary>Appends all records in one durable transaction, or none of them.</summary>
     void Append(IReadOnlyList<ActionRecord> records);
 
+    /// <summary>
+    /// Writes the whole batch — actions, ledger entries, Merkle nodes, outbox deliveries, partition
+    /// snapshots — in one durable transaction, or none of it. Same threading and failure contract
+    /// as <see cref="Append"/>.
+    /// </summary>
+    void Commit(CommitBatch batch);
+
     /// <summary>Adds to <paramref name="found"/> every stored action whose id is in <paramref name="ids"/>.</summary>
     void FindMany(IReadOnlyList<string> ids, Dictionary<string, ActionRecord> found);
 
@@ -54,6 +61,9 @@ public interface IActionStore : IDisposable
 
     /// <summary>The recorded lifecycle of event runs, in the same data directory.</summary>
     IRunStore Runs { get; }
+
+    /// <summary>The ledger, checkpoints, community-goal records and partition snapshots, in the same data directory.</summary>
+    ILedgerStore Ledger { get; }
 
     /// <summary>Discards the write connection after a failed <see cref="Append"/> and opens a fresh one.</summary>
     void ResetWriter();

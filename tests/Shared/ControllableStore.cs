@@ -33,12 +33,19 @@ internal sealed class ControllableStore(IActionStore inner) : IActionStore
 
     public void Append(IReadOnlyList<ActionRecord> records)
     {
+        var batch = new CommitBatch();
+        batch.Actions.AddRange(records);
+        Commit(batch);
+    }
+
+    public void Commit(CommitBatch batch)
+    {
         _gate.Wait(TimeSpan.FromSeconds(30));
         if (Interlocked.Exchange(ref _failNext, 0) == 1)
         {
             throw new IOException("Injected I/O error (disk full).");
         }
-        inner.Append(records);
+        inner.Commit(batch);
         Appends++;
     }
 
@@ -47,6 +54,7 @@ internal sealed class ControllableStore(IActionStore inner) : IActionStore
     public byte[]? FindPlayerProfile(string player) => inner.FindPlayerProfile(player);
     public IReleaseStore Releases => inner.Releases;
     public IRunStore Runs => inner.Runs;
+    public ILedgerStore Ledger => inner.Ledger;
 
     public void ResetWriter()
     {

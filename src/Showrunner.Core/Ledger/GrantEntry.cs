@@ -53,9 +53,10 @@ internal sealed class GrantEntry
     public const int CanonicalBytesMax = 64 * 1024;
 
     private GrantEntry(GrantCause cause, IReadOnlyList<RewardLine> rewards, string releaseId, long timeTicks, string? author, string? reason,
-        int partition, long index, byte[] prevHash)
+        int partition, long index, byte[] prevHash, string? actionId)
     {
         Cause = cause;
+        ActionId = actionId;
         GrantId = cause.GrantId;
         Rewards = rewards;
         ReleaseId = releaseId;
@@ -77,6 +78,13 @@ internal sealed class GrantEntry
     public CauseKind CauseKind => Cause.Kind;
     public string CauseId => Cause.CauseId;
     public string Rule => Cause.Rule;
+
+    /// <summary>
+    /// The action that caused the grant (a tier crossing, a late community-goal participant), or
+    /// null. Recorded in the entry, never part of the grant id: rules that pay once per player per
+    /// run keep one id whichever action crossed (docs/internals/live-events.md).
+    /// </summary>
+    public string? ActionId { get; }
     public IReadOnlyList<RewardLine> Rewards { get; }
     public string ReleaseId { get; }
 
@@ -95,14 +103,15 @@ internal sealed class GrantEntry
 
     /// <summary>Builds a new entry; throws <see cref="ArgumentException"/> when a field breaks a rule (a bug in the caller).</summary>
     public static GrantEntry Create(GrantCause cause, IReadOnlyList<RewardLine> rewards, string releaseId, long timeTicks, string? author, string? reason,
-        int partition, long index, ReadOnlySpan<byte> prevHash)
+        int partition, long index, ReadOnlySpan<byte> prevHash, string? actionId = null)
     {
-        string? problem = Validate(cause, rewards, releaseId, timeTicks, author, reason, partition, index, prevHash.Length);
+        string? problem = Validate(cause, rewards, releaseId, timeTicks, author, reason, partition, index, prevHash.Length)
+            ?? (actionId is null ? null : Identifier("action", actionId));
         if (problem is not null)
         {
             throw new ArgumentException(problem);
         }
-        return new GrantEntry(cause, [.. rewards], releaseId, timeTicks, author, reason, partition, index, prevHash.ToArray());
+        return new GrantEntry(cause, [.. rewards], releaseId, timeTicks, author, reason, partition, index, prevHash.ToArray(), actionId);
     }
 
     /// <summary>
@@ -123,7 +132,7 @@ internal sealed class GrantEntry
         GrantCause cause;
         List<RewardLine> rewards = [];
         string grantId, releaseId;
-        string? author, reason;
+        string? author, reason, actionId;
         long timeTicks, index, partition;
         try
         {
@@ -146,6 +155,7 @@ internal sealed class GrantEntry
             {
                 rewards.Add(new RewardLine(Text(line, "name"), Int(line, "amount")));
             }
+            actionId = TextOrNull(root, "action");
             grantId = Text(root, "grant_id");
             releaseId = Text(root, "release");
             author = TextOrNull(root, "author");
@@ -162,7 +172,8 @@ internal sealed class GrantEntry
         {
             return (null, "partition is out of range");
         }
-        string? problem = Validate(cause, rewards, releaseId, timeTicks, author, reason, (int)partition, index, prevHash.Length);
+        string? problem = Validate(cause, rewards, releaseId, timeTicks, author, reason, (int)partition, index, prevHash.Length)
+            ?? (actionId is null ? null : Identifier("action", actionId));
         if (problem is not null)
         {
             return (null, problem);
@@ -171,7 +182,7 @@ internal sealed class GrantEntry
         {
             return (null, "grant_id does not derive from the cause");
         }
-        var entry = new GrantEntry(cause, rewards, releaseId, timeTicks, author, reason, (int)partition, index, prevHash.ToArray());
+        var entry = new GrantEntry(cause, rewards, releaseId, timeTicks, author, reason, (int)partition, index, prevHash.ToArray(), actionId);
         if (!entry.CanonicalBytes.AsSpan().SequenceEqual(canonicalBytes))
         {
             return (null, "the entry is not in canonical form");
@@ -207,6 +218,8 @@ internal sealed class GrantEntry
     {
         var writer = new CanonicalJsonWriter();
         writer.StartObject();
+        writer.Key("action");
+        writer.StringOrNull(ActionId);
         writer.Key("author");
         writer.StringOrNull(Author);
         writer.Key("cause_id");

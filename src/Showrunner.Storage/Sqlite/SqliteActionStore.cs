@@ -28,7 +28,7 @@ public sealed record SqliteStoreOptions
 /// A data directory is used by one process at a time: an exclusive lock on
 /// <c>showrunner.lock</c> (released by the kernel if the process dies) guards it.
 /// </remarks>
-public sealed class SqliteActionStore : IActionStore
+public sealed partial class SqliteActionStore : IActionStore
 {
     public const string DatabaseFileName = "showrunner.db";
     public const string LockFileName = "showrunner.lock";
@@ -50,6 +50,11 @@ public sealed class SqliteActionStore : IActionStore
     private SqliteReleaseStore? _releases;
     private SqliteRunStore? _runs;
     private readonly Dictionary<int, long> _heads = [];
+    /// <summary>Log positions of the actions of the batch being written, in order.</summary>
+    private readonly List<long> _positions = [];
+    /// <summary>The largest log position committed (0 for an empty log).</summary>
+    private long _lastPosition;
+    private int _partitionCount;
     private bool _disposed;
 
     public SqliteActionStore(SqliteStoreOptions options, TimeProvider time)
@@ -84,7 +89,9 @@ public sealed class SqliteActionStore : IActionStore
         int schemaVersion = SqliteMigrations.Apply(connection, _time);
         bool created = CheckPartitionCount(connection, partitionCount);
         _writer = connection;
+        _partitionCount = partitionCount;
         PrepareInsert();
+        _lastPosition = ReadLastPosition(connection);
         for (int i = 0; i < _options.ReadConnections; i++)
         {
             _readers.Add(new ReadConnection(OpenConnection(readOnly: true)));
@@ -174,6 +181,7 @@ public sealed class SqliteActionStore : IActionStore
             throw new SqliteException("Preparing the head update failed: " + raw.sqlite3_errmsg(_writer.Handle).utf8_to_string(), code);
         }
         _updateHeadStatement = update;
+        PrepareLedger();
         // RFC 7396 merge patch: attributes in the new action replace the old ones, null removes one.
         code = raw.sqlite3_prepare_v2(_writer.Handle,
             "INSERT INTO player_profiles (player, partition, seq, data) VALUES (?1, ?2, ?3, json_patch('{}', ?4)) " +
@@ -209,53 +217,28 @@ public sealed class SqliteActionStore : IActionStore
 
     public void Append(IReadOnlyList<ActionRecord> records)
     {
+        var batch = new CommitBatch();
+        batch.Actions.AddRange(records);
+        Commit(batch);
+    }
+
+    public void Commit(CommitBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
         ObjectDisposedException.ThrowIf(_disposed, this);
         var writer = _writer ?? throw new InvalidOperationException("The store is not open, or its writer failed and was not reset.");
         _heads.Clear();
+        _positions.Clear();
         using var transaction = writer.BeginTransaction();
-        // The hot path binds through SQLite's C API on the writer's own handle: measured about twice
-        // as fast as ADO.NET parameters for this insert (docs/internals/ingest.md).
-        var statement = _insertStatement!;
-        foreach (var record in records)
-        {
-            Check(raw.sqlite3_bind_int(statement, 1, record.Partition));
-            Check(raw.sqlite3_bind_int64(statement, 2, record.Seq));
-            Check(raw.sqlite3_bind_text(statement, 3, record.Id));
-            Check(raw.sqlite3_bind_text(statement, 4, record.Player));
-            Check(raw.sqlite3_bind_text(statement, 5, record.Type));
-            Check(raw.sqlite3_bind_int64(statement, 6, record.AtTicks));
-            Check(raw.sqlite3_bind_int64(statement, 7, record.IngestedAtTicks));
-            Check(raw.sqlite3_bind_blob(statement, 8, record.Data));
-            Check(record.ReleaseRef == 0 ? raw.sqlite3_bind_null(statement, 9) : raw.sqlite3_bind_int64(statement, 9, record.ReleaseRef));
-            int step = raw.sqlite3_step(statement);
-            raw.sqlite3_reset(statement);
-            if (step != raw.SQLITE_DONE)
-            {
-                throw new SqliteException($"Appending action '{record.Id}' failed: {raw.sqlite3_errmsg(writer.Handle).utf8_to_string()}", step);
-            }
-            if (record.Type == PlayerProfileType)
-            {
-                var profile = _profileStatement!;
-                Check(raw.sqlite3_bind_text(profile, 1, record.Player));
-                Check(raw.sqlite3_bind_int(profile, 2, record.Partition));
-                Check(raw.sqlite3_bind_int64(profile, 3, record.Seq));
-                // Bound as text: SQLite reads a BLOB argument of the JSON functions as its binary JSONB format.
-                Check(raw.sqlite3_bind_text(profile, 4, record.Data));
-                step = raw.sqlite3_step(profile);
-                raw.sqlite3_reset(profile);
-                if (step != raw.SQLITE_DONE)
-                {
-                    throw new SqliteException($"Merging the profile of '{record.Player}' failed: {raw.sqlite3_errmsg(writer.Handle).utf8_to_string()}", step);
-                }
-            }
-            ref long head = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_heads, record.Partition, out _);
-            head = Math.Max(head, record.Seq);
-        }
+        long positionBefore = _lastPosition;
+        WriteActions(writer, batch.Actions);
+        WriteLedger(writer, batch);
+        WriteSnapshots(writer, batch.Snapshots, positionBefore);
         var updateHead = _updateHeadStatement!;
         foreach (var (partition, head) in _heads)
         {
-            Check(raw.sqlite3_bind_int64(updateHead, 1, head));
-            Check(raw.sqlite3_bind_int(updateHead, 2, partition));
+            Check(writer, raw.sqlite3_bind_int64(updateHead, 1, head));
+            Check(writer, raw.sqlite3_bind_int(updateHead, 2, partition));
             int step = raw.sqlite3_step(updateHead);
             raw.sqlite3_reset(updateHead);
             if (step != raw.SQLITE_DONE)
@@ -268,13 +251,60 @@ public sealed class SqliteActionStore : IActionStore
             }
         }
         transaction.Commit();
-
-        void Check(int code)
+        if (_positions.Count > 0)
         {
-            if (code != raw.SQLITE_OK)
+            _lastPosition = _positions[^1];
+        }
+    }
+
+    private void WriteActions(SqliteConnection writer, List<ActionRecord> records)
+    {
+        // The hot path binds through SQLite's C API on the writer's own handle: measured about twice
+        // as fast as ADO.NET parameters for this insert (docs/internals/ingest.md).
+        var statement = _insertStatement!;
+        foreach (var record in records)
+        {
+            Check(writer, raw.sqlite3_bind_int(statement, 1, record.Partition));
+            Check(writer, raw.sqlite3_bind_int64(statement, 2, record.Seq));
+            Check(writer, raw.sqlite3_bind_text(statement, 3, record.Id));
+            Check(writer, raw.sqlite3_bind_text(statement, 4, record.Player));
+            Check(writer, raw.sqlite3_bind_text(statement, 5, record.Type));
+            Check(writer, raw.sqlite3_bind_int64(statement, 6, record.AtTicks));
+            Check(writer, raw.sqlite3_bind_int64(statement, 7, record.IngestedAtTicks));
+            Check(writer, raw.sqlite3_bind_blob(statement, 8, record.Data));
+            Check(writer, record.ReleaseRef == 0 ? raw.sqlite3_bind_null(statement, 9) : raw.sqlite3_bind_int64(statement, 9, record.ReleaseRef));
+            int step = raw.sqlite3_step(statement);
+            raw.sqlite3_reset(statement);
+            if (step != raw.SQLITE_DONE)
             {
-                throw new SqliteException($"Binding a value failed: {raw.sqlite3_errmsg(writer.Handle).utf8_to_string()}", code);
+                throw new SqliteException($"Appending action '{record.Id}' failed: {raw.sqlite3_errmsg(writer.Handle).utf8_to_string()}", step);
             }
+            _positions.Add(raw.sqlite3_last_insert_rowid(writer.Handle));
+            if (record.Type == PlayerProfileType)
+            {
+                var profile = _profileStatement!;
+                Check(writer, raw.sqlite3_bind_text(profile, 1, record.Player));
+                Check(writer, raw.sqlite3_bind_int(profile, 2, record.Partition));
+                Check(writer, raw.sqlite3_bind_int64(profile, 3, record.Seq));
+                // Bound as text: SQLite reads a BLOB argument of the JSON functions as its binary JSONB format.
+                Check(writer, raw.sqlite3_bind_text(profile, 4, record.Data));
+                step = raw.sqlite3_step(profile);
+                raw.sqlite3_reset(profile);
+                if (step != raw.SQLITE_DONE)
+                {
+                    throw new SqliteException($"Merging the profile of '{record.Player}' failed: {raw.sqlite3_errmsg(writer.Handle).utf8_to_string()}", step);
+                }
+            }
+            ref long head = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_heads, record.Partition, out _);
+            head = Math.Max(head, record.Seq);
+        }
+    }
+
+    private static void Check(SqliteConnection writer, int code)
+    {
+        if (code != raw.SQLITE_OK)
+        {
+            throw new SqliteException($"Binding a value failed: {raw.sqlite3_errmsg(writer.Handle).utf8_to_string()}", code);
         }
     }
 
@@ -283,6 +313,7 @@ public sealed class SqliteActionStore : IActionStore
         DisposeWriter();
         _writer = OpenConnection();
         PrepareInsert();
+        _lastPosition = ReadLastPosition(_writer);
     }
 
     private void DisposeWriter()
@@ -293,6 +324,7 @@ public sealed class SqliteActionStore : IActionStore
         _updateHeadStatement = null;
         _profileStatement?.Dispose();
         _profileStatement = null;
+        DisposeLedgerStatements();
         _writer?.Dispose();
         _writer = null;
     }

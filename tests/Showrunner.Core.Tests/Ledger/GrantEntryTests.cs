@@ -13,6 +13,8 @@ public sealed class GrantEntryTests
     public void Grant_id_matches_its_documented_derivation()
     {
         Assert.Equal(GoldenGrantId, Cause.GrantId);
+        // The documented tier example (docs/ledger.md): fixed cause id "tier", computed independently with Python's hashlib.
+        Assert.Equal("5a5c893f4bb5333d619906bdab623bbfa5dad6f64751ef05915d40780b5f1ae9", (Cause with { CauseId = "tier" }).GrantId);
     }
 
     private const string GoldenGrantId = "9776ca0954193fff5b763c1ba4ea24788b1006ae2a5fb690b0dd0764d279a795";
@@ -38,8 +40,8 @@ public sealed class GrantEntryTests
     public void Canonical_bytes_are_the_documented_json_and_decode_back_to_the_same_entry()
     {
         var entry = GrantEntry.Create(Cause with { Player = "pläyer \"1\"\\😀" }, [new RewardLine("gems", 250), new RewardLine("badge", 1)], LedgerFixture.Release,
-            638_500_000_000_000_000L, null, null, 7, 12, LedgerFormat.GenesisPrevHash());
-        string expected = "{\"author\":null,\"cause_id\":\"a-17\",\"cause_kind\":\"action\",\"event\":\"summer-festival\",\"grant_id\":\"" + entry.GrantId
+            638_500_000_000_000_000L, null, null, 7, 12, LedgerFormat.GenesisPrevHash(), actionId: "srv1-0042");
+        string expected = "{\"action\":\"srv1-0042\",\"author\":null,\"cause_id\":\"a-17\",\"cause_kind\":\"action\",\"event\":\"summer-festival\",\"grant_id\":\"" + entry.GrantId
             + "\",\"index\":12,\"partition\":7,\"player\":\"pläyer \\\"1\\\"\\\\😀\",\"reason\":null,\"release\":\"" + LedgerFixture.Release
             + "\",\"rewards\":[{\"amount\":250,\"name\":\"gems\"},{\"amount\":1,\"name\":\"badge\"}],\"rule\":\"tier:bronze\",\"run\":3,\"time\":638500000000000000,\"v\":1}";
         Assert.Equal(expected, Encoding.UTF8.GetString(entry.CanonicalBytes));
@@ -47,6 +49,21 @@ public sealed class GrantEntryTests
         Assert.Null(error);
         Assert.Equal(entry.CanonicalBytes, decoded!.CanonicalBytes);
         Assert.Equal(entry.Hash, decoded.Hash);
+    }
+
+    [Fact]
+    public void The_recorded_action_is_part_of_the_entry_but_not_of_the_grant_id()
+    {
+        var genesis = LedgerFormat.GenesisPrevHash();
+        var first = GrantEntry.Create(Cause, [new RewardLine("gems", 250)], LedgerFixture.Release, 1, null, null, 0, 0, genesis, actionId: "a-1");
+        var second = GrantEntry.Create(Cause, [new RewardLine("gems", 250)], LedgerFixture.Release, 1, null, null, 0, 0, genesis, actionId: "a-2");
+        var none = GrantEntry.Create(Cause, [new RewardLine("gems", 250)], LedgerFixture.Release, 1, null, null, 0, 0, genesis);
+        Assert.Equal(first.GrantId, second.GrantId);
+        Assert.Equal(first.GrantId, none.GrantId);
+        Assert.NotEqual(first.Hash, second.Hash);
+        Assert.StartsWith("{\"action\":null,", Encoding.UTF8.GetString(none.CanonicalBytes), StringComparison.Ordinal);
+        Assert.Equal("a-2", GrantEntry.Decode(second.CanonicalBytes, genesis).Entry!.ActionId);
+        Assert.Throws<ArgumentException>(() => GrantEntry.Create(Cause, [new RewardLine("gems", 1)], LedgerFixture.Release, 1, null, null, 0, 0, genesis, actionId: "a\u0001"));
     }
 
     [Theory]

@@ -1,0 +1,413 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using Microsoft.Data.Sqlite;
+using SQLitePCL;
+
+namespace Showrunner.Storage.Sqlite;
+
+/// <summary>The ledger side of the embedded store: what a group commit writes besides actions, and the ledger reads.</summary>
+public sealed partial class SqliteActionStore : ILedgerStore
+{
+    private sqlite3_stmt? _ledgerStatement;
+    private sqlite3_stmt? _nodeStatement;
+    private sqlite3_stmt? _outboxStatement;
+    private sqlite3_stmt? _snapshotStatement;
+    private sqlite3_stmt? _playerStateStatement;
+
+    public ILedgerStore Ledger => this;
+
+    private void PrepareLedger()
+    {
+        _ledgerStatement = Prepare(
+            "INSERT INTO ledger_entries (partition, idx, grant_id, player, event_id, run, cause_kind, time, entry, prev_hash, hash) " +
+            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+        _nodeStatement = Prepare("INSERT INTO merkle_nodes (partition, level, idx, hash) VALUES (?1, ?2, ?3, ?4)");
+        // A grant has one delivery: the ledger's unique grant id already guarantees one row per
+        // grant; the conflict clause only makes a replayed enqueue harmless.
+        _outboxStatement = Prepare(
+            "INSERT INTO outbox (grant_id, payload, enqueued_at, next_attempt_at) VALUES (?1, ?2, ?3, ?3) ON CONFLICT (grant_id) DO NOTHING");
+        _snapshotStatement = Prepare(
+            "INSERT INTO partition_snapshots (partition, seq, position, taken_at, data) VALUES (?1, ?2, ?3, ?4, ?5) " +
+            "ON CONFLICT (partition) DO UPDATE SET seq = excluded.seq, position = excluded.position, taken_at = excluded.taken_at, data = excluded.data " +
+            "WHERE excluded.seq >= partition_snapshots.seq");
+        _playerStateStatement = Prepare(
+            "INSERT INTO player_states (player, partition, data) VALUES (?1, ?2, ?3) " +
+            "ON CONFLICT (player) DO UPDATE SET partition = excluded.partition, data = excluded.data");
+    }
+
+    private sqlite3_stmt Prepare(string sql)
+    {
+        int code = raw.sqlite3_prepare_v2(_writer!.Handle, sql, out var statement);
+        if (code != raw.SQLITE_OK)
+        {
+            throw new SqliteException("Preparing a statement failed: " + raw.sqlite3_errmsg(_writer.Handle).utf8_to_string(), code);
+        }
+        return statement;
+    }
+
+    private void DisposeLedgerStatements()
+    {
+        _ledgerStatement?.Dispose();
+        _ledgerStatement = null;
+        _nodeStatement?.Dispose();
+        _nodeStatement = null;
+        _outboxStatement?.Dispose();
+        _outboxStatement = null;
+        _snapshotStatement?.Dispose();
+        _snapshotStatement = null;
+        _playerStateStatement?.Dispose();
+        _playerStateStatement = null;
+    }
+
+    private static void Step(SqliteConnection writer, sqlite3_stmt statement, string what)
+    {
+        int step = raw.sqlite3_step(statement);
+        raw.sqlite3_reset(statement);
+        if (step != raw.SQLITE_DONE)
+        {
+            throw new SqliteException($"{what} failed: {raw.sqlite3_errmsg(writer.Handle).utf8_to_string()}", step);
+        }
+    }
+
+    private void WriteLedger(SqliteConnection writer, CommitBatch batch)
+    {
+        var entry = _ledgerStatement!;
+        foreach (var row in batch.Ledger)
+        {
+            // Assert in pairs: the entry's hash was computed by the ledger; check its link shape here too.
+            if (row.GrantId.Length != 32 || row.PrevHash.Length != 32 || row.Hash.Length != 32)
+            {
+                throw new InvalidDataException($"Ledger entry {row.Partition}/{row.Index} has a malformed grant id or hash.");
+            }
+            Check(writer, raw.sqlite3_bind_int(entry, 1, row.Partition));
+            Check(writer, raw.sqlite3_bind_int64(entry, 2, row.Index));
+            Check(writer, raw.sqlite3_bind_blob(entry, 3, row.GrantId));
+            Check(writer, raw.sqlite3_bind_text(entry, 4, row.Player));
+            Check(writer, raw.sqlite3_bind_text(entry, 5, row.EventId));
+            Check(writer, raw.sqlite3_bind_int64(entry, 6, row.Run));
+            Check(writer, raw.sqlite3_bind_text(entry, 7, row.CauseKind));
+            Check(writer, raw.sqlite3_bind_int64(entry, 8, row.TimeTicks));
+            Check(writer, raw.sqlite3_bind_blob(entry, 9, row.Entry));
+            Check(writer, raw.sqlite3_bind_blob(entry, 10, row.PrevHash));
+            Check(writer, raw.sqlite3_bind_blob(entry, 11, row.Hash));
+            Step(writer, entry, $"Appending ledger entry {row.Partition}/{row.Index}");
+        }
+        var node = _nodeStatement!;
+        foreach (var row in batch.Nodes)
+        {
+            Check(writer, raw.sqlite3_bind_int(node, 1, row.Partition));
+            Check(writer, raw.sqlite3_bind_int(node, 2, row.Level));
+            Check(writer, raw.sqlite3_bind_int64(node, 3, row.Index));
+            Check(writer, raw.sqlite3_bind_blob(node, 4, row.Hash));
+            Step(writer, node, $"Appending Merkle node {row.Partition}/{row.Level}/{row.Index}");
+        }
+        var outbox = _outboxStatement!;
+        foreach (var row in batch.Outbox)
+        {
+            Check(writer, raw.sqlite3_bind_text(outbox, 1, row.GrantId));
+            Check(writer, raw.sqlite3_bind_blob(outbox, 2, row.Payload));
+            Check(writer, raw.sqlite3_bind_int64(outbox, 3, row.EnqueuedAtTicks));
+            Step(writer, outbox, $"Enqueueing the delivery of grant {row.GrantId}");
+        }
+    }
+
+    private void WriteSnapshots(SqliteConnection writer, List<PartitionSnapshotRow> snapshots, long positionBefore)
+    {
+        var snapshot = _snapshotStatement!;
+        var player = _playerStateStatement!;
+        foreach (var row in snapshots)
+        {
+            if (row.ActionsBefore < 0 || row.ActionsBefore > _positions.Count)
+            {
+                throw new InvalidDataException($"The snapshot of partition {row.Partition} says {row.ActionsBefore} actions precede it; the batch has {_positions.Count}.");
+            }
+            long position = row.ActionsBefore == 0 ? positionBefore : _positions[row.ActionsBefore - 1];
+            Check(writer, raw.sqlite3_bind_int(snapshot, 1, row.Partition));
+            Check(writer, raw.sqlite3_bind_int64(snapshot, 2, row.Seq));
+            Check(writer, raw.sqlite3_bind_int64(snapshot, 3, position));
+            Check(writer, raw.sqlite3_bind_int64(snapshot, 4, row.TakenAtTicks));
+            Check(writer, raw.sqlite3_bind_blob(snapshot, 5, row.Data));
+            Step(writer, snapshot, $"Writing the snapshot of partition {row.Partition}");
+            foreach (var state in row.Players)
+            {
+                Check(writer, raw.sqlite3_bind_text(player, 1, state.Player));
+                Check(writer, raw.sqlite3_bind_int(player, 2, state.Partition));
+                Check(writer, raw.sqlite3_bind_blob(player, 3, state.Data));
+                Step(writer, player, $"Writing the state of player {state.Player}");
+            }
+        }
+    }
+
+    private long ReadLastPosition(SqliteConnection connection)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COALESCE(MAX(position), 0) FROM actions";
+        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+    }
+
+    public LedgerHead[] LoadHeads()
+    {
+        int partitionCount = _partitionCount;
+        using var lease = LeaseReader();
+        var heads = new LedgerHead[partitionCount];
+        using var command = lease.Connection.Connection.CreateCommand();
+        command.CommandText = "SELECT idx, hash FROM ledger_entries WHERE partition = $p ORDER BY idx DESC LIMIT 1";
+        var parameter = command.Parameters.Add(new SqliteParameter { ParameterName = "$p" });
+        for (int p = 0; p < partitionCount; p++)
+        {
+            parameter.Value = p;
+            using var reader = command.ExecuteReader();
+            heads[p] = reader.Read() ? new LedgerHead(p, reader.GetInt64(0) + 1, (byte[])reader.GetValue(1)) : new LedgerHead(p, 0, new byte[32]);
+        }
+        return heads;
+    }
+
+    public byte[] ReadNode(int partition, int level, long index)
+    {
+        using var lease = LeaseReader();
+        using var command = lease.Connection.Connection.CreateCommand();
+        command.Parameters.AddWithValue("$p", partition);
+        command.Parameters.AddWithValue("$i", index);
+        if (level == 0)
+        {
+            command.CommandText = "SELECT hash FROM ledger_entries WHERE partition = $p AND idx = $i";
+            byte[] hash = command.ExecuteScalar() as byte[] ?? throw new KeyNotFoundException($"Ledger entry {partition}/{index} is not stored.");
+            // RFC 9162 leaf: SHA-256(0x00 ‖ leaf input); the leaf input is the entry hash (docs/ledger.md).
+            Span<byte> input = stackalloc byte[33];
+            hash.CopyTo(input[1..]);
+            return SHA256.HashData(input);
+        }
+        command.CommandText = "SELECT hash FROM merkle_nodes WHERE partition = $p AND level = $l AND idx = $i";
+        command.Parameters.AddWithValue("$l", level);
+        return command.ExecuteScalar() as byte[] ?? throw new KeyNotFoundException($"Merkle node {partition}/{level}/{index} is not stored.");
+    }
+
+    private const string LedgerColumns = "partition, idx, grant_id, player, event_id, run, cause_kind, time, entry, prev_hash, hash";
+
+    private static LedgerRow ReadLedgerRow(SqliteDataReader reader) => new(
+        reader.GetInt32(0), reader.GetInt64(1), (byte[])reader.GetValue(2), reader.GetString(3), reader.GetString(4), reader.GetInt64(5),
+        reader.GetString(6), reader.GetInt64(7), (byte[])reader.GetValue(8), (byte[])reader.GetValue(9), (byte[])reader.GetValue(10));
+
+    public LedgerRow? FindGrant(byte[] grantId)
+    {
+        using var lease = LeaseReader();
+        using var command = lease.Connection.Connection.CreateCommand();
+        command.CommandText = $"SELECT {LedgerColumns} FROM ledger_entries WHERE grant_id = $g";
+        command.Parameters.AddWithValue("$g", grantId);
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? ReadLedgerRow(reader) : null;
+    }
+
+    public void FindGrants(IReadOnlyList<byte[]> grantIds, HashSet<string> found)
+    {
+        if (grantIds.Count == 0)
+        {
+            return;
+        }
+        using var lease = LeaseReader();
+        using var command = lease.Connection.Connection.CreateCommand();
+        var names = new string[ProbeChunk];
+        for (int i = 0; i < ProbeChunk; i++)
+        {
+            names[i] = "$g" + i.ToString(CultureInfo.InvariantCulture);
+            command.Parameters.Add(new SqliteParameter { ParameterName = names[i] });
+        }
+        command.CommandText = $"SELECT grant_id FROM ledger_entries WHERE grant_id IN ({string.Join(", ", names)})";
+        for (int start = 0; start < grantIds.Count; start += ProbeChunk)
+        {
+            for (int i = 0; i < ProbeChunk; i++)
+            {
+                command.Parameters[i].Value = start + i < grantIds.Count ? grantIds[start + i] : DBNull.Value;
+            }
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                found.Add(Convert.ToHexStringLower((byte[])reader.GetValue(0)));
+            }
+        }
+    }
+
+    public IReadOnlyList<LedgerRow> EntriesOfPlayer(string player, long? afterIndex, int limit)
+    {
+        using var lease = LeaseReader();
+        using var command = lease.Connection.Connection.CreateCommand();
+        // A player's entries all sit in the player's one partition.
+        command.CommandText = $"SELECT {LedgerColumns} FROM ledger_entries WHERE player = $p AND idx > $a ORDER BY partition, idx LIMIT $l";
+        command.Parameters.AddWithValue("$p", player);
+        command.Parameters.AddWithValue("$a", afterIndex ?? -1);
+        command.Parameters.AddWithValue("$l", limit);
+        using var reader = command.ExecuteReader();
+        var rows = new List<LedgerRow>();
+        while (reader.Read())
+        {
+            rows.Add(ReadLedgerRow(reader));
+        }
+        return rows;
+    }
+
+    public IReadOnlyList<LedgerRow> ReadEntries(int partition, long fromIndex, int limit)
+    {
+        using var lease = LeaseReader();
+        using var command = lease.Connection.Connection.CreateCommand();
+        command.CommandText = $"SELECT {LedgerColumns} FROM ledger_entries WHERE partition = $p AND idx >= $f ORDER BY idx LIMIT $l";
+        command.Parameters.AddWithValue("$p", partition);
+        command.Parameters.AddWithValue("$f", fromIndex);
+        command.Parameters.AddWithValue("$l", limit);
+        using var reader = command.ExecuteReader();
+        var rows = new List<LedgerRow>();
+        while (reader.Read())
+        {
+            rows.Add(ReadLedgerRow(reader));
+        }
+        return rows;
+    }
+
+    public long CountEntries()
+    {
+        using var lease = LeaseReader();
+        using var command = lease.Connection.Connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM ledger_entries";
+        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+    }
+
+    public IReadOnlyList<string> DuplicateGrantIds(int limit)
+    {
+        using var lease = LeaseReader();
+        using var command = lease.Connection.Connection.CreateCommand();
+        // NOT INDEXED: count the table's rows, not the unique index that would hide a duplicate.
+        command.CommandText = "SELECT grant_id FROM ledger_entries NOT INDEXED GROUP BY grant_id HAVING COUNT(*) > 1 ORDER BY grant_id LIMIT $l";
+        command.Parameters.AddWithValue("$l", limit);
+        using var reader = command.ExecuteReader();
+        var ids = new List<string>();
+        while (reader.Read())
+        {
+            ids.Add(Convert.ToHexStringLower((byte[])reader.GetValue(0)));
+        }
+        return ids;
+    }
+
+    public bool AppendCheckpoint(StoredCheckpoint checkpoint)
+    {
+        var writer = _writer ?? throw new InvalidOperationException("The store is not open, or its writer failed and was not reset.");
+        using var command = writer.CreateCommand();
+        command.CommandText = "INSERT INTO checkpoints (sequence, time, key_id, body, signature) VALUES ($s, $t, $k, $b, $g) ON CONFLICT DO NOTHING";
+        command.Parameters.AddWithValue("$s", checkpoint.Sequence);
+        command.Parameters.AddWithValue("$t", checkpoint.TimeTicks);
+        command.Parameters.AddWithValue("$k", checkpoint.KeyId);
+        command.Parameters.AddWithValue("$b", checkpoint.Body);
+        command.Parameters.AddWithValue("$g", checkpoint.Signature);
+        return command.ExecuteNonQuery() == 1;
+    }
+
+    private const string CheckpointColumns = "sequence, time, key_id, body, signature";
+
+    private static StoredCheckpoint ReadCheckpointRow(SqliteDataReader reader) =>
+        new(reader.GetInt64(0), reader.GetInt64(1), reader.GetString(2), (byte[])reader.GetValue(3), (byte[])reader.GetValue(4));
+
+    public StoredCheckpoint? LatestCheckpoint() => ListCheckpoints(null, 1).FirstOrDefault();
+
+    public StoredCheckpoint? ReadCheckpoint(long sequence)
+    {
+        using var lease = LeaseReader();
+        using var command = lease.Connection.Connection.CreateCommand();
+        command.CommandText = $"SELECT {CheckpointColumns} FROM checkpoints WHERE sequence = $s";
+        command.Parameters.AddWithValue("$s", sequence);
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? ReadCheckpointRow(reader) : null;
+    }
+
+    public IReadOnlyList<StoredCheckpoint> ListCheckpoints(long? beforeSequence, int limit)
+    {
+        using var lease = LeaseReader();
+        using var command = lease.Connection.Connection.CreateCommand();
+        command.CommandText = $"SELECT {CheckpointColumns} FROM checkpoints WHERE sequence < $b ORDER BY sequence DESC LIMIT $l";
+        command.Parameters.AddWithValue("$b", beforeSequence ?? long.MaxValue);
+        command.Parameters.AddWithValue("$l", limit);
+        using var reader = command.ExecuteReader();
+        var rows = new List<StoredCheckpoint>();
+        while (reader.Read())
+        {
+            rows.Add(ReadCheckpointRow(reader));
+        }
+        return rows;
+    }
+
+    public IEnumerable<StoredCheckpoint> AllCheckpoints()
+    {
+        using var lease = LeaseReader();
+        using var command = lease.Connection.Connection.CreateCommand();
+        command.CommandText = $"SELECT {CheckpointColumns} FROM checkpoints ORDER BY sequence";
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            yield return ReadCheckpointRow(reader);
+        }
+    }
+
+    public bool AppendGoal(StoredGoal goal)
+    {
+        var writer = _writer ?? throw new InvalidOperationException("The store is not open, or its writer failed and was not reset.");
+        using var command = writer.CreateCommand();
+        command.CommandText = "INSERT INTO community_goals (event_id, run, at, sum, release_ref) VALUES ($e, $r, $a, $s, $x) ON CONFLICT DO NOTHING";
+        command.Parameters.AddWithValue("$e", goal.EventId);
+        command.Parameters.AddWithValue("$r", goal.Run);
+        command.Parameters.AddWithValue("$a", goal.AtTicks);
+        command.Parameters.AddWithValue("$s", goal.Sum);
+        command.Parameters.AddWithValue("$x", goal.ReleaseRef);
+        return command.ExecuteNonQuery() == 1;
+    }
+
+    public IReadOnlyList<StoredGoal> LoadGoals()
+    {
+        using var lease = LeaseReader();
+        using var command = lease.Connection.Connection.CreateCommand();
+        command.CommandText = "SELECT event_id, run, at, sum, release_ref FROM community_goals ORDER BY event_id, run";
+        using var reader = command.ExecuteReader();
+        var goals = new List<StoredGoal>();
+        while (reader.Read())
+        {
+            goals.Add(new StoredGoal(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4)));
+        }
+        return goals;
+    }
+
+    public IReadOnlyList<StoredPartitionSnapshot> LoadSnapshots()
+    {
+        using var lease = LeaseReader();
+        using var command = lease.Connection.Connection.CreateCommand();
+        command.CommandText = "SELECT partition, seq, position, taken_at, data FROM partition_snapshots ORDER BY partition";
+        using var reader = command.ExecuteReader();
+        var snapshots = new List<StoredPartitionSnapshot>();
+        while (reader.Read())
+        {
+            snapshots.Add(new StoredPartitionSnapshot(reader.GetInt32(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), (byte[])reader.GetValue(4)));
+        }
+        return snapshots;
+    }
+
+    public IEnumerable<PlayerStateRow> LoadPlayerStates(int partition)
+    {
+        using var lease = LeaseReader();
+        using var command = lease.Connection.Connection.CreateCommand();
+        command.CommandText = "SELECT player, partition, data FROM player_states WHERE partition = $p ORDER BY player";
+        command.Parameters.AddWithValue("$p", partition);
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            yield return new PlayerStateRow(reader.GetString(0), reader.GetInt32(1), (byte[])reader.GetValue(2));
+        }
+    }
+
+    public IEnumerable<(long Position, ActionRecord Action)> ReadActionsAfter(long afterPosition)
+    {
+        using var lease = LeaseReader();
+        using var command = lease.Connection.Connection.CreateCommand();
+        command.CommandText = $"SELECT {Columns}, position FROM actions WHERE position > $a ORDER BY position";
+        command.Parameters.AddWithValue("$a", afterPosition);
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            yield return (reader.GetInt64(9), ReadRecord(reader));
+        }
+    }
+}
