@@ -49,7 +49,12 @@ internal sealed class PlayerRunProgress
     private long[] _objectivePoints;
     private long[] _hourBuckets;
     private long[] _hourPoints;
-    private readonly SortedSet<string> _tiersReached;
+    /// <summary>The objective names the positions stand for (null until aligned with a definition).</summary>
+    private string[]? _objectiveNames;
+    /// <summary>The objective list last aligned with (a reference check makes the common case free).</summary>
+    private IReadOnlyList<ObjectiveDefinition>? _alignedWith;
+    /// <summary>Tier names reached, in ordinal order; a small sorted array (most players reach a few tiers).</summary>
+    private string[] _tiersReached = [];
 
     public PlayerRunProgress(string player, RunKey run, int objectiveCount)
     {
@@ -60,7 +65,6 @@ internal sealed class PlayerRunProgress
         _objectivePoints = new long[objectiveCount];
         _hourBuckets = new long[objectiveCount];
         _hourPoints = new long[objectiveCount];
-        _tiersReached = new SortedSet<string>(StringComparer.Ordinal);
     }
 
     public string Player { get; }
@@ -85,6 +89,76 @@ internal sealed class PlayerRunProgress
 
     /// <summary>Names of the tiers reached, in ordinal order.</summary>
     public IReadOnlyCollection<string> TiersReached => _tiersReached;
+
+    /// <summary>The objective names the positions of <see cref="ObjectivePoints"/> stand for, or null before the first alignment.</summary>
+    public IReadOnlyList<string>? ObjectiveNames => _objectiveNames;
+
+    /// <summary>The player's community-goal reward of this run has been granted (or found granted) by this partition.</summary>
+    public bool CommunityGoalGranted { get; set; }
+
+    /// <summary>
+    /// Makes the positions of the objective counters those of <paramref name="objectives"/>, moving
+    /// each counter by objective name (a new release may reorder, add or remove objectives: stored
+    /// points follow their name, and points of a removed objective stay in the total). Free when
+    /// already aligned with the same list.
+    /// </summary>
+    public void Align(IReadOnlyList<ObjectiveDefinition> objectives)
+    {
+        ArgumentNullException.ThrowIfNull(objectives);
+        if (ReferenceEquals(objectives, _alignedWith))
+        {
+            return;
+        }
+        var names = new string[objectives.Count];
+        for (int i = 0; i < names.Length; i++)
+        {
+            names[i] = objectives[i].Name;
+        }
+        if (_objectiveNames is null)
+        {
+            EnsureObjectives(names.Length);
+        }
+        else if (!_objectiveNames.AsSpan().SequenceEqual(names))
+        {
+            var points = new long[Math.Max(names.Length, 1)];
+            var buckets = new long[points.Length];
+            var hourPoints = new long[points.Length];
+            var kept = new long[names.Length];
+            for (int i = 0; i < names.Length; i++)
+            {
+                int old = Array.IndexOf(_objectiveNames, names[i]);
+                if (old >= 0 && old < _objectiveNames.Length)
+                {
+                    points[i] = _objectivePoints[old];
+                    buckets[i] = _hourBuckets[old];
+                    hourPoints[i] = _hourPoints[old];
+                }
+            }
+            // Points of objectives the new definition no longer has stay in the total (keep_earned),
+            // carried in a hidden last counter so that the total still equals the sum of counters.
+            long carried = Total;
+            for (int i = 0; i < names.Length; i++)
+            {
+                carried -= points[i];
+            }
+            if (carried > 0)
+            {
+                Array.Resize(ref points, names.Length + 1);
+                Array.Resize(ref buckets, names.Length + 1);
+                Array.Resize(ref hourPoints, names.Length + 1);
+                points[names.Length] = carried;
+                names = [.. names, RetiredObjectives];
+            }
+            _objectivePoints = points;
+            _hourBuckets = buckets;
+            _hourPoints = hourPoints;
+        }
+        _objectiveNames = names;
+        _alignedWith = objectives;
+    }
+
+    /// <summary>The name under which points of objectives a later release removed are kept.</summary>
+    public const string RetiredObjectives = "$retired";
 
     /// <summary>Progress as stored. Throws when the total is not the sum of the objective points (a broken store).</summary>
     public static PlayerRunProgress Restore(
@@ -124,7 +198,10 @@ internal sealed class PlayerRunProgress
         }
         progress.Total = total;
         progress.AchievedAt = achievedAt;
-        progress._tiersReached.UnionWith(tiersReached);
+        foreach (string tier in tiersReached)
+        {
+            progress.MarkTierReached(tier);
+        }
         return progress;
     }
 
@@ -167,7 +244,32 @@ internal sealed class PlayerRunProgress
         AchievedAt = achievedAt;
     }
 
-    internal bool MarkTierReached(string tier) => _tiersReached.Add(tier);
+    internal bool MarkTierReached(string tier)
+    {
+        int at = Array.BinarySearch(_tiersReached, tier, StringComparer.Ordinal);
+        if (at >= 0)
+        {
+            return false;
+        }
+        at = ~at;
+        var tiers = new string[_tiersReached.Length + 1];
+        Array.Copy(_tiersReached, tiers, at);
+        tiers[at] = tier;
+        Array.Copy(_tiersReached, at, tiers, at + 1, _tiersReached.Length - at);
+        _tiersReached = tiers;
+        return true;
+    }
+
+    /// <summary>Restores the objective names of stored progress (they must match the counters).</summary>
+    internal void RestoreObjectiveNames(string[] names)
+    {
+        if (names.Length != _objectivePoints.Length)
+        {
+            throw new InvalidOperationException($"Stored progress of {Player} in {Run} names {names.Length} objectives for {_objectivePoints.Length} counters.");
+        }
+        _objectiveNames = names;
+        _alignedWith = null;
+    }
 }
 
 /// <summary>Whether an action's outcomes were applied to a player's progress.</summary>
@@ -257,7 +359,7 @@ internal sealed class ProgressRules
             return ProgressResult.Nothing(ProgressStatus.NotActive, progress.AchievedAt);
         }
         var objectives = _definition.Objectives;
-        progress.EnsureObjectives(objectives.Count);
+        progress.Align(objectives);
         long hourBucket = action.HourBucket;
         // Without a bound there is no budget: a sum past long.MaxValue is an overflow, not a silent clamp.
         long? budget = _maxPointsPerAction;

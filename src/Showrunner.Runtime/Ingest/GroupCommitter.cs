@@ -25,7 +25,7 @@ internal sealed partial class GroupCommitter
     private readonly int _maxActionsPerCommit;
     private readonly ILogger _logger;
     private readonly List<CommitGroup> _taken = [];
-    private readonly List<ActionRecord> _records = [];
+    private readonly CommitBatch _batch = new();
     private readonly System.Collections.Concurrent.ConcurrentQueue<WriterTask> _exclusive = new();
     private Thread? _thread;
     private volatile bool _faulted;
@@ -44,6 +44,10 @@ internal sealed partial class GroupCommitter
 
     public long Commits { get; private set; }
     public long CommittedActions { get; private set; }
+    public long CommittedGrants { get; private set; }
+
+    /// <summary>Raised on the committer thread after a commit that enqueued deliveries (the outbox worker listens). Must not block.</summary>
+    public event Action? GrantsCommitted;
 
     public void Start()
     {
@@ -104,20 +108,34 @@ internal sealed partial class GroupCommitter
         var reader = _queue.Reader;
         while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
         {
-            while (_exclusive.TryDequeue(out var work))
-            {
-                work.Run();
-            }
             _taken.Clear();
-            _records.Clear();
-            while (_records.Count < _maxActionsPerCommit && reader.TryRead(out var group))
+            _batch.Clear();
+            while (_batch.Actions.Count < _maxActionsPerCommit)
             {
+                // Exclusive work queued while groups are being taken runs before any group taken
+                // after it: an operator's run transition, recorded at a stamp T, is durable before
+                // any action stamped after T commits (docs/internals/live-events.md).
+                RunExclusive();
+                if (!reader.TryRead(out var group))
+                {
+                    break;
+                }
                 if (ReferenceEquals(group, Wake))
                 {
                     continue;
                 }
                 _taken.Add(group);
-                _records.AddRange(group.Records);
+                _batch.Actions.AddRange(group.Records);
+                _batch.Ledger.AddRange(group.Ledger);
+                _batch.Nodes.AddRange(group.Nodes);
+                _batch.Outbox.AddRange(group.Outbox);
+                foreach (var snapshot in group.Snapshots)
+                {
+                    // Behind every action of its partition up to its seq, all of which are in this
+                    // batch or an earlier one (one executor's groups arrive in order).
+                    snapshot.ActionsBefore = _batch.Actions.Count;
+                    _batch.Snapshots.Add(snapshot);
+                }
             }
             if (_taken.Count == 0)
             {
@@ -134,12 +152,15 @@ internal sealed partial class GroupCommitter
             }
             try
             {
-                _store.Append(_records);
+                if (!_batch.IsEmpty)
+                {
+                    _store.Commit(_batch);
+                }
             }
             catch (Exception exception)
             {
                 _faulted = true;
-                LogCommitFailed(_logger, exception, _records.Count);
+                LogCommitFailed(_logger, exception, _batch.Actions.Count);
                 // The runtime learns of the fault (and starts recovering) before any sender hears of
                 // it, so a sender that retries at once finds the runtime recovering, never a
                 // committer that still refuses everything while the runtime looks ready.
@@ -152,11 +173,24 @@ internal sealed partial class GroupCommitter
                 continue;
             }
             Commits++;
-            CommittedActions += _records.Count;
+            CommittedActions += _batch.Actions.Count;
+            CommittedGrants += _batch.Ledger.Count;
             foreach (var group in _taken)
             {
                 CompleteGroup(group);
             }
+            if (_batch.Outbox.Count > 0)
+            {
+                GrantsCommitted?.Invoke();
+            }
+        }
+    }
+
+    private void RunExclusive()
+    {
+        while (_exclusive.TryDequeue(out var work))
+        {
+            work.Run();
         }
     }
 
@@ -189,6 +223,14 @@ internal sealed partial class GroupCommitter
             partition.Release(unit.Entries.Length);
             unit.Batch.UnitCommitted();
         }
+        foreach (var (partition, head) in group.Heads)
+        {
+            partition.CommittedLedger = head;
+        }
+        foreach (var control in group.Completions)
+        {
+            control.Complete();
+        }
     }
 
     private void FailGroup(CommitGroup group, Exception exception)
@@ -202,6 +244,10 @@ internal sealed partial class GroupCommitter
             }
             unit.Partition.Release(unit.Entries.Length);
             unit.Batch.Fail(exception);
+        }
+        foreach (var control in group.Completions)
+        {
+            control.Fail(exception);
         }
     }
 

@@ -20,6 +20,12 @@ public sealed record IngestOptions
     /// <summary>The Retry-After sent with 503 answers.</summary>
     public TimeSpan RetryAfter { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>A partition writes a snapshot of its live state after this many actions (bounds the replay at restart).</summary>
+    public int SnapshotEveryActions { get; init; } = 4_096;
+
+    /// <summary>A partition with any change writes a snapshot once the whole pipeline sequenced this many actions since its last one.</summary>
+    public long SnapshotMaxLagActions { get; init; } = 1_000_000;
+
     public int EffectiveExecutorCount => ExecutorCount > 0 ? ExecutorCount : Math.Max(1, Environment.ProcessorCount);
 
     public IReadOnlyList<string> Validate()
@@ -40,6 +46,14 @@ public sealed record IngestOptions
         if (MaxActionsPerCommit is < 1 or > 1_000_000)
         {
             errors.Add($"{nameof(MaxActionsPerCommit)} = {MaxActionsPerCommit}: must be between 1 and 1000000.");
+        }
+        if (SnapshotEveryActions is < 1 or > 10_000_000)
+        {
+            errors.Add($"{nameof(SnapshotEveryActions)} = {SnapshotEveryActions}: must be between 1 and 10000000.");
+        }
+        if (SnapshotMaxLagActions is < 1 or > 1_000_000_000)
+        {
+            errors.Add($"{nameof(SnapshotMaxLagActions)} = {SnapshotMaxLagActions}: must be between 1 and 1000000000.");
         }
         if (RetryAfter < TimeSpan.FromSeconds(1))
         {

@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Showrunner.Core.Actions;
+using Showrunner.Core.LiveEvents;
 using Showrunner.Core.Partitioning;
+using Showrunner.Runtime.LiveEvents;
 using Showrunner.Storage;
 
 namespace Showrunner.Runtime.Ingest;
@@ -42,6 +44,9 @@ public sealed partial class IngestPipeline : IAsyncDisposable
     private Task? _recovery;
     private RuntimeRelease? _activeRelease;
     private bool _started;
+    private readonly StampClock _stamps;
+    private RunControls _controls = RunControls.None;
+    private long _sequenced;
 
     public IngestPipeline(IngestOptions options, IActionStore store, TimeProvider time, ILogger<IngestPipeline> logger)
     {
@@ -62,12 +67,14 @@ public sealed partial class IngestPipeline : IAsyncDisposable
         {
             _partitions[p] = new Partition(p, options.PartitionInboxCapacity);
         }
+        _stamps = new StampClock(time);
         _committer = new GroupCommitter(store, _registry, options.MaxActionsPerCommit, logger);
         _committer.Faulted += OnCommitFaulted;
         _executors = new PartitionExecutor[options.EffectiveExecutorCount];
+        var snapshots = new SnapshotPolicy(options.SnapshotEveryActions, options.SnapshotMaxLagActions);
         for (int e = 0; e < _executors.Length; e++)
         {
-            _executors[e] = new PartitionExecutor(_committer, options.MaxActionsPerCommit);
+            _executors[e] = new PartitionExecutor(this, _committer, options.MaxActionsPerCommit, snapshots, time);
         }
         foreach (var partition in _partitions)
         {
@@ -85,6 +92,9 @@ public sealed partial class IngestPipeline : IAsyncDisposable
     public Task StartAsync(CancellationToken cancellationToken = default) => Task.Run(() =>
     {
         LoadState();
+        var report = new LiveStateLoader(_store, ReleaseInForce).Load(_partitions, Controls);
+        LastLoad = report;
+        LogLiveLoaded(_logger, report.Players, report.ReplayedActions, report.LedgerEntries, (long)report.Elapsed.TotalMilliseconds);
         _started = true;
         _committer.Start();
         foreach (var executor in _executors)
@@ -97,6 +107,128 @@ public sealed partial class IngestPipeline : IAsyncDisposable
 
     /// <summary>Runs another durable write on the store's single writer thread, between group commits.</summary>
     internal Task<T> RunOnWriterAsync<T>(Func<T> work) => _committer.RunExclusiveAsync(work);
+
+    /// <summary>What the last load of live state (at start or after a failed write) did.</summary>
+    public LiveLoadReport? LastLoad { get; private set; }
+
+    /// <summary>Operator pauses and cancels in force; every executor reads it for each action.</summary>
+    internal RunControls Controls => Volatile.Read(ref _controls);
+
+    /// <summary>Actions sequenced since start (all partitions): the clock of the snapshot policy.</summary>
+    internal long Sequenced => Interlocked.Read(ref _sequenced);
+
+    internal void CountSequenced(int count) => Interlocked.Add(ref _sequenced, count);
+
+    /// <summary>Total grants durably committed since start.</summary>
+    public long CommittedGrants => _committer.CommittedGrants;
+
+    /// <summary>Raised (on the committer thread, must not block) after a commit that enqueued grant deliveries.</summary>
+    public event Action? GrantsCommitted
+    {
+        add => _committer.GrantsCommitted += value;
+        remove => _committer.GrantsCommitted -= value;
+    }
+
+    /// <summary>The ingest stamp clock's reading: every batch stamped from now on gets at least this.</summary>
+    internal long StampNow => _stamps.Now;
+
+    /// <summary>The smallest ingest stamp of a batch still in flight, or null.</summary>
+    internal long? OldestInFlightStamp => _stamps.OldestInFlight;
+
+    /// <summary>
+    /// Takes an operator decision at an ingest stamp T above every stamp handed out so far, with no
+    /// batch stamped meanwhile: <paramref name="decide"/> publishes the new controls (in force for
+    /// every batch stamped from now on) and queues their durable record on the writer, which runs
+    /// before any later-stamped action commits (<see cref="GroupCommitter"/>).
+    /// </summary>
+    internal T DecideAtStamp<T>(Func<long, T> decide) => _stamps.Decide(decide);
+
+    /// <summary>Puts new operator controls in force (inside <see cref="DecideAtStamp"/>, or before start).</summary>
+    internal void PublishControls(RunControls controls) => Volatile.Write(ref _controls, controls);
+
+    private RuntimeRelease? ReleaseInForce(long releaseRef)
+    {
+        foreach (var partition in _partitions)
+        {
+            if (partition.Rules?.Ref == releaseRef)
+            {
+                return partition.Rules;
+            }
+        }
+        return null;
+    }
+
+    public PartitionRouter Router => _router;
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on the executor of partition <paramref name="partition"/>,
+    /// behind every action already queued there. It may read the partition's live state and return
+    /// grants to append to its ledger; the task completes once those are durably committed.
+    /// </summary>
+    internal Task<T> OnPartitionAsync<T>(int partition, Func<Partition, (T Result, IReadOnlyList<PendingGrant> Grants)> work)
+    {
+        var target = _partitions[partition];
+        var executor = _executors[partition % _executors.Length];
+        var item = new ControlItem<T>((owner, group) =>
+        {
+            var (result, grants) = work(target);
+            owner.AppendGrants(target, grants, group);
+            return (result, grants.Count > 0);
+        });
+        executor.Enqueue(item);
+        return item.Done;
+    }
+
+    /// <summary>Reads the live state of one partition on its executor (the state includes actions being committed).</summary>
+    internal Task<T> ReadPartitionAsync<T>(int partition, Func<Partition, T> read) =>
+        OnPartitionAsync(partition, p => (read(p), (IReadOnlyList<PendingGrant>)[]));
+
+    /// <summary>Reads every partition's live state on its executor; results are indexed by partition.</summary>
+    internal async Task<T[]> ReadAllAsync<T>(Func<Partition, T> read)
+    {
+        var tasks = new Task<List<(int, T)>>[_executors.Length];
+        for (int e = 0; e < _executors.Length; e++)
+        {
+            var executor = _executors[e];
+            var item = new ControlItem<List<(int, T)>>((owner, _) => ([.. owner.Partitions.Select(p => (p.Index, read(p)))], false));
+            executor.Enqueue(item);
+            tasks[e] = item.Done;
+        }
+        var results = new T[_partitions.Length];
+        foreach (var list in await Task.WhenAll(tasks).ConfigureAwait(false))
+        {
+            foreach (var (index, value) in list)
+            {
+                results[index] = value;
+            }
+        }
+        return results;
+    }
+
+    /// <summary>Writes a snapshot of every changed partition and waits until it is durable (a clean stop leaves no log to replay).</summary>
+    internal async Task SnapshotAllAsync()
+    {
+        var items = _executors.Select(_ => new SnapshotAllItem()).ToArray();
+        for (int e = 0; e < _executors.Length; e++)
+        {
+            _executors[e].Enqueue(items[e]);
+        }
+        await Task.WhenAll(items.Select(i => i.Done)).ConfigureAwait(false);
+    }
+
+    /// <summary>Reloads every executor's partitions from the store, each on its own executor (after a failed write).</summary>
+    private async Task ReloadLiveAsync()
+    {
+        var loader = new LiveStateLoader(_store, ReleaseInForce);
+        var tasks = new List<Task<LiveLoadReport>>();
+        foreach (var executor in _executors)
+        {
+            var item = new ControlItem<LiveLoadReport>((owner, _) => (loader.Load(owner.Partitions, Controls), false));
+            executor.Enqueue(item);
+            tasks.Add(item.Done);
+        }
+        await Task.WhenAll(tasks).ConfigureAwait(false);
+    }
 
     /// <summary>
     /// Puts <paramref name="release"/> in force on every partition and returns once it is: every
@@ -201,7 +333,20 @@ public sealed partial class IngestPipeline : IAsyncDisposable
             }
         }
 
-        var batch = new IngestBatch(results, _time.GetUtcNow().UtcTicks);
+        long stamp = _stamps.Begin();
+        try
+        {
+            return await SubmitStampedAsync(items, results, partitionOf, stamp).ConfigureAwait(false);
+        }
+        finally
+        {
+            _stamps.End(stamp);
+        }
+    }
+
+    private async Task<SubmitOutcome> SubmitStampedAsync(BatchItem[] items, ActionResult[] results, int[] partitionOf, long stamp)
+    {
+        var batch = new IngestBatch(results, stamp);
         // 2. Register ids; an id already in flight (this batch or another) waits for its holder.
         var mine = new List<(int Index, InFlightEntry Entry)>(items.Length);
         List<(int Index, InFlightEntry Holder)>? waits = null;
@@ -373,8 +518,11 @@ public sealed partial class IngestPipeline : IAsyncDisposable
         return (inbox, _registry.Count, _committer.Commits, _committer.CommittedActions);
     }
 
+    private volatile bool _committerFaulted;
+
     private void OnCommitFaulted(Exception exception)
     {
+        _committerFaulted = true;
         Interlocked.Exchange(ref _state, (int)RuntimeState.Recovering);
         _recovery = Task.Run(RecoverAsync);
     }
@@ -397,6 +545,7 @@ public sealed partial class IngestPipeline : IAsyncDisposable
             {
                 _store.ResetWriter();
                 LoadState();
+                await ReloadLiveAsync().ConfigureAwait(false);
                 break;
             }
             catch (Exception exception)
@@ -406,6 +555,7 @@ public sealed partial class IngestPipeline : IAsyncDisposable
             }
         }
         _committer.ClearFault();
+        _committerFaulted = false;
         Interlocked.Exchange(ref _state, (int)RuntimeState.Ready);
         LogRecovered(_logger, _partitions.Sum(p => p.CommittedHead));
     }
@@ -413,14 +563,33 @@ public sealed partial class IngestPipeline : IAsyncDisposable
     /// <summary>Waits for a recovery in progress, if any (tests use it).</summary>
     internal Task RecoveryTask => _recovery ?? Task.CompletedTask;
 
+    private int _disposed;
+
     public async ValueTask DisposeAsync()
     {
+        // Both the host (on stop) and the service container dispose the pipeline: the second call does nothing.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
         Interlocked.Exchange(ref _state, (int)RuntimeState.Stopping);
         // Waiting for the pipeline to drain is infrastructure, not domain time: it uses the real clock.
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
         while (Volatile.Read(ref _activeSubmissions) > 0 && System.Diagnostics.Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(10))
         {
             await Task.Delay(10).ConfigureAwait(false);
+        }
+        if (_started && State == RuntimeState.Stopping && !_committerFaulted)
+        {
+            try
+            {
+                await SnapshotAllAsync().ConfigureAwait(false);
+            }
+            catch (StoreWriteException exception)
+            {
+                // The log is the truth: the next start replays what the snapshot would have held.
+                LogFinalSnapshotFailed(_logger, exception);
+            }
         }
         foreach (var executor in _executors)
         {
@@ -439,6 +608,13 @@ public sealed partial class IngestPipeline : IAsyncDisposable
 
     [LoggerMessage(EventId = 1003, Level = LogLevel.Warning, Message = "Recovered after a failed write: {ActionCount} actions in the log")]
     private static partial void LogRecovered(ILogger logger, long actionCount);
+
+    [LoggerMessage(EventId = 1005, Level = LogLevel.Information,
+        Message = "Live state loaded: {PlayerCount} players from snapshots, {ReplayedCount} actions replayed, {EntryCount} ledger entries, in {ElapsedMs} ms")]
+    private static partial void LogLiveLoaded(ILogger logger, long playerCount, long replayedCount, long entryCount, long elapsedMs);
+
+    [LoggerMessage(EventId = 1006, Level = LogLevel.Warning, Message = "The final snapshot at stop failed; the next start replays the log tail instead")]
+    private static partial void LogFinalSnapshotFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 1004, Level = LogLevel.Error, Message = "The deduplication probe could not read the store")]
     private static partial void LogProbeFailed(ILogger logger, Exception exception);

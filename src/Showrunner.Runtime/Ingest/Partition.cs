@@ -1,3 +1,6 @@
+using Showrunner.Core.Ledger;
+using Showrunner.Core.LiveEvents;
+
 namespace Showrunner.Runtime.Ingest;
 
 /// <summary>
@@ -27,6 +30,24 @@ internal sealed class Partition(int index, int inboxCapacity)
 
     public int InboxCount => Volatile.Read(ref _inboxCount);
 
+    /// <summary>Live-event state (players, progress, leaderboards, slots). Only the owning executor (or start-up and recovery) touches it.</summary>
+    public PartitionState Live { get; set; } = new(index);
+
+    /// <summary>The writing end of the partition's ledger; ahead of the store by what is not yet committed. Owned like <see cref="Live"/>.</summary>
+    public PartitionLedger Ledger { get; set; } = PartitionLedger.Empty(index);
+
+    /// <summary>The ledger head as durably committed: what a checkpoint may sign. Written by the committer.</summary>
+    public LedgerCommitted CommittedLedger
+    {
+        get => Volatile.Read(ref _committedLedger);
+        set => Volatile.Write(ref _committedLedger, value);
+    }
+
+    private LedgerCommitted _committedLedger = new(0, MerkleHash.EmptyRoot());
+
+    /// <summary>The pipeline's count of sequenced actions when this partition last took a snapshot (executor-owned).</summary>
+    public long SnapshotAtSequenced { get; set; }
+
     /// <summary>Reserves room for <paramref name="count"/> actions; false (and nothing reserved) when the inbox is full.</summary>
     public bool TryReserve(int count)
     {
@@ -41,8 +62,50 @@ internal sealed class Partition(int index, int inboxCapacity)
     public void Release(int count) => Interlocked.Add(ref _inboxCount, -count);
 }
 
-/// <summary>What an executor runs, in order: work units, and release switches between them.</summary>
+/// <summary>A partition's committed ledger size and the Merkle root of those entries.</summary>
+public sealed record LedgerCommitted(long Size, byte[] Root);
+
+/// <summary>What an executor runs, in order: work units, release switches, queries and control work between them.</summary>
 internal abstract class ExecutorItem;
+
+/// <summary>
+/// Work on the executor's thread against the state of its partitions. <see cref="Run"/> may add
+/// rows (grants) to the open commit group and returns whether it did; the item completes after
+/// that group is durably committed, or at once when it wrote nothing.
+/// </summary>
+internal abstract class ControlItem : ExecutorItem
+{
+    public abstract bool Run(PartitionExecutor executor, CommitGroup group);
+    public abstract void Complete();
+    public abstract void Fail(Exception exception);
+}
+
+/// <summary>A control item with a result.</summary>
+internal sealed class ControlItem<T>(Func<PartitionExecutor, CommitGroup, (T Result, bool Wrote)> work) : ControlItem
+{
+    private readonly TaskCompletionSource<T> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private T _result = default!;
+
+    public Task<T> Done => _done.Task;
+
+    public override bool Run(PartitionExecutor executor, CommitGroup group)
+    {
+        try
+        {
+            (_result, bool wrote) = work(executor, group);
+            return wrote;
+        }
+        catch (Exception exception) when (exception is not InvalidDataException)
+        {
+            // A failed query changes nothing: its caller hears of it. (Damaged state is not caught: it stops the executor.)
+            _done.TrySetException(exception);
+            return false;
+        }
+    }
+
+    public override void Complete() => _done.TrySetResult(_result);
+    public override void Fail(Exception exception) => _done.TrySetException(exception);
+}
 
 /// <summary>The actions of one batch that belong to one partition, in request order.</summary>
 internal sealed class WorkUnit(IngestBatch batch, Partition partition, InFlightEntry[] entries, int[] resultIndexes) : ExecutorItem

@@ -1,22 +1,46 @@
 using System.Threading.Channels;
+using Showrunner.Core.Ledger;
+using Showrunner.Core.LiveEvents;
 using Showrunner.Core.Rules.Evaluation;
 using Showrunner.Core.Rules.Releases;
 using Showrunner.Storage;
 
 namespace Showrunner.Runtime.Ingest;
 
-/// <summary>What one executor hands to the committer: units with their seqs assigned, and the records to write.</summary>
+/// <summary>
+/// What one executor hands to the committer: units with their seqs assigned and the actions to
+/// write, the ledger entries (with Merkle nodes and outbox deliveries) they and control work
+/// caused, partition snapshots, and who to tell once it is durable.
+/// </summary>
 internal sealed class CommitGroup
 {
     public List<WorkUnit> Units { get; } = [];
     public List<ActionRecord> Records { get; } = [];
+    public List<LedgerRow> Ledger { get; } = [];
+    public List<MerkleNodeRow> Nodes { get; } = [];
+    public List<OutboxRow> Outbox { get; } = [];
+    public List<PartitionSnapshotRow> Snapshots { get; } = [];
+
+    /// <summary>The ledger head of each partition that appended entries, after this group.</summary>
+    public List<(Partition Partition, LedgerCommitted Head)> Heads { get; } = [];
+
+    /// <summary>Control work that wrote into this group: completed after the commit.</summary>
+    public List<ControlItem> Completions { get; } = [];
+
+    public bool IsEmpty => Units.Count == 0 && Ledger.Count == 0 && Snapshots.Count == 0 && Completions.Count == 0;
 }
+
+/// <summary>When partitions take snapshots of their live state (docs/internals/live-events.md, "Snapshots").</summary>
+/// <param name="EveryActions">A partition snapshots after this many actions since its last snapshot.</param>
+/// <param name="MaxLagActions">A partition with any change snapshots once the whole pipeline sequenced this many actions since its last snapshot, so that no quiet partition holds the restart's replay far back.</param>
+internal sealed record SnapshotPolicy(int EveryActions, long MaxLagActions);
 
 /// <summary>
 /// Runs a fixed set of partitions (partition p belongs to executor p mod E). For each work unit,
-/// in arrival order, the owning partition assigns the next seqs and produces the records to commit.
-/// Because a partition is only ever run by its one executor, it is a single writer without locks,
-/// and the order of its inbox is the order of its log.
+/// in arrival order, the owning partition assigns the next seqs, applies each action to its live
+/// state (progress, leaderboards, slots) and appends the grants it owes to its ledger; the records
+/// go to the committer as one group. Because a partition is only ever run by its one executor, it
+/// is a single writer without locks, and the order of its inbox is the order of its log.
 /// </summary>
 internal sealed class PartitionExecutor
 {
@@ -25,16 +49,27 @@ internal sealed class PartitionExecutor
     private readonly GroupCommitter _committer;
     private readonly int _maxActionsPerGroup;
     private readonly List<Partition> _partitions = [];
+    private readonly IngestPipeline _pipeline;
+    private readonly SnapshotPolicy _snapshots;
+    private readonly TimeProvider _time;
     /// <summary>Decoded values per action type of the release last seen (reused: decoding allocates only strings).</summary>
     private readonly Dictionary<ActionDecoder, RecordValues> _scratch = [];
+    private readonly List<PendingGrant> _owed = [];
+    private readonly List<CompletedNode> _nodes = [];
+    private readonly HashSet<Partition> _appended = [];
     private RuntimeRelease? _scratchRelease;
     private Task? _loop;
 
-    public PartitionExecutor(GroupCommitter committer, int maxActionsPerGroup)
+    public PartitionExecutor(IngestPipeline pipeline, GroupCommitter committer, int maxActionsPerGroup, SnapshotPolicy snapshots, TimeProvider time)
     {
+        _pipeline = pipeline;
         _committer = committer;
         _maxActionsPerGroup = maxActionsPerGroup;
+        _snapshots = snapshots;
+        _time = time;
     }
+
+    public IReadOnlyList<Partition> Partitions => _partitions;
 
     /// <summary>Gives the executor a partition to run (before it starts).</summary>
     public void Own(Partition partition) => _partitions.Add(partition);
@@ -56,6 +91,15 @@ internal sealed class PartitionExecutor
         if (!_inbox.Writer.TryWrite(change))
         {
             change.Fail(new InvalidOperationException("The runtime is stopping."));
+        }
+    }
+
+    /// <summary>Queues control work or a query behind every item already queued.</summary>
+    public void Enqueue(ControlItem item)
+    {
+        if (!_inbox.Writer.TryWrite(item))
+        {
+            item.Fail(new InvalidOperationException("The runtime is stopping."));
         }
     }
 
@@ -89,22 +133,41 @@ internal sealed class PartitionExecutor
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
             var group = new CommitGroup();
+            bool snapshotAll = false;
             while (group.Records.Count < _maxActionsPerGroup && reader.TryRead(out var item))
             {
-                if (item is ReleaseSwitch change)
+                switch (item)
                 {
-                    foreach (var partition in _partitions)
-                    {
-                        partition.Rules = change.Release;
-                    }
-                    change.Complete();
-                    continue;
+                    case ReleaseSwitch change:
+                        foreach (var partition in _partitions)
+                        {
+                            partition.Rules = change.Release;
+                        }
+                        change.Complete();
+                        break;
+                    case SnapshotAllItem all:
+                        snapshotAll = true;
+                        group.Completions.Add(all);
+                        break;
+                    case ControlItem control:
+                        if (control.Run(this, group))
+                        {
+                            group.Completions.Add(control);
+                        }
+                        else
+                        {
+                            control.Complete();
+                        }
+                        break;
+                    default:
+                        var unit = (WorkUnit)item;
+                        Execute(unit, group);
+                        group.Units.Add(unit);
+                        break;
                 }
-                var unit = (WorkUnit)item;
-                Execute(unit, group.Records);
-                group.Units.Add(unit);
             }
-            if (group.Units.Count > 0)
+            CloseGroup(group, snapshotAll);
+            if (!group.IsEmpty)
             {
                 _committer.Enqueue(group);
             }
@@ -113,20 +176,25 @@ internal sealed class PartitionExecutor
 
     /// <summary>
     /// Checks each action against the partition's release (actions of a type the release declares
-    /// must match its schema) and sequences the ones that pass. Each record carries the release.
+    /// must match its schema), sequences the ones that pass, and applies them to the partition's
+    /// live state; grants they cause are appended to the partition's ledger in the same group.
+    /// Each record carries the release.
     /// </summary>
-    private void Execute(WorkUnit unit, List<ActionRecord> records)
+    private void Execute(WorkUnit unit, CommitGroup group)
     {
         var partition = unit.Partition;
         var release = partition.Rules;
         long releaseRef = release?.Ref ?? 0;
         long ingestedAt = unit.Batch.IngestedAtTicks;
+        var controls = _pipeline.Controls;
         foreach (var entry in unit.Entries)
         {
             var action = entry.Action;
+            RecordValues? decoded = null;
             if (release?.Loaded.DecoderFor(action.Type) is { } decoder)
             {
-                if (!decoder.TryDecode(action.Data, Scratch(release, decoder), out var rejection))
+                decoded = Scratch(release, decoder);
+                if (!decoder.TryDecode(action.Data, decoded, out var rejection))
                 {
                     entry.Seq = 0;
                     entry.Rejection = rejection;
@@ -135,7 +203,79 @@ internal sealed class PartitionExecutor
             }
             long seq = ++partition.AssignedHead;
             entry.Seq = seq;
-            records.Add(new ActionRecord(partition.Index, seq, action.Id, action.Player, action.Type, action.AtTicks, ingestedAt, action.Data, releaseRef));
+            group.Records.Add(new ActionRecord(partition.Index, seq, action.Id, action.Player, action.Type, action.AtTicks, ingestedAt, action.Data, releaseRef));
+            _owed.Clear();
+            partition.Live.Apply(new LiveAction(action.Id, action.Player, action.Type, ingestedAt, seq, action.Data),
+                release?.Loaded.Live, decoded, controls, _owed);
+            if (_owed.Count > 0)
+            {
+                AppendGrants(partition, _owed, group);
+            }
+        }
+        _pipeline.CountSequenced(unit.Entries.Length);
+    }
+
+    /// <summary>Appends grants to the partition's ledger and their rows (entry, Merkle nodes, delivery) to the group.</summary>
+    internal void AppendGrants(Partition partition, IReadOnlyList<PendingGrant> grants, CommitGroup group)
+    {
+        foreach (var grant in grants)
+        {
+            _nodes.Clear();
+            var entry = partition.Ledger.Append(grant.Cause, grant.Rewards, grant.ReleaseId, grant.TimeTicks, grant.Author, grant.Reason, grant.ActionId, _nodes);
+            group.Ledger.Add(new LedgerRow(partition.Index, entry.Index, Convert.FromHexString(entry.GrantId), entry.Player, entry.EventId, entry.Run,
+                GrantEntry.KindName(entry.CauseKind), entry.TimeTicks, entry.CanonicalBytes, entry.PrevHash, entry.Hash));
+            foreach (var node in _nodes)
+            {
+                group.Nodes.Add(new MerkleNodeRow(partition.Index, node.Level, node.Index, node.Hash));
+            }
+            group.Outbox.Add(new OutboxRow(entry.GrantId, GrantPayload.Build(entry), entry.TimeTicks));
+        }
+        if (grants.Count > 0)
+        {
+            _appended.Add(partition);
         }
     }
+
+    /// <summary>Records the ledger heads the group moved, and adds the snapshots that are due.</summary>
+    private void CloseGroup(CommitGroup group, bool snapshotAll)
+    {
+        foreach (var partition in _appended)
+        {
+            group.Heads.Add((partition, new LedgerCommitted(partition.Ledger.Size, partition.Ledger.Root())));
+        }
+        _appended.Clear();
+        long sequenced = _pipeline.Sequenced;
+        long now = 0;
+        foreach (var partition in _partitions)
+        {
+            var live = partition.Live;
+            bool due = snapshotAll
+                ? live.IsDirty
+                : live.ActionsSinceSnapshot >= _snapshots.EveryActions
+                  || (live.IsDirty && sequenced - partition.SnapshotAtSequenced >= _snapshots.MaxLagActions);
+            if (!due)
+            {
+                continue;
+            }
+            if (now == 0)
+            {
+                now = _time.GetUtcNow().UtcTicks;
+            }
+            var (seq, data, players) = live.TakeSnapshot();
+            partition.SnapshotAtSequenced = sequenced;
+            group.Snapshots.Add(new PartitionSnapshotRow(partition.Index, seq, now, data,
+                [.. players.Select(p => new PlayerStateRow(p.Player, partition.Index, p.Data))]));
+        }
+    }
+}
+
+/// <summary>Takes a snapshot of every changed partition of the executor (on a clean stop), completed once it is durable.</summary>
+internal sealed class SnapshotAllItem : ControlItem
+{
+    private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public Task Done => _done.Task;
+    public override bool Run(PartitionExecutor executor, CommitGroup group) => true;
+    public override void Complete() => _done.TrySetResult();
+    public override void Fail(Exception exception) => _done.TrySetException(exception);
 }

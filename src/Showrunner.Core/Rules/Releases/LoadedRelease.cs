@@ -33,7 +33,12 @@ internal sealed class LoadedRelease
             .Select(e => (e, e.Audience is null ? null : ExpressionCompiler.Compile<bool>(e.Audience, "audience of " + e.Id)))];
     }
 
+    private LiveEvents.LiveRules? _live;
+
     public ReleaseBundle Bundle { get; }
+
+    /// <summary>The release's progress rules, built on first use and shared by every partition.</summary>
+    public LiveEvents.LiveRules Live => LazyInitializer.EnsureInitialized(ref _live, () => new LiveEvents.LiveRules(this));
 
     /// <summary>Every audience and objective, compiled (issue 4 evaluates actions with it).</summary>
     public ReleaseEvaluator Evaluator { get; }
