@@ -122,7 +122,7 @@ public sealed class LifecycleCoordinatorTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Recurring_runs_advance_and_runs_with_prizes_wait_in_finalizing()
+    public async Task Recurring_runs_advance_and_runs_with_prizes_are_finalized_once_their_leaderboard_is_final()
     {
         await _coordinator.TickAsync();
         // Run 0 of the arena started 2026-11-20 18:00 and is active on the 22nd at 12:00.
@@ -130,8 +130,8 @@ public sealed class LifecycleCoordinatorTests : IAsyncLifetime
         _clock.Advance(TimeSpan.FromDays(14));
         await _coordinator.TickAsync();
         var arena = Steps("arena");
-        Assert.Equal([RunPhase.Active, RunPhase.Grace, RunPhase.Finalizing], arena.Where(s => s.Run == 0).Select(s => s.To));
-        Assert.Equal([RunPhase.Active, RunPhase.Grace, RunPhase.Finalizing], arena.Where(s => s.Run == 1).Select(s => s.To));
+        Assert.Equal([RunPhase.Active, RunPhase.Grace, RunPhase.Finalizing, RunPhase.Finalized], arena.Where(s => s.Run == 0).Select(s => s.To));
+        Assert.Equal([RunPhase.Active, RunPhase.Grace, RunPhase.Finalizing, RunPhase.Finalized], arena.Where(s => s.Run == 1).Select(s => s.To));
         Assert.Equal([RunPhase.Active], arena.Where(s => s.Run == 2).Select(s => s.To));
         Assert.Equal(0, await _coordinator.TickAsync());
     }

@@ -89,6 +89,14 @@ internal sealed partial class GroupCommitter
         }
     }
 
+    /// <summary>Faults the committer from exclusive work on its thread: no further group is written until the runtime reloads.</summary>
+    public void FailStop(Exception exception)
+    {
+        _faulted = true;
+        LogCommitFailed(_logger, exception, 0);
+        Faulted?.Invoke(exception);
+    }
+
     /// <summary>Lets the committer write again once the runtime has reset the store and reloaded its state.</summary>
     public void ClearFault() => _faulted = false;
 

@@ -92,6 +92,7 @@ public sealed partial class IngestPipeline : IAsyncDisposable
     public Task StartAsync(CancellationToken cancellationToken = default) => Task.Run(() =>
     {
         LoadState();
+        LoadControls();
         var report = new LiveStateLoader(_store, ReleaseInForce).Load(_partitions, Controls);
         LastLoad = report;
         LogLiveLoaded(_logger, report.Players, report.ReplayedActions, report.LedgerEntries, (long)report.Elapsed.TotalMilliseconds);
@@ -107,6 +108,35 @@ public sealed partial class IngestPipeline : IAsyncDisposable
 
     /// <summary>Runs another durable write on the store's single writer thread, between group commits.</summary>
     internal Task<T> RunOnWriterAsync<T>(Func<T> work) => _committer.RunExclusiveAsync(work);
+
+    /// <summary>
+    /// Like <see cref="RunOnWriterAsync"/>, for a write that in-memory state already relies on (an
+    /// operator's run controls are in force before their record is durable): if it throws or
+    /// returns false, the committer faults before it takes another group, and the runtime reloads
+    /// everything from the store, so no action committed after it was counted under controls the
+    /// store does not hold.
+    /// </summary>
+    internal Task<bool> RunOnWriterOrFailStopAsync(Func<bool> work) => _committer.RunExclusiveAsync(() =>
+    {
+        bool written;
+        try
+        {
+            written = work();
+        }
+        catch (Exception exception)
+        {
+            _committer.FailStop(exception);
+            throw;
+        }
+        if (!written)
+        {
+            _committer.FailStop(new InvalidDataException("A run transition was already recorded by another writer."));
+        }
+        return written;
+    });
+
+    private void LoadControls() =>
+        PublishControls(RunControls.From(_store.Runs.Load().Select(LifecycleCoordinator.FromStored)));
 
     /// <summary>What the last load of live state (at start or after a failed write) did.</summary>
     public LiveLoadReport? LastLoad { get; private set; }
@@ -545,6 +575,7 @@ public sealed partial class IngestPipeline : IAsyncDisposable
             {
                 _store.ResetWriter();
                 LoadState();
+                LoadControls();
                 await ReloadLiveAsync().ConfigureAwait(false);
                 break;
             }

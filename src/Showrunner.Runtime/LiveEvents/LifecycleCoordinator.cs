@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Showrunner.Core.Ledger;
 using Showrunner.Core.LiveEvents;
 using Showrunner.Core.Rules.Model;
 using Showrunner.Runtime.Ingest;
@@ -18,17 +19,31 @@ public enum RunOperation
 public sealed record RunOperationResult(bool EventFound, string? Error, IReadOnlyList<StoredTransition> Recorded);
 
 /// <summary>
-/// Records the lifecycle of every run of the active release's events, exactly once: on each tick it
-/// asks <see cref="Transitions.Due"/> what the clock has made due, writes it durably (on the
-/// store's writer thread), and only then shows it. Operators pause, resume and cancel runs through
-/// it. All changes are serialized, so the recorded chain of a run never forks.
+/// Drives the lifecycle of every run of the active release's events, exactly once: on each tick it
+/// records what the clock has made due (<see cref="Transitions.Due"/>), decides community goals from
+/// the partitions' slots, and finalizes runs — prizes granted through the partitions, then
+/// <c>finalized</c> recorded. Operators pause, resume and cancel runs through it. All changes are
+/// serialized, so the recorded chain of a run never forks.
 /// </summary>
 /// <remarks>
-/// Finalization: a run whose event has no leaderboard and no community goal owes nothing at its end
-/// (tiers are paid during the run), so it is finalized as soon as it is finalizing. Runs of events
-/// with prizes or a community goal stay <c>finalizing</c> until prize granting exists (issue 4,
-/// docs/internals/live-events.md). Progress is not counted yet either: the lifecycle is durable and
-/// visible, and nothing depends on it so far.
+/// <para>
+/// <b>Operator actions</b> are decided at an ingest stamp (<see cref="IngestPipeline.DecideAtStamp"/>):
+/// the new run controls are in force for every batch stamped after the decision, and their record
+/// is durable before any such batch commits. So whether an action counted is a function of its
+/// logged stamp and the recorded transitions — the same live, after a restart and in reconcile.
+/// </para>
+/// <para>
+/// <b>Finalization</b> waits until no batch stamped before the run's end is in flight (the stamp
+/// clock's low-watermark), so the leaderboard it reads is final. A crash anywhere in it repeats the
+/// whole step on the next tick: prize grant ids are fixed by the cause, and the partitions skip the
+/// ones the ledger already holds, so no prize is paid twice; <c>finalized</c> is recorded last.
+/// </para>
+/// <para>
+/// <b>Community goals</b>: the coordinator sums the partitions' slots and records the goal once per
+/// run (in <c>community_goals</c>), then each partition grants its participants; partitions grant
+/// later participants themselves as their first points arrive. After a restart the bulk step is
+/// repeated for every recorded goal of a run not yet finalized (idempotent, as above).
+/// </para>
 /// </remarks>
 public sealed partial class LifecycleCoordinator : IDisposable
 {
@@ -36,6 +51,7 @@ public sealed partial class LifecycleCoordinator : IDisposable
     public const int MaxRoundsPerTick = 100;
 
     private readonly IRunStore _store;
+    private readonly ILedgerStore _ledger;
     private readonly IngestPipeline _pipeline;
     private readonly ReleaseRegister _register;
     private readonly TimeProvider _time;
@@ -43,11 +59,15 @@ public sealed partial class LifecycleCoordinator : IDisposable
     private readonly SemaphoreSlim _changes = new(1, 1);
     private readonly Lock _gate = new();
     private Dictionary<string, List<RunTransition>>? _recorded;
+    private Dictionary<RunKey, StoredGoal>? _goals;
+    /// <summary>Runs whose recorded goal every partition has granted since this process started.</summary>
+    private readonly HashSet<RunKey> _goalsGranted = [];
 
     public LifecycleCoordinator(IActionStore store, IngestPipeline pipeline, ReleaseRegister register, TimeProvider time, ILogger<LifecycleCoordinator> logger)
     {
         ArgumentNullException.ThrowIfNull(store);
         _store = store.Runs;
+        _ledger = store.Ledger;
         _pipeline = pipeline;
         _register = register;
         _time = time;
@@ -63,7 +83,19 @@ public sealed partial class LifecycleCoordinator : IDisposable
         }
     }
 
-    /// <summary>Records whatever the clock has made due for the active release's events; returns how many transitions were written.</summary>
+    /// <summary>The recorded community goal of a run, or null.</summary>
+    public StoredGoal? GoalOf(string eventId, long run)
+    {
+        lock (_gate)
+        {
+            return Goals().GetValueOrDefault(new RunKey(eventId, run));
+        }
+    }
+
+    /// <summary>
+    /// Records whatever the clock has made due for the active release's events, decides community
+    /// goals and finalizes runs that are due; returns how many transitions were written.
+    /// </summary>
     public async Task<int> TickAsync()
     {
         var active = _pipeline.ActiveRelease;
@@ -94,6 +126,10 @@ public sealed partial class LifecycleCoordinator : IDisposable
                     }
                     written += await RecordAsync(due, entry.Release.Ref).ConfigureAwait(false);
                 }
+                if (!finalizesAtOnce)
+                {
+                    written += await SettleAsync(definition, active, entry.Release.Ref).ConfigureAwait(false);
+                }
             }
             return written;
         }
@@ -101,6 +137,139 @@ public sealed partial class LifecycleCoordinator : IDisposable
         {
             _changes.Release();
         }
+    }
+
+    /// <summary>Community goals and finalization of the runs of one event with prizes or a goal.</summary>
+    private async Task<int> SettleAsync(EventDefinition definition, RuntimeRelease release, long releaseRef)
+    {
+        int written = 0;
+        var recorded = RecordedFor(definition.Id);
+        foreach (var run in recorded.GroupBy(t => t.Run).OrderBy(g => g.Key))
+        {
+            var phase = run.Last().To;
+            if (phase is RunPhase.Finalized or RunPhase.Cancelled or RunPhase.Scheduled)
+            {
+                continue;
+            }
+            var key = new RunKey(definition.Id, run.Key);
+            var times = EventRuns.Run(definition.Schedule, run.Key);
+            if (times is null)
+            {
+                continue;
+            }
+            bool final = phase == RunPhase.Finalizing;
+            if (final && !LeaderboardIsFinal(times.Value))
+            {
+                continue;
+            }
+            if (definition.CommunityGoal is not null)
+            {
+                await DecideGoalAsync(definition, key, phase, release, releaseRef).ConfigureAwait(false);
+            }
+            if (!final)
+            {
+                continue;
+            }
+            if (definition.Prizes.Count > 0)
+            {
+                await GrantPrizesAsync(definition, key, release).ConfigureAwait(false);
+            }
+            var now = _time.GetUtcNow();
+            var done = Transitions.FinalizationDone(definition, RecordedFor(definition.Id), run.Key, now);
+            if (done.Error is null)
+            {
+                written += await RecordAsync([.. done.Transitions], releaseRef).ConfigureAwait(false);
+            }
+        }
+        return written;
+    }
+
+    /// <summary>Whether every action that can count for the run (stamped before its end) has been processed.</summary>
+    private bool LeaderboardIsFinal(EventRun times)
+    {
+        long end = times.End.UtcTicks;
+        return _pipeline.StampNow >= end && (_pipeline.OldestInFlightStamp is not { } oldest || oldest >= end);
+    }
+
+    private async Task DecideGoalAsync(EventDefinition definition, RunKey key, RunPhase phase, RuntimeRelease release, long releaseRef)
+    {
+        StoredGoal? goal;
+        lock (_gate)
+        {
+            goal = Goals().GetValueOrDefault(key);
+        }
+        if (goal is null)
+        {
+            long[] slots = await _pipeline.ReadAllAsync(p => p.Live.Slot(key)).ConfigureAwait(false);
+            var now = _time.GetUtcNow();
+            var reached = CommunityGoals.Decide(definition, key.Run, phase, slots, null, now);
+            if (reached is null)
+            {
+                return;
+            }
+            var record = new StoredGoal(key.EventId, key.Run, reached.At.UtcTicks, reached.Sum, releaseRef);
+            if (!await _pipeline.RunOnWriterAsync(() => _ledger.AppendGoal(record)).ConfigureAwait(false))
+            {
+                // Recorded before (a crash after recording, before granting): take the store's word.
+                lock (_gate)
+                {
+                    _goals = null;
+                }
+            }
+            lock (_gate)
+            {
+                goal = Goals().GetValueOrDefault(key) ?? record;
+                Goals()[key] = goal;
+            }
+            LogGoalReached(_logger, key.EventId, key.Run, reached.Sum, definition.CommunityGoal!.Target);
+        }
+        if (_goalsGranted.Contains(key))
+        {
+            return;
+        }
+        var at = goal.AtTicks;
+        var grants = new List<Task<int>>();
+        for (int p = 0; p < _pipeline.PartitionCount; p++)
+        {
+            grants.Add(_pipeline.OnPartitionAsync(p, partition =>
+            {
+                var owed = partition.Live.GoalReached(definition, key.Run, release.Id, at, AlreadyGranted);
+                return (owed.Count, owed);
+            }));
+        }
+        int granted = (await Task.WhenAll(grants).ConfigureAwait(false)).Sum();
+        _goalsGranted.Add(key);
+        LogGoalGranted(_logger, key.EventId, key.Run, granted);
+    }
+
+    private async Task GrantPrizesAsync(EventDefinition definition, RunKey key, RuntimeRelease release)
+    {
+        int deepest = Math.Min(Prizes.DeepestRank(definition), PartitionLeaderboard.MaxTop);
+        var tops = await _pipeline.ReadAllAsync(p => p.Live.Board(key) is { } board ? board.Top(deepest) : [])
+            .ConfigureAwait(false);
+        var merged = Leaderboards.MergeTop(tops, deepest);
+        var causes = Prizes.Causes(definition, key.Run, merged);
+        long at = _time.GetUtcNow().UtcTicks;
+        var grants = new List<Task<int>>();
+        foreach (var group in causes.GroupBy(c => _pipeline.Router.PartitionOf(c.Player)))
+        {
+            var owed = group.ToList();
+            grants.Add(_pipeline.OnPartitionAsync(group.Key, _ =>
+            {
+                var pending = PartitionState.Owed(owed, release.Id, at, AlreadyGranted);
+                return (pending.Count, pending);
+            }));
+        }
+        int granted = (await Task.WhenAll(grants).ConfigureAwait(false)).Sum();
+        LogPrizesGranted(_logger, key.EventId, key.Run, granted, causes.Count);
+    }
+
+    /// <summary>The grant ids (hex) among <paramref name="causes"/> that the ledger holds (runs on an executor).</summary>
+    private ISet<string> AlreadyGranted(IReadOnlyList<GrantCause> causes)
+    {
+        var found = new HashSet<string>(StringComparer.Ordinal);
+        _ledger.FindGrants([.. causes.Select(c => Convert.FromHexString(c.GrantId))], found);
+        return found;
     }
 
     /// <summary>Finalization of the runs that are (or are about to be) finalizing, for an event that owes nothing at the end.</summary>
@@ -135,20 +304,47 @@ public sealed partial class LifecycleCoordinator : IDisposable
         try
         {
             var recorded = RecordedFor(eventId);
-            var now = _time.GetUtcNow();
-            var result = operation switch
+            long releaseRef = entry.Release.Ref;
+            // Decided at an ingest stamp: in force for every batch stamped later, and durable before any of them commits.
+            var (result, rows, written) = _pipeline.DecideAtStamp(stamp =>
             {
-                RunOperation.Pause => Transitions.Pause(definition, recorded, run, now),
-                RunOperation.Resume => Transitions.Resume(definition, recorded, run, now),
-                _ => Transitions.Cancel(definition, recorded, run, now),
-            };
+                var now = new DateTimeOffset(stamp, TimeSpan.Zero);
+                var result = operation switch
+                {
+                    RunOperation.Pause => Transitions.Pause(definition, recorded, run, now),
+                    RunOperation.Resume => Transitions.Resume(definition, recorded, run, now),
+                    _ => Transitions.Cancel(definition, recorded, run, now),
+                };
+                if (result.Error is not null)
+                {
+                    return (result, (List<StoredTransition>?)null, (Task<bool>?)null);
+                }
+                var rows = result.Transitions.Select(t => ToStored(t, stamp, releaseRef)).ToList();
+                List<RunTransition> all;
+                lock (_gate)
+                {
+                    all = [.. Recorded().Values.SelectMany(l => l), .. result.Transitions];
+                }
+                _pipeline.PublishControls(RunControls.From(all));
+                return (result, rows, _pipeline.RunOnWriterOrFailStopAsync(() => _store.Append(rows)));
+            });
             if (result.Error is not null)
             {
                 return new RunOperationResult(true, result.Error, []);
             }
-            await RecordAsync([.. result.Transitions], entry.Release.Ref).ConfigureAwait(false);
+            if (!await written!.ConfigureAwait(false))
+            {
+                // Another writer recorded this step first (two processes on one data directory): the
+                // pipeline is reloading from the store; so is this view.
+                lock (_gate)
+                {
+                    _recorded = null;
+                }
+                throw new InvalidOperationException($"The transition of {eventId} run {run} was recorded by another writer.");
+            }
+            Remember(result.Transitions);
             LogOperated(_logger, operation.ToString().ToLowerInvariant(), eventId, run);
-            return new RunOperationResult(true, null, [.. result.Transitions.Select(t => ToStored(t, now.UtcTicks, entry.Release.Ref))]);
+            return new RunOperationResult(true, null, rows!);
         }
         finally
         {
@@ -161,15 +357,24 @@ public sealed partial class LifecycleCoordinator : IDisposable
         long recordedAt = _time.GetUtcNow().UtcTicks;
         var rows = transitions.Select(t => ToStored(t, recordedAt, releaseRef)).ToList();
         bool written = await _pipeline.RunOnWriterAsync(() => _store.Append(rows)).ConfigureAwait(false);
+        if (!written)
+        {
+            // Someone recorded one of these steps first (only possible with two processes on one
+            // store): forget the cache and take the store's word.
+            lock (_gate)
+            {
+                _recorded = null;
+            }
+            return 0;
+        }
+        Remember(transitions);
+        return transitions.Count;
+    }
+
+    private void Remember(IReadOnlyList<RunTransition> transitions)
+    {
         lock (_gate)
         {
-            if (!written)
-            {
-                // Someone recorded one of these steps first (only possible with two processes on one
-                // store): forget the cache and take the store's word.
-                _recorded = null;
-                return 0;
-            }
             var recorded = Recorded();
             foreach (var transition in transitions)
             {
@@ -185,7 +390,6 @@ public sealed partial class LifecycleCoordinator : IDisposable
         {
             LogTransition(_logger, transition.EventId, transition.Run, Name(transition.From), Name(transition.To), transition.At);
         }
-        return transitions.Count;
     }
 
     private Dictionary<string, List<RunTransition>> Recorded()
@@ -206,12 +410,15 @@ public sealed partial class LifecycleCoordinator : IDisposable
         return _recorded;
     }
 
+    private Dictionary<RunKey, StoredGoal> Goals() =>
+        _goals ??= _ledger.LoadGoals().ToDictionary(g => new RunKey(g.EventId, g.Run));
+
     internal static string Name(RunPhase phase) => phase.ToString().ToLowerInvariant();
 
     private static StoredTransition ToStored(RunTransition t, long recordedAt, long releaseRef) =>
         new(t.EventId, t.Run, t.Sequence, Name(t.From), Name(t.To), t.At.UtcTicks, t.Cause.ToString().ToLowerInvariant(), recordedAt, releaseRef);
 
-    private static RunTransition FromStored(StoredTransition row) =>
+    internal static RunTransition FromStored(StoredTransition row) =>
         new(row.EventId, row.Run, row.Sequence, Enum.Parse<RunPhase>(row.From, ignoreCase: true), Enum.Parse<RunPhase>(row.To, ignoreCase: true),
             new DateTimeOffset(row.AtTicks, TimeSpan.Zero), Enum.Parse<TransitionCause>(row.Cause, ignoreCase: true));
 
@@ -222,4 +429,13 @@ public sealed partial class LifecycleCoordinator : IDisposable
 
     [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "Operator {Operation} of event {EventId} run {Run}")]
     private static partial void LogOperated(ILogger logger, string operation, string eventId, long run);
+
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "Event {EventId} run {Run}: community goal reached ({Sum} of {Target})")]
+    private static partial void LogGoalReached(ILogger logger, string eventId, long run, long sum, long target);
+
+    [LoggerMessage(EventId = 4003, Level = LogLevel.Information, Message = "Event {EventId} run {Run}: community goal reward granted to {Granted} participants")]
+    private static partial void LogGoalGranted(ILogger logger, string eventId, long run, int granted);
+
+    [LoggerMessage(EventId = 4004, Level = LogLevel.Information, Message = "Event {EventId} run {Run}: {Granted} of {Prizes} prizes newly granted")]
+    private static partial void LogPrizesGranted(ILogger logger, string eventId, long run, int granted, int prizes);
 }
