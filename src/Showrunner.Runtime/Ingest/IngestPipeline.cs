@@ -596,6 +596,9 @@ public sealed partial class IngestPipeline : IAsyncDisposable
 
     private int _disposed;
 
+    /// <summary>Tests stop without the final snapshot, as a crash would, so that the next start replays the log tail.</summary>
+    internal bool SkipFinalSnapshotForTests { get; set; }
+
     public async ValueTask DisposeAsync()
     {
         // Both the host (on stop) and the service container dispose the pipeline: the second call does nothing.
@@ -610,7 +613,7 @@ public sealed partial class IngestPipeline : IAsyncDisposable
         {
             await Task.Delay(10).ConfigureAwait(false);
         }
-        if (_started && State == RuntimeState.Stopping && !_committerFaulted)
+        if (_started && State == RuntimeState.Stopping && !_committerFaulted && !SkipFinalSnapshotForTests)
         {
             try
             {
