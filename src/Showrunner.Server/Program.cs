@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Diagnostics;
 using Showrunner.Runtime.Ingest;
+using Showrunner.Runtime.Ledger;
 using Showrunner.Runtime.LiveEvents;
 using Showrunner.Runtime.Releases;
 using Showrunner.Server.Api;
@@ -47,11 +48,20 @@ builder.Services.AddSingleton(services => new ReleaseRegister(services.GetRequir
     services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<ReleaseRegister>>()));
 builder.Services.AddSingleton(services => new LifecycleCoordinator(services.GetRequiredService<IActionStore>(), services.GetRequiredService<IngestPipeline>(),
     services.GetRequiredService<ReleaseRegister>(), services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<LifecycleCoordinator>>()));
+builder.Services.AddSingleton(services => new CheckpointSigner(services.GetRequiredService<IActionStore>(), services.GetRequiredService<IngestPipeline>(),
+    services.GetRequiredService<LedgerKeyHolder>().Key, services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<CheckpointSigner>>()));
+builder.Services.AddSingleton(services => new LedgerReader(services.GetRequiredService<IActionStore>(), services.GetRequiredService<CheckpointSigner>()));
+builder.Services.AddSingleton<LedgerKeyHolder>();
+builder.Services.AddSingleton<LedgerEndpoints>();
+builder.Services.AddSingleton<PlayersEndpoints>();
+builder.Services.AddSingleton<LeaderboardEndpoints>();
+builder.Services.AddSingleton<GrantsEndpoints>();
 builder.Services.AddSingleton<ActionsEndpoints>();
 builder.Services.AddSingleton<EventsEndpoints>();
 builder.Services.AddSingleton<ReleasesEndpoints>();
 builder.Services.AddHostedService<IngestHostedService>();
 builder.Services.AddHostedService<LifecycleHostedService>();
+builder.Services.AddHostedService<CheckpointHostedService>();
 
 var app = builder.Build();
 
@@ -75,6 +85,7 @@ try
 {
     (ledgerKey, bool keyCreated) = LedgerKeyFile.LoadOrCreate(options.DataDirectory);
     StartupLog.LedgerKey(startupLog, keyCreated ? "created" : "loaded", ledgerKey.KeyId);
+    app.Services.GetRequiredService<LedgerKeyHolder>().Key = ledgerKey;
 }
 catch (LedgerKeyException exception)
 {
@@ -114,10 +125,25 @@ SystemEndpoints.Map(app);
 ActionsEndpoints.Map(app);
 ReleasesEndpoints.Map(app);
 EventsEndpoints.Map(app);
+LeaderboardEndpoints.Map(app);
+PlayersEndpoints.Map(app);
+GrantsEndpoints.Map(app);
 LedgerEndpoints.Map(app, ledgerKey);
 
 app.Run();
 return 0;
+
+/// <summary>The ledger signing key, read from the data directory after the store opens and before anything signs.</summary>
+internal sealed class LedgerKeyHolder
+{
+    private Showrunner.Core.Ledger.LedgerSigningKey? _key;
+
+    public Showrunner.Core.Ledger.LedgerSigningKey Key
+    {
+        get => _key ?? throw new InvalidOperationException("The ledger key is not loaded yet.");
+        set => _key = value;
+    }
+}
 
 /// <summary>The entry point, visible to WebApplicationFactory in the tests.</summary>
 public partial class Program;

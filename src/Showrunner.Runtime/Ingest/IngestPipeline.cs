@@ -190,6 +190,9 @@ public sealed partial class IngestPipeline : IAsyncDisposable
 
     public PartitionRouter Router => _router;
 
+    /// <summary>Every partition's durably committed ledger head, indexed by partition.</summary>
+    internal LedgerCommitted[] CommittedLedgerHeads() => [.. _partitions.Select(p => p.CommittedLedger)];
+
     /// <summary>
     /// Runs <paramref name="work"/> on the executor of partition <paramref name="partition"/>,
     /// behind every action already queued there. It may read the partition's live state and return

@@ -45,6 +45,9 @@ internal sealed class Partition(int index, int inboxCapacity)
 
     private LedgerCommitted _committedLedger = new(0, MerkleHash.EmptyRoot());
 
+    /// <summary>Operator grant ids this process appended to the partition's ledger (executor-owned): a concurrent repeat is caught before the store's index would fail the commit.</summary>
+    public HashSet<string> ManualGrants { get; } = new(StringComparer.Ordinal);
+
     /// <summary>The pipeline's count of sequenced actions when this partition last took a snapshot (executor-owned).</summary>
     public long SnapshotAtSequenced { get; set; }
 

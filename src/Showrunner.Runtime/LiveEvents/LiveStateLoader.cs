@@ -83,6 +83,7 @@ internal sealed class LiveStateLoader(IActionStore store, Func<long, RuntimeRele
             partition.Ledger = partitionLedger;
             partition.CommittedLedger = new LedgerCommitted(partitionLedger.Size, partitionLedger.Root());
             partition.SnapshotAtSequenced = 0;
+            partition.ManualGrants.Clear();
         }
         long replayed = 0;
         if (fromPosition != long.MaxValue)

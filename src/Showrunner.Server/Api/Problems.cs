@@ -61,6 +61,14 @@ internal static class ProblemCodes
     public const string NothingToRollBack = "nothing_to_roll_back";
     public const string NoActiveRelease = "no_active_release";
     public const string EventNotFound = "event_not_found";
+    public const string CheckpointNotFound = "checkpoint_not_found";
+    public const string InvalidGrantId = "invalid_grant_id";
+    public const string GrantNotFound = "grant_not_found";
+    public const string NotRanked = "not_ranked";
+    public const string NoCommunityGoal = "no_community_goal";
+    public const string InvalidGrantRequest = "invalid_grant_request";
+    public const string GrantConflict = "grant_conflict";
+    public const string GrantInProgress = "grant_in_progress";
 }
 
 /// <summary>Writer settings for hand-written JSON responses: readable escaping (the API is not embedded in HTML).</summary>

@@ -26,12 +26,15 @@ internal sealed record ServerOptions
 
     public const int DefaultMaxReleaseBytes = 8 * 1024 * 1024;
 
+    /// <summary>How often a checkpoint is signed when the ledger grew (docs/ledger.md).</summary>
+    public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromSeconds(1);
+
     private static readonly string[] KnownKeys =
     [
         "PartitionCount", "ExecutorCount", "PartitionInboxCapacity", "MaxActionsPerCommit", "RetryAfterSeconds",
         "MaxActionsPerBatch", "MaxBodyBytes", "MaxDataBytes", "MaxDataDepth", "MaxIdLength", "MaxPlayerLength",
         "MaxTypeLength", "MaxFutureSkewSeconds", "MaxAgeSeconds", "MaxConcurrentIngestRequests", "ReadConnections",
-        "LoadExample", "MaxReleaseBytes",
+        "LoadExample", "MaxReleaseBytes", "CheckpointIntervalMs", "SnapshotEveryActions", "SnapshotMaxLagActions",
     ];
 
     /// <summary>Reads and validates the options; throws <see cref="OptionsException"/> naming every problem.</summary>
@@ -72,6 +75,8 @@ internal sealed record ServerOptions
             PartitionInboxCapacity = Int("PartitionInboxCapacity", ingestDefaults.PartitionInboxCapacity),
             MaxActionsPerCommit = Int("MaxActionsPerCommit", ingestDefaults.MaxActionsPerCommit),
             RetryAfter = TimeSpan.FromSeconds(Int("RetryAfterSeconds", (int)ingestDefaults.RetryAfter.TotalSeconds)),
+            SnapshotEveryActions = Int("SnapshotEveryActions", ingestDefaults.SnapshotEveryActions),
+            SnapshotMaxLagActions = Int("SnapshotMaxLagActions", (int)ingestDefaults.SnapshotMaxLagActions),
         };
         var limits = new ActionLimits
         {
@@ -100,6 +105,11 @@ internal sealed record ServerOptions
         {
             errors.Add($"Showrunner:MaxReleaseBytes = {maxReleaseBytes}: must be between 1024 and {Core.Rules.Bundle.ReleaseBundle.MaxSourceBytes}.");
         }
+        int checkpointMs = Int("CheckpointIntervalMs", 1000);
+        if (checkpointMs is < 100 or > 60_000)
+        {
+            errors.Add($"Showrunner:CheckpointIntervalMs = {checkpointMs}: must be between 100 and 60000.");
+        }
         int readConnections = Int("ReadConnections", 4);
         if (readConnections is < 1 or > 64)
         {
@@ -120,6 +130,7 @@ internal sealed record ServerOptions
             ReadConnections = readConnections,
             LoadExample = loadExample,
             MaxReleaseBytes = maxReleaseBytes,
+            CheckpointInterval = TimeSpan.FromMilliseconds(checkpointMs),
         };
     }
 }

@@ -1,0 +1,337 @@
+using System.Globalization;
+using System.Text.Json;
+using Showrunner.Core.Actions;
+using Showrunner.Core.Ledger;
+using Showrunner.Core.LiveEvents;
+using Showrunner.Core.Rules.Model;
+using Showrunner.Runtime.Ingest;
+using Showrunner.Runtime.LiveEvents;
+using Showrunner.Storage;
+
+namespace Showrunner.Server.Api;
+
+/// <summary>
+/// What one player sees: progress in the active release's events (<c>GET /v1/players/{player}/events</c>)
+/// and the rewards granted to them (<c>GET /v1/players/{player}/rewards</c>). docs/api.md, "Players".
+/// </summary>
+internal sealed class PlayersEndpoints(IActionStore store, IngestPipeline pipeline, LifecycleCoordinator coordinator, TimeProvider time)
+{
+    public const int MaxRewardsPage = 500;
+    public const int DefaultRewardsPage = 100;
+    /// <summary>Most runs of one event listed for a player (the most recent).</summary>
+    public const int MaxRunsPerEvent = 10;
+
+    public static void Map(WebApplication app)
+    {
+        var endpoints = app.Services.GetRequiredService<PlayersEndpoints>();
+        app.MapGet("/v1/players/{player}/events", endpoints.EventsAsync);
+        app.MapGet("/v1/players/{player}/rewards", endpoints.RewardsAsync);
+        app.MapGet("/v1/rewards/{grantId}", endpoints.RewardAsync);
+    }
+
+    /// <summary>A snapshot of a player's progress, copied on the partition's executor.</summary>
+    private sealed record RunView(RunKey Run, long Total, AchievedAt? AchievedAt, IReadOnlyList<string> ObjectiveNames, long[] Points, string[] Tiers);
+
+    public async Task EventsAsync(HttpContext context, string player)
+    {
+        if (!await CheckPlayerAsync(context, player).ConfigureAwait(false))
+        {
+            return;
+        }
+        var release = pipeline.ActiveRelease;
+        var now = time.GetUtcNow();
+        var views = await pipeline.ReadPartitionAsync(pipeline.Router.PartitionOf(player), p =>
+        {
+            var state = p.Live.FindPlayer(player);
+            if (state is null)
+            {
+                return new List<RunView>();
+            }
+            var list = new List<RunView>();
+            foreach (var progress in state.Runs)
+            {
+                list.Add(new RunView(progress.Run, progress.Total, progress.AchievedAt, [.. progress.ObjectiveNames ?? []],
+                    [.. progress.ObjectivePoints], [.. progress.TiersReached]));
+            }
+            return list;
+        }).ConfigureAwait(false);
+        var rewards = store.Ledger.EntriesOfPlayer(player, null, 10_000);
+        await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w =>
+        {
+            w.WriteString("player", player);
+            w.WriteString("evaluated_at", Rfc3339.Format(now.UtcTicks));
+            if (release is null)
+            {
+                w.WriteNull("release");
+            }
+            else
+            {
+                w.WriteString("release", release.Id);
+            }
+            w.WriteStartArray("events");
+            foreach (var definition in release?.Loaded.Bundle.Release.Events ?? [])
+            {
+                var runs = views.Where(v => v.Run.EventId == definition.Id).OrderByDescending(v => v.Run.Run).Take(MaxRunsPerEvent).ToList();
+                long? current = definition.Schedule.RunAt(now)?.Index;
+                if (current is { } index && runs.All(r => r.Run.Run != index))
+                {
+                    runs.Insert(0, new RunView(new RunKey(definition.Id, index), 0, null, [], [], []));
+                }
+                if (runs.Count == 0)
+                {
+                    continue;
+                }
+                w.WriteStartObject();
+                w.WriteString("event", definition.Id);
+                w.WriteString("title", definition.Title);
+                w.WriteStartArray("runs");
+                foreach (var run in runs)
+                {
+                    WriteRun(w, definition, run, rewards);
+                }
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        }).ConfigureAwait(false);
+    }
+
+    private void WriteRun(Utf8JsonWriter w, EventDefinition definition, RunView run, IReadOnlyList<LedgerRow> rewards)
+    {
+        w.WriteStartObject();
+        w.WriteNumber("run", run.Run.Run);
+        var recorded = coordinator.RecordedFor(definition.Id).Where(t => t.Run == run.Run.Run).ToList();
+        w.WriteString("phase", LifecycleCoordinator.Name(Transitions.RecordedPhase(definition, run.Run.Run, recorded)));
+        w.WriteNumber("points", run.Total);
+        if (run.AchievedAt is { } achieved)
+        {
+            w.WriteString("achieved_at", Rfc3339.Format(achieved.IngestTicks));
+        }
+        else
+        {
+            w.WriteNull("achieved_at");
+        }
+        w.WriteStartObject("objectives");
+        foreach (var objective in definition.Objectives)
+        {
+            int at = Array.IndexOf([.. run.ObjectiveNames], objective.Name);
+            w.WriteNumber(objective.Name, at >= 0 && at < run.Points.Length ? run.Points[at] : 0);
+        }
+        w.WriteEndObject();
+        w.WriteStartArray("tiers_reached");
+        foreach (var tier in definition.Tiers.Where(t => run.Tiers.Contains(t.Name, StringComparer.Ordinal)))
+        {
+            w.WriteStringValue(tier.Name);
+        }
+        w.WriteEndArray();
+        var next = definition.Tiers.Where(t => !run.Tiers.Contains(t.Name, StringComparer.Ordinal)).OrderBy(t => t.At).FirstOrDefault();
+        if (next is null)
+        {
+            w.WriteNull("next_tier");
+        }
+        else
+        {
+            w.WriteStartObject("next_tier");
+            w.WriteString("name", next.Name);
+            w.WriteNumber("at", next.At);
+            w.WriteNumber("points_to_go", Math.Max(0, next.At - run.Total));
+            w.WritePropertyName("reward");
+            WriteReward(w, next.Reward.Lines.Select(l => (l.Name, l.Amount)));
+            w.WriteEndObject();
+        }
+        w.WriteStartArray("rewards");
+        foreach (var row in rewards.Where(r => r.EventId == definition.Id && r.Run == run.Run.Run))
+        {
+            WriteGrant(w, row, full: false);
+        }
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    public async Task RewardsAsync(HttpContext context, string player)
+    {
+        if (!await CheckPlayerAsync(context, player).ConfigureAwait(false))
+        {
+            return;
+        }
+        long? after = null;
+        int limit = DefaultRewardsPage;
+        if (context.Request.Query["after"] is { Count: > 0 } afterText)
+        {
+            if (!long.TryParse(afterText, NumberStyles.None, CultureInfo.InvariantCulture, out long parsed))
+            {
+                await InvalidParameter(context, "after", "after is the index of the last reward of the previous page (next_after).").ConfigureAwait(false);
+                return;
+            }
+            after = parsed;
+        }
+        if (context.Request.Query["limit"] is { Count: > 0 } limitText &&
+            (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > MaxRewardsPage))
+        {
+            await InvalidParameter(context, "limit", $"limit must be 1 to {MaxRewardsPage}.").ConfigureAwait(false);
+            return;
+        }
+        var rows = store.Ledger.EntriesOfPlayer(player, after, limit);
+        var deliveries = new Dictionary<string, Storage.Outbox.DeliveryState?>(StringComparer.Ordinal);
+        foreach (var row in rows)
+        {
+            string id = Convert.ToHexStringLower(row.GrantId);
+            deliveries[id] = await store.Outbox.GetAsync(id, context.RequestAborted).ConfigureAwait(false);
+        }
+        await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w =>
+        {
+            w.WriteString("player", player);
+            w.WriteStartArray("rewards");
+            foreach (var row in rows)
+            {
+                WriteGrant(w, row, full: true, deliveries[Convert.ToHexStringLower(row.GrantId)]);
+            }
+            w.WriteEndArray();
+            if (rows.Count == limit)
+            {
+                w.WriteNumber("next_after", rows[^1].Index);
+            }
+            else
+            {
+                w.WriteNull("next_after");
+            }
+        }).ConfigureAwait(false);
+    }
+
+    public async Task RewardAsync(HttpContext context, string grantId)
+    {
+        if (Runtime.Ledger.LedgerReader.ParseGrantId(grantId) is not { } id)
+        {
+            await Problems.WriteAsync(context, StatusCodes.Status400BadRequest, ProblemCodes.InvalidGrantId, "Invalid grant id",
+                "A grant id is 64 hexadecimal characters (a SHA-256).").ConfigureAwait(false);
+            return;
+        }
+        if (store.Ledger.FindGrant(id) is not { } row)
+        {
+            await Problems.WriteAsync(context, StatusCodes.Status404NotFound, ProblemCodes.GrantNotFound, "Grant not found",
+                $"The ledger has no grant {grantId}.").ConfigureAwait(false);
+            return;
+        }
+        var delivery = await store.Outbox.GetAsync(Convert.ToHexStringLower(id), context.RequestAborted).ConfigureAwait(false);
+        await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w => WriteGrantBody(w, row, full: true, delivery)).ConfigureAwait(false);
+    }
+
+    private static void WriteGrant(Utf8JsonWriter w, LedgerRow row, bool full, Storage.Outbox.DeliveryState? delivery = null)
+    {
+        w.WriteStartObject();
+        WriteGrantBody(w, row, full, delivery);
+        w.WriteEndObject();
+    }
+
+    /// <summary>A grant as the API shows it, read from its canonical entry bytes.</summary>
+    internal static void WriteGrantBody(Utf8JsonWriter w, LedgerRow row, bool full, Storage.Outbox.DeliveryState? delivery)
+    {
+        var (entry, error) = GrantEntry.Decode(row.Entry, row.PrevHash);
+        if (entry is null)
+        {
+            throw new InvalidDataException($"Ledger entry {row.Partition}/{row.Index} is damaged: {error}. Run 'showrunner ledger verify'.");
+        }
+        w.WriteString("grant_id", entry.GrantId);
+        w.WriteString("rule", entry.Rule);
+        w.WritePropertyName("rewards");
+        WriteReward(w, entry.Rewards.Select(l => (l.Name, l.Amount)));
+        w.WriteString("time", Rfc3339.Format(entry.TimeTicks));
+        if (!full)
+        {
+            return;
+        }
+        w.WriteString("player", entry.Player);
+        w.WriteString("event", entry.EventId);
+        w.WriteNumber("run", entry.Run);
+        w.WriteString("cause_kind", GrantEntry.KindName(entry.CauseKind));
+        w.WriteString("cause_id", entry.CauseId);
+        if (entry.ActionId is null)
+        {
+            w.WriteNull("action");
+        }
+        else
+        {
+            w.WriteString("action", entry.ActionId);
+        }
+        w.WriteString("release", entry.ReleaseId);
+        if (entry.Author is not null)
+        {
+            w.WriteString("author", entry.Author);
+            w.WriteString("reason", entry.Reason);
+        }
+        w.WriteNumber("partition", entry.Partition);
+        w.WriteNumber("index", entry.Index);
+        w.WriteString("receipt", $"/v1/rewards/{entry.GrantId}/receipt");
+        if (delivery is null)
+        {
+            w.WriteNull("delivery");
+            return;
+        }
+        w.WriteStartObject("delivery");
+        w.WriteString("status", delivery.Status switch
+        {
+            Storage.Outbox.DeliveryStatus.Delivered => "delivered",
+            Storage.Outbox.DeliveryStatus.DeadLettered => "dead_lettered",
+            _ => "pending",
+        });
+        w.WriteNumber("attempts", delivery.Attempts);
+        w.WriteNumber("total_attempts", delivery.TotalAttempts);
+        WriteTime(w, "next_attempt_at", delivery.Status == Storage.Outbox.DeliveryStatus.Pending ? delivery.NextAttemptAt : null);
+        WriteTime(w, "last_attempt_at", delivery.LastAttemptAt);
+        if (delivery.LastStatusCode is { } code)
+        {
+            w.WriteNumber("last_status_code", code);
+        }
+        else
+        {
+            w.WriteNull("last_status_code");
+        }
+        if (delivery.LastError is { } lastError)
+        {
+            w.WriteString("last_error", lastError);
+        }
+        else
+        {
+            w.WriteNull("last_error");
+        }
+        WriteTime(w, "delivered_at", delivery.DeliveredAt);
+        WriteTime(w, "dead_lettered_at", delivery.DeadLetteredAt);
+        w.WriteEndObject();
+    }
+
+    private static void WriteTime(Utf8JsonWriter w, string name, DateTimeOffset? value)
+    {
+        if (value is { } at)
+        {
+            w.WriteString(name, Rfc3339.Format(at.UtcTicks));
+        }
+        else
+        {
+            w.WriteNull(name);
+        }
+    }
+
+    internal static void WriteReward(Utf8JsonWriter w, IEnumerable<(string Name, long Amount)> lines)
+    {
+        w.WriteStartObject();
+        foreach (var (name, amount) in lines)
+        {
+            w.WriteNumber(name, amount);
+        }
+        w.WriteEndObject();
+    }
+
+    private async Task<bool> CheckPlayerAsync(HttpContext context, string player)
+    {
+        if (player.Length is 0 or > GrantEntry.IdentifierLengthMax || player.Any(char.IsControl))
+        {
+            await InvalidParameter(context, "player", $"A player id is 1 to {GrantEntry.IdentifierLengthMax} characters without control characters.").ConfigureAwait(false);
+            return false;
+        }
+        return true;
+    }
+
+    private static Task InvalidParameter(HttpContext context, string parameter, string detail) =>
+        Problems.WriteAsync(context, StatusCodes.Status400BadRequest, ProblemCodes.InvalidParameter, "Invalid parameter", detail,
+            extensions: w => w.WriteString("parameter", parameter));
+}
