@@ -3,6 +3,7 @@ using Showrunner.Core.Ledger;
 using Showrunner.Core.LiveEvents;
 using Showrunner.Runtime.Ingest;
 using Showrunner.Runtime.LiveEvents;
+using Showrunner.Testing;
 
 namespace Showrunner.Runtime.Tests.LiveEvents;
 
@@ -172,5 +173,42 @@ public sealed class GrantsInThePipelineTests
         long total = await live.Pipeline.ReadPartitionAsync(live.Pipeline.Router.PartitionOf("p-1"),
             p => p.Live.FindPlayer("p-1")!.Find(new RunKey("hunt", 0))!.Total);
         Assert.Equal(10, total);
+    }
+}
+
+/// <summary>Finalization interrupted half-way — a failed commit of some partitions' prizes, then a crash — resumes and pays every prize exactly once.</summary>
+public sealed class FinalizationFaultTests
+{
+    [Fact]
+    [Trait("Category", "Fault")]
+    public async Task A_finalization_that_failed_half_way_and_crashed_resumes_without_a_double_grant()
+    {
+        ControllableStore? faults = null;
+        await using var live = await LiveHarness.StartAsync(GrantsInThePipelineTests.Source, partitions: 8,
+            options: new IngestOptions { PartitionCount = 8, ExecutorCount = 2 }, wrap: s => faults = new ControllableStore(s));
+        var players = Enumerable.Range(0, 12).Select(i => "player-" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        await live.SubmitAsync([.. players.Select((p, i) => LiveHarness.Action("pr-" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), p, "player.profile", """{"level":50}"""))]);
+        for (int round = 0; round < 4; round++)
+        {
+            // Player i ends with i+1 kills at most: distinct scores, so the prize order is known.
+            await live.SubmitAsync([.. players.Select((p, i) => (p, i)).Where(x => x.i >= round * 3)
+                .Select(x => LiveHarness.Action($"k-{round}-{x.i}", x.p, "combat.kill", """{"target":"dragon"}"""))]);
+        }
+        live.Clock.Advance(TimeSpan.FromDays(2));
+        faults!.FailNextAppend();
+        await Assert.ThrowsAnyAsync<Exception>(live.Coordinator.TickAsync);
+        await live.Pipeline.RecoveryTask;
+        Assert.NotEqual(RunPhase.Finalized, live.Coordinator.RecordedFor("hunt").Last().To);
+        int prizesBefore = live.Entries().Count(e => e.Rule.StartsWith("prize:", StringComparison.Ordinal));
+        Assert.True(prizesBefore < 3, $"{prizesBefore} prizes were committed before the failure");
+
+        await live.CrashRestartAsync();
+        await live.Coordinator.TickAsync();
+        Assert.Equal(RunPhase.Finalized, live.Coordinator.RecordedFor("hunt").Last().To);
+        var prizes = live.Entries().Where(e => e.Rule.StartsWith("prize:", StringComparison.Ordinal)).OrderBy(e => e.Rule).ThenBy(e => e.Player).ToList();
+        Assert.Equal(new[] { ("player-10", "prize:2-3"), ("player-11", "prize:1-1"), ("player-9", "prize:2-3") },
+            prizes.Select(e => (e.Player, e.Rule)).Order());
+        await live.Coordinator.TickAsync();
+        Assert.Equal(3, live.Entries().Count(e => e.Rule.StartsWith("prize:", StringComparison.Ordinal)));
     }
 }
