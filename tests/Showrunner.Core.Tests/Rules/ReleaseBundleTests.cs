@@ -65,6 +65,7 @@ public sealed class ReleaseBundleTests
     [Theory]
     [InlineData("summer-week-1")]
     [InlineData("weekly-tournament")]
+    [InlineData("daily-quest")]
     [InlineData("community-goal")]
     [InlineData("casino-weekend")]
     public void Canonical_text_loads_back_to_the_same_bytes_and_id(string directory)

@@ -67,6 +67,7 @@ public sealed class ReleaseCheckerTests
 
     [Theory]
     [InlineData("weekly-tournament", "arena_weekend")]
+    [InlineData("daily-quest", "daily_dragons")]
     [InlineData("community-goal", "great_harvest")]
     [InlineData("casino-weekend", "high_roller_weekend")]
     public void Every_example_release_checks_clean(string directory, string eventId)

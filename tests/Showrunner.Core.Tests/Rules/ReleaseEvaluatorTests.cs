@@ -57,6 +57,7 @@ public sealed class ReleaseEvaluatorTests(ITestOutputHelper output)
     [Theory]
     [InlineData("summer-week-1")]
     [InlineData("weekly-tournament")]
+    [InlineData("daily-quest")]
     [InlineData("casino-weekend")]
     [InlineData("community-goal")]
     public void The_example_releases_evaluate_as_their_expressions_do_one_by_one(string directory)
