@@ -276,9 +276,14 @@ internal sealed class PartitionState
             {
                 continue;
             }
+            if (result.Added > 0 || result.TiersReached.Count > 0)
+            {
+                // A tier can be reached with nothing added (a release added a lower tier, or a cap
+                // left 0 points): the mark must reach the next snapshot, or a restart would owe it again.
+                MarkDirty(player);
+            }
             if (result.Added > 0)
             {
-                MarkDirty(player);
                 Board(key, create: true)!.Update(player.Player, progress.Total, progress.AchievedAt!.Value);
                 _slots[key] = CommunityGoals.Add(_slots.GetValueOrDefault(key), result.Added);
                 _slotsDirty = true;
