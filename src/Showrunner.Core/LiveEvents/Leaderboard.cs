@@ -44,18 +44,33 @@ internal sealed class PartitionLeaderboard
     /// <summary>The most entries one <see cref="Top"/> call returns (the deepest prize rank is 10,000).</summary>
     public const int MaxTop = 10_000;
 
-    private readonly Dictionary<string, LeaderboardEntry> _entries = new(StringComparer.Ordinal);
+    /// <summary>
+    /// Each player's entry, kept only by callers of <see cref="Update"/>/<see cref="Find"/>. The
+    /// partition's live state uses <see cref="Move"/> instead: it knows every player's previous
+    /// entry, and a dictionary per run per partition would cost about 60 bytes per player per run.
+    /// </summary>
+    private Dictionary<string, LeaderboardEntry>? _entries;
     private Node? _root;
 
-    public int Count => _entries.Count;
+    public int Count => Size(_root);
 
-    /// <summary>The player's entry, or null when they have no points in this run.</summary>
-    public LeaderboardEntry? Find(string player) => _entries.TryGetValue(player, out var entry) ? entry : null;
+    /// <summary>The player's entry, or null when they have no points in this run (boards maintained with <see cref="Update"/>).</summary>
+    public LeaderboardEntry? Find(string player) =>
+        (_entries ?? throw new InvalidOperationException("This board is maintained with Move: ask the player's progress for its entry."))
+            .TryGetValue(player, out var entry) ? entry : null;
 
     /// <summary>Sets a player's score; points ≤ 0 remove the player (only players with progress are ranked).</summary>
     public void Update(string player, long points, AchievedAt achievedAt)
     {
         ArgumentNullException.ThrowIfNull(player);
+        if (_entries is null)
+        {
+            if (_root is not null)
+            {
+                throw new InvalidOperationException("This board is maintained with Move, not Update.");
+            }
+            _entries = new Dictionary<string, LeaderboardEntry>(StringComparer.Ordinal);
+        }
         if (_entries.Remove(player, out var old))
         {
             _root = Delete(_root, old);
@@ -65,6 +80,26 @@ internal sealed class PartitionLeaderboard
             var entry = new LeaderboardEntry(player, points, achievedAt);
             _entries.Add(player, entry);
             _root = Insert(_root, new Node(entry, PartitionRouter.StableHash(player)));
+        }
+    }
+
+    /// <summary>
+    /// Moves a player from entry <paramref name="from"/> (null when they were not on the board) to
+    /// <paramref name="to"/> (removed when its points are ≤ 0). The caller owns the previous entry.
+    /// </summary>
+    public void Move(LeaderboardEntry? from, LeaderboardEntry to)
+    {
+        if (_entries is not null)
+        {
+            throw new InvalidOperationException("This board is maintained with Update, not Move.");
+        }
+        if (from is { } old)
+        {
+            _root = Delete(_root, old);
+        }
+        if (to.Points > 0)
+        {
+            _root = Insert(_root, new Node(to, PartitionRouter.StableHash(to.Player)));
         }
     }
 

@@ -190,6 +190,10 @@ internal sealed class PartitionState
 
     public PartitionLeaderboard? Board(RunKey run) => _boards.GetValueOrDefault(run);
 
+    /// <summary>A player's leaderboard entry in a run, or null when they have no points in it.</summary>
+    public LeaderboardEntry? EntryOf(RunKey run, string player) =>
+        FindPlayer(player)?.Find(run) is { AchievedAt: { } achieved } progress ? new LeaderboardEntry(player, progress.Total, achieved) : null;
+
     /// <summary>
     /// Applies one sequenced action: a profile action merges the player's attributes; an action of
     /// a type that events count is evaluated against every event whose audience holds the player,
@@ -271,6 +275,7 @@ internal sealed class PartitionState
                 continue;
             }
             var progress = player.GetOrAdd(key, definition.Objectives.Count);
+            LeaderboardEntry? before = progress.AchievedAt is { } was ? new LeaderboardEntry(player.Player, progress.Total, was) : null;
             var result = rules.Progress[eventIndex].Apply(progress, RunPhase.Active, progressAction, slice);
             if (result.Status != ProgressStatus.Applied)
             {
@@ -284,7 +289,7 @@ internal sealed class PartitionState
             }
             if (result.Added > 0)
             {
-                Board(key, create: true)!.Update(player.Player, progress.Total, progress.AchievedAt!.Value);
+                Board(key, create: true)!.Move(before, new LeaderboardEntry(player.Player, progress.Total, progress.AchievedAt!.Value));
                 _slots[key] = CommunityGoals.Add(_slots.GetValueOrDefault(key), result.Added);
                 _slotsDirty = true;
             }
@@ -426,7 +431,7 @@ internal sealed class PartitionState
             {
                 if (progress.Total > 0)
                 {
-                    Board(progress.Run, create: true)!.Update(name, progress.Total, progress.AchievedAt!.Value);
+                    Board(progress.Run, create: true)!.Move(null, new LeaderboardEntry(name, progress.Total, progress.AchievedAt!.Value));
                 }
             }
         }

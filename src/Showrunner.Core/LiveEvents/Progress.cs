@@ -46,13 +46,11 @@ internal readonly record struct ProgressAction(string ActionId, long IngestTicks
 /// </summary>
 internal sealed class PlayerRunProgress
 {
-    private long[] _objectivePoints;
-    private long[] _hourBuckets;
-    private long[] _hourPoints;
-    /// <summary>The objective names the positions stand for (null until aligned with a definition).</summary>
+    // Per objective i: [3i] points, [3i + 1] max_per_hour bucket, [3i + 2] points in that bucket.
+    // One array, not three: this object exists per player per run (millions), so headers count.
+    private long[] _counters;
+    /// <summary>The objective names the positions stand for (shared with the release's rules; null until aligned).</summary>
     private string[]? _objectiveNames;
-    /// <summary>The objective list last aligned with (a reference check makes the common case free).</summary>
-    private IReadOnlyList<ObjectiveDefinition>? _alignedWith;
     /// <summary>Tier names reached, in ordinal order; a small sorted array (most players reach a few tiers).</summary>
     private string[] _tiersReached = [];
 
@@ -62,9 +60,7 @@ internal sealed class PlayerRunProgress
         ArgumentOutOfRangeException.ThrowIfNegative(objectiveCount);
         Player = player;
         Run = run;
-        _objectivePoints = new long[objectiveCount];
-        _hourBuckets = new long[objectiveCount];
-        _hourPoints = new long[objectiveCount];
+        _counters = new long[3 * objectiveCount];
     }
 
     public string Player { get; }
@@ -79,13 +75,26 @@ internal sealed class PlayerRunProgress
     /// <summary>A participant (for community goals) has progress &gt; 0 in the run.</summary>
     public bool IsParticipant => Total > 0;
 
-    public IReadOnlyList<long> ObjectivePoints => _objectivePoints;
+    /// <summary>How many objective counters there are.</summary>
+    public int ObjectiveCount => _counters.Length / 3;
+
+    public IReadOnlyList<long> ObjectivePoints => Column(0);
 
     /// <summary>Per objective, the hour bucket of <see cref="HourPoints"/> (see <see cref="ProgressAction.HourBucket"/>).</summary>
-    public IReadOnlyList<long> HourBuckets => _hourBuckets;
+    public IReadOnlyList<long> HourBuckets => Column(1);
 
     /// <summary>Per objective, the points it added in the hour <see cref="HourBuckets"/> names.</summary>
-    public IReadOnlyList<long> HourPoints => _hourPoints;
+    public IReadOnlyList<long> HourPoints => Column(2);
+
+    private long[] Column(int offset)
+    {
+        var column = new long[ObjectiveCount];
+        for (int i = 0; i < column.Length; i++)
+        {
+            column[i] = _counters[(3 * i) + offset];
+        }
+        return column;
+    }
 
     /// <summary>Names of the tiers reached, in ordinal order.</summary>
     public IReadOnlyCollection<string> TiersReached => _tiersReached;
@@ -96,65 +105,73 @@ internal sealed class PlayerRunProgress
     /// <summary>The player's community-goal reward of this run has been granted (or found granted) by this partition.</summary>
     public bool CommunityGoalGranted { get; set; }
 
-    /// <summary>
-    /// Makes the positions of the objective counters those of <paramref name="objectives"/>, moving
-    /// each counter by objective name (a new release may reorder, add or remove objectives: stored
-    /// points follow their name, and points of a removed objective stay in the total). Free when
-    /// already aligned with the same list.
-    /// </summary>
-    public void Align(IReadOnlyList<ObjectiveDefinition> objectives)
+    /// <summary>The names of <paramref name="objectives"/>, in order (what <see cref="Align(string[])"/> takes; compute once per definition).</summary>
+    public static string[] NamesOf(IReadOnlyList<ObjectiveDefinition> objectives)
     {
         ArgumentNullException.ThrowIfNull(objectives);
-        if (ReferenceEquals(objectives, _alignedWith))
-        {
-            return;
-        }
         var names = new string[objectives.Count];
         for (int i = 0; i < names.Length; i++)
         {
             names[i] = objectives[i].Name;
         }
+        return names;
+    }
+
+    /// <summary>Aligns with a definition's objectives (computing their names; prefer the overload with shared names).</summary>
+    public void Align(IReadOnlyList<ObjectiveDefinition> objectives) => Align(NamesOf(objectives));
+
+    /// <summary>
+    /// Makes the positions of the objective counters those of <paramref name="names"/>, moving
+    /// each counter by objective name (a new release may reorder, add or remove objectives: stored
+    /// points follow their name, and points of a removed objective stay in the total). Free when
+    /// already aligned with the same (shared) array.
+    /// </summary>
+    public void Align(string[] names)
+    {
+        ArgumentNullException.ThrowIfNull(names);
+        if (ReferenceEquals(names, _objectiveNames))
+        {
+            return;
+        }
         if (_objectiveNames is null)
         {
             EnsureObjectives(names.Length);
+            if (ObjectiveCount == names.Length)
+            {
+                _objectiveNames = names;
+                return;
+            }
         }
-        else if (!_objectiveNames.AsSpan().SequenceEqual(names))
+        else if (_objectiveNames.AsSpan().SequenceEqual(names))
         {
-            var points = new long[Math.Max(names.Length, 1)];
-            var buckets = new long[points.Length];
-            var hourPoints = new long[points.Length];
-            var kept = new long[names.Length];
-            for (int i = 0; i < names.Length; i++)
-            {
-                int old = Array.IndexOf(_objectiveNames, names[i]);
-                if (old >= 0 && old < _objectiveNames.Length)
-                {
-                    points[i] = _objectivePoints[old];
-                    buckets[i] = _hourBuckets[old];
-                    hourPoints[i] = _hourPoints[old];
-                }
-            }
-            // Points of objectives the new definition no longer has stay in the total (keep_earned),
-            // carried in a hidden last counter so that the total still equals the sum of counters.
-            long carried = Total;
-            for (int i = 0; i < names.Length; i++)
-            {
-                carried -= points[i];
-            }
-            if (carried > 0)
-            {
-                Array.Resize(ref points, names.Length + 1);
-                Array.Resize(ref buckets, names.Length + 1);
-                Array.Resize(ref hourPoints, names.Length + 1);
-                points[names.Length] = carried;
-                names = [.. names, RetiredObjectives];
-            }
-            _objectivePoints = points;
-            _hourBuckets = buckets;
-            _hourPoints = hourPoints;
+            _objectiveNames = names;
+            return;
         }
+        var counters = new long[3 * names.Length];
+        var old = _objectiveNames ?? [];
+        for (int i = 0; i < names.Length; i++)
+        {
+            int from = Array.IndexOf(old, names[i]);
+            if (from >= 0 && from < ObjectiveCount)
+            {
+                Array.Copy(_counters, 3 * from, counters, 3 * i, 3);
+            }
+        }
+        // Points of objectives the new definition no longer has stay in the total (keep_earned),
+        // carried in a hidden last counter so that the total still equals the sum of counters.
+        long carried = Total;
+        for (int i = 0; i < names.Length; i++)
+        {
+            carried -= counters[3 * i];
+        }
+        if (carried > 0)
+        {
+            Array.Resize(ref counters, counters.Length + 3);
+            counters[^3] = carried;
+            names = [.. names, RetiredObjectives];
+        }
+        _counters = counters;
         _objectiveNames = names;
-        _alignedWith = objectives;
     }
 
     /// <summary>The name under which points of objectives a later release removed are kept.</summary>
@@ -187,9 +204,9 @@ internal sealed class PlayerRunProgress
             {
                 throw new InvalidOperationException($"Stored progress of {player} in {run} has negative points.");
             }
-            progress._objectivePoints[i] = objectivePoints[i];
-            progress._hourBuckets[i] = hourBuckets[i];
-            progress._hourPoints[i] = hourPoints[i];
+            progress._counters[3 * i] = objectivePoints[i];
+            progress._counters[(3 * i) + 1] = hourBuckets[i];
+            progress._counters[(3 * i) + 2] = hourPoints[i];
             sum = checked(sum + objectivePoints[i]);
         }
         if (sum != total || (total > 0) != achievedAt.HasValue)
@@ -207,25 +224,24 @@ internal sealed class PlayerRunProgress
 
     internal void EnsureObjectives(int count)
     {
-        if (count > _objectivePoints.Length)
+        if (3 * count > _counters.Length)
         {
-            Array.Resize(ref _objectivePoints, count);
-            Array.Resize(ref _hourBuckets, count);
-            Array.Resize(ref _hourPoints, count);
+            Array.Resize(ref _counters, 3 * count);
         }
     }
 
     internal void Add(int objective, long points, long hourBucket)
     {
-        _objectivePoints[objective] = checked(_objectivePoints[objective] + points);
-        if (hourBucket > _hourBuckets[objective])
+        int at = 3 * objective;
+        _counters[at] = checked(_counters[at] + points);
+        if (hourBucket > _counters[at + 1])
         {
-            _hourBuckets[objective] = hourBucket;
-            _hourPoints[objective] = points;
+            _counters[at + 1] = hourBucket;
+            _counters[at + 2] = points;
         }
         else
         {
-            _hourPoints[objective] = checked(_hourPoints[objective] + points);
+            _counters[at + 2] = checked(_counters[at + 2] + points);
         }
     }
 
@@ -234,7 +250,7 @@ internal sealed class PlayerRunProgress
     {
         // A bucket older than the stored one (the ingest clock stepped back) is charged to the
         // stored, later bucket: no hour ever holds more than the cap.
-        long used = hourBucket > _hourBuckets[objective] ? 0 : _hourPoints[objective];
+        long used = hourBucket > _counters[(3 * objective) + 1] ? 0 : _counters[(3 * objective) + 2];
         return Math.Max(0, maxPerHour - used);
     }
 
@@ -263,12 +279,11 @@ internal sealed class PlayerRunProgress
     /// <summary>Restores the objective names of stored progress (they must match the counters).</summary>
     internal void RestoreObjectiveNames(string[] names)
     {
-        if (names.Length != _objectivePoints.Length)
+        if (names.Length != ObjectiveCount)
         {
-            throw new InvalidOperationException($"Stored progress of {Player} in {Run} names {names.Length} objectives for {_objectivePoints.Length} counters.");
+            throw new InvalidOperationException($"Stored progress of {Player} in {Run} names {names.Length} objectives for {ObjectiveCount} counters.");
         }
         _objectiveNames = names;
-        _alignedWith = null;
     }
 }
 
@@ -325,6 +340,8 @@ internal sealed class ProgressRules
     private readonly EventDefinition _definition;
     private readonly int _eventIndex;
     private readonly long? _maxPointsPerAction;
+    /// <summary>The objective names, shared by every progress aligned with this definition.</summary>
+    private readonly string[] _objectiveNames;
 
     /// <param name="eventIndex">The event's index in <see cref="ReleaseDefinition.Events"/>, as the evaluator reports it.</param>
     public ProgressRules(EventDefinition definition, int eventIndex, SafetyBounds bounds)
@@ -334,6 +351,7 @@ internal sealed class ProgressRules
         _definition = definition;
         _eventIndex = eventIndex;
         _maxPointsPerAction = bounds.MaxPointsPerAction;
+        _objectiveNames = PlayerRunProgress.NamesOf(definition.Objectives);
         if (_maxPointsPerAction < 0)
         {
             throw new ArgumentOutOfRangeException(nameof(bounds), bounds.MaxPointsPerAction, "max_points_per_action must not be negative.");
@@ -359,7 +377,7 @@ internal sealed class ProgressRules
             return ProgressResult.Nothing(ProgressStatus.NotActive, progress.AchievedAt);
         }
         var objectives = _definition.Objectives;
-        progress.Align(objectives);
+        progress.Align(_objectiveNames);
         long hourBucket = action.HourBucket;
         // Without a bound there is no budget: a sum past long.MaxValue is an overflow, not a silent clamp.
         long? budget = _maxPointsPerAction;

@@ -43,15 +43,17 @@ internal static class StateCodec
                     writer.Write(achieved.Seq);
                 }
                 writer.Write(progress.CommunityGoalGranted);
-                int count = progress.ObjectivePoints.Count;
-                writer.Write(count);
+                var points = progress.ObjectivePoints;
+                var buckets = progress.HourBuckets;
+                var hourPoints = progress.HourPoints;
+                writer.Write(points.Count);
                 var names = progress.ObjectiveNames;
-                for (int i = 0; i < count; i++)
+                for (int i = 0; i < points.Count; i++)
                 {
                     writer.Write(names is not null && i < names.Count ? names[i] : "");
-                    writer.Write(progress.ObjectivePoints[i]);
-                    writer.Write(progress.HourBuckets[i]);
-                    writer.Write(progress.HourPoints[i]);
+                    writer.Write(points[i]);
+                    writer.Write(buckets[i]);
+                    writer.Write(hourPoints[i]);
                 }
                 writer.Write(progress.TiersReached.Count);
                 foreach (string tier in progress.TiersReached)

@@ -75,7 +75,7 @@ internal sealed class LeaderboardEndpoints(IngestPipeline pipeline, LifecycleCoo
             return;
         }
         var key = new RunKey(definition.Id, run);
-        var entry = await pipeline.ReadPartitionAsync(pipeline.Router.PartitionOf(player), p => p.Live.Board(key)?.Find(player)).ConfigureAwait(false);
+        var entry = await pipeline.ReadPartitionAsync(pipeline.Router.PartitionOf(player), p => p.Live.EntryOf(key, player)).ConfigureAwait(false);
         if (entry is not { } found)
         {
             await Problems.WriteAsync(context, StatusCodes.Status404NotFound, ProblemCodes.NotRanked, "Not ranked",
