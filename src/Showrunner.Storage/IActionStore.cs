@@ -55,6 +55,9 @@ public interface IActionStore : IDisposable
     /// <summary>The recorded lifecycle of event runs, in the same data directory.</summary>
     IRunStore Runs { get; }
 
+    /// <summary>Deliveries of grants to the game's webhook, in the same data directory.</summary>
+    Outbox.IOutboxStore Outbox { get; }
+
     /// <summary>Discards the write connection after a failed <see cref="Append"/> and opens a fresh one.</summary>
     void ResetWriter();
 }

@@ -47,6 +47,7 @@ internal sealed class ControllableStore(IActionStore inner) : IActionStore
     public byte[]? FindPlayerProfile(string player) => inner.FindPlayerProfile(player);
     public IReleaseStore Releases => inner.Releases;
     public IRunStore Runs => inner.Runs;
+    public Storage.Outbox.IOutboxStore Outbox => inner.Outbox;
 
     public void ResetWriter()
     {
