@@ -186,21 +186,32 @@ public abstract class OutboxStoreContract : IDisposable
     }
 
     [Fact]
-    public async Task Redeliver_by_id_takes_more_ids_than_one_statement_binds()
+    public async Task Redeliver_moves_more_rows_and_ids_than_one_statement_binds()
     {
-        const int Count = 600;
-        for (int i = 0; i < Count; i++)
+        // More than a SQLite statement's chunk of ids or rows, in each of the three ways to redeliver.
+        const int Dead = 600, Failed = 300;
+        static string Id(int i) => "g-" + i.ToString("D5", System.Globalization.CultureInfo.InvariantCulture);
+        for (int i = 0; i < Dead + Failed; i++)
         {
-            string id = "g-" + i.ToString("D5", System.Globalization.CultureInfo.InvariantCulture);
-            await Store.EnqueueAsync(id, Body("{}"), T0);
-            await Store.RecordAttemptAsync(id, AttemptRecord.DeadLettered(T0, 400, "HTTP 400"));
+            await Store.EnqueueAsync(Id(i), Body("{}"), T0);
+            await Store.RecordAttemptAsync(Id(i), i < Dead
+                ? AttemptRecord.DeadLettered(T0, 400, "HTTP 400")
+                : AttemptRecord.Failed(T0, 503, "HTTP 503", T0 + 30 * Minute));
         }
-        var ids = Enumerable.Range(0, Count + 100).Select(i => "g-" + i.ToString("D5", System.Globalization.CultureInfo.InvariantCulture)).Where(id => id != "g-00007").ToList();
-        Assert.Equal(Count - 1, await Store.RedeliverAsync(RedeliverScope.DeadLettered, T0 + Minute, ids));
-        Assert.Equal(["g-00007"], (await Store.ListDeadLettersAsync(10)).Select(s => s.GrantId));
-        Assert.Equal(new OutboxCounts(Count - 1, 0, 1, T0), await Store.CountsAsync());
-        // Without ids every dead letter moves, however many there are.
-        Assert.Equal(1, await Store.RedeliverAsync(RedeliverScope.DeadLettered, T0 + Minute));
+        // By id: the first half of the dead letters but one, ids that are not there, and failed ones (not in this scope).
+        var ids = Enumerable.Range(0, Dead / 2).Where(i => i != 7).Select(Id)
+            .Concat(Enumerable.Range(Dead + Failed, 100).Select(Id)).Concat(Enumerable.Range(Dead, 10).Select(Id)).ToList();
+        Assert.Equal(Dead / 2 - 1, await Store.RedeliverAsync(RedeliverScope.DeadLettered, T0 + Minute, ids));
+        Assert.Equal([Id(7), Id(Dead / 2)], (await Store.ListDeadLettersAsync(2)).Select(s => s.GrantId));
+        Assert.Equal(new OutboxCounts(Dead / 2 - 1 + Failed, 0, Dead / 2 + 1, T0), await Store.CountsAsync());
+        // Without ids, every dead letter moves; then with the wider scope every failed pending one, and nothing else.
+        Assert.Equal(Dead / 2 + 1, await Store.RedeliverAsync(RedeliverScope.DeadLettered, T0 + Minute));
+        Assert.Equal(Failed, await Store.RedeliverAsync(RedeliverScope.AllFailed, T0 + 2 * Minute));
+        Assert.Equal(0, await Store.RedeliverAsync(RedeliverScope.AllFailed, T0 + 3 * Minute));
+        Assert.Equal(new OutboxCounts(Dead + Failed, 0, 0, T0), await Store.CountsAsync());
+        Assert.Equal(T0 + Minute, await Store.NextDueAtAsync());
+        Assert.Equal(T0 + 2 * Minute, (await Store.GetAsync(Id(Dead + Failed - 1)))!.NextAttemptAt);
+        Assert.Equal(0, (await Store.GetAsync(Id(Dead + Failed - 1)))!.Attempts);
     }
 
     [Fact]
