@@ -65,6 +65,9 @@ public interface IActionStore : IDisposable
     /// <summary>The ledger, checkpoints, community-goal records and partition snapshots, in the same data directory.</summary>
     ILedgerStore Ledger { get; }
 
+    /// <summary>Deliveries of grants to the game's webhook, in the same data directory.</summary>
+    Outbox.IOutboxStore Outbox { get; }
+
     /// <summary>Discards the write connection after a failed <see cref="Append"/> and opens a fresh one.</summary>
     void ResetWriter();
 }

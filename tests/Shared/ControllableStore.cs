@@ -55,6 +55,7 @@ internal sealed class ControllableStore(IActionStore inner) : IActionStore
     public IReleaseStore Releases => inner.Releases;
     public IRunStore Runs => inner.Runs;
     public ILedgerStore Ledger => inner.Ledger;
+    public Storage.Outbox.IOutboxStore Outbox => inner.Outbox;
 
     public void ResetWriter()
     {

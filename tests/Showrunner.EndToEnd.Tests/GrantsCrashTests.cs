@@ -103,7 +103,7 @@ public sealed class GrantsCrashTests(ITestOutputHelper output)
                     string id = $"g{c}-{counter++}";
                     string player = "player-" + clientRandom.Next(Players).ToString(CultureInfo.InvariantCulture);
                     string at = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
-                    var sent = (id, player, $$"""{"id":"{{id}}","player":"{{player}}","type":"combat.kill","at":"{{at}}","data":{"target":"dragon"}}""");
+                    var sent = (id, player, $$"""{"id":"{{id}}","player":"{{player}}","type":"combat.kill","at":"{{at}}","data":{"target":"dragon"} """.TrimEnd() + "}");
                     batch.Add(sent);
                     history.Add(sent);
                 }

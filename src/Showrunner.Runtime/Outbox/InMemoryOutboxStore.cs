@@ -15,17 +15,6 @@ internal sealed class InMemoryOutboxStore : IOutboxStore
     private readonly Dictionary<long, Row> _bySequence = [];
     private long _sequence;
 
-    public int Count
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _rows.Count;
-            }
-        }
-    }
-
     public Task<EnqueueResult> EnqueueAsync(string grantId, ReadOnlyMemory<byte> payload, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(grantId);
@@ -73,6 +62,16 @@ internal sealed class InMemoryOutboxStore : IOutboxStore
 
     public Task RecordAttemptAsync(string grantId, AttemptRecord attempt, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(attempt);
+        // Checked before anything changes: a malformed record must not half-apply.
+        if (attempt.Outcome == AttemptOutcome.Failed && attempt.NextAttemptAt is null)
+        {
+            throw new ArgumentException("A failed attempt needs its next attempt time.", nameof(attempt));
+        }
+        if (!Enum.IsDefined(attempt.Outcome))
+        {
+            throw new ArgumentOutOfRangeException(nameof(attempt), attempt.Outcome, "Unknown outcome.");
+        }
         lock (_lock)
         {
             var row = Find(grantId);
@@ -97,7 +96,7 @@ internal sealed class InMemoryOutboxStore : IOutboxStore
                     row.LastError = attempt.Error;
                     if (row.Status == DeliveryStatus.Pending)
                     {
-                        Reschedule(row, attempt.NextAttemptAt ?? throw new ArgumentException("A failed attempt needs its next attempt time.", nameof(attempt)));
+                        Reschedule(row, attempt.NextAttemptAt!.Value);
                     }
                     break;
                 case AttemptOutcome.DeadLettered:
@@ -180,6 +179,35 @@ internal sealed class InMemoryOutboxStore : IOutboxStore
                 moved++;
             }
             return Task.FromResult(moved);
+        }
+    }
+
+    public Task<OutboxCounts> CountsAsync(CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            long pending = 0, delivered = 0, deadLettered = 0;
+            DateTimeOffset? oldest = null;
+            foreach (var row in _rows.Values)
+            {
+                switch (row.Status)
+                {
+                    case DeliveryStatus.Pending:
+                        pending++;
+                        if (oldest is null || row.EnqueuedAt < oldest)
+                        {
+                            oldest = row.EnqueuedAt;
+                        }
+                        break;
+                    case DeliveryStatus.Delivered:
+                        delivered++;
+                        break;
+                    default:
+                        deadLettered++;
+                        break;
+                }
+            }
+            return Task.FromResult(new OutboxCounts(pending, delivered, deadLettered, oldest));
         }
     }
 

@@ -20,6 +20,11 @@ namespace Showrunner.Storage.Outbox;
 /// <item>Delivered and dead-lettered are final until <see cref="RedeliverAsync"/> moves
 /// dead-lettered ones back; an outcome recorded for a delivered grant is ignored (the first
 /// success wins).</item>
+/// <item>Recording an attempt for, or releasing, a grant that was never enqueued throws
+/// <see cref="InvalidOperationException"/>; a malformed attempt (a failure without its next
+/// attempt time) throws <see cref="ArgumentException"/>. Neither changes anything.</item>
+/// <item>Grant ids are compared and ordered ordinally (as UTF-8 bytes, which is the UTF-16
+/// ordinal order for every id without characters beyond U+FFFF; grant ids are hex).</item>
 /// </list>
 /// </remarks>
 public interface IOutboxStore
@@ -53,6 +58,9 @@ public interface IOutboxStore
     /// Backs <c>showrunner outbox redeliver</c>.
     /// </summary>
     Task<int> RedeliverAsync(RedeliverScope scope, DateTimeOffset now, IReadOnlyCollection<string>? grantIds = null, CancellationToken cancellationToken = default);
+
+    /// <summary>How many deliveries are in each state, and the oldest pending one's enqueue time: for dashboards, metrics and <c>GET /v1/outbox</c>.</summary>
+    Task<OutboxCounts> CountsAsync(CancellationToken cancellationToken = default);
 }
 
 public enum EnqueueResult
@@ -98,6 +106,11 @@ public sealed record AttemptRecord(AttemptOutcome Outcome, DateTimeOffset At, in
 
     public static AttemptRecord DeadLettered(DateTimeOffset at, int? statusCode, string error) => new(AttemptOutcome.DeadLettered, at, statusCode, error, null);
 }
+
+/// <summary>The outbox at a glance.</summary>
+/// <param name="Pending">Waiting for an attempt or in flight (claimed ones included).</param>
+/// <param name="OldestPendingEnqueuedAt">The enqueue time of the oldest pending delivery, or null if none is pending: how far behind delivery is.</param>
+public sealed record OutboxCounts(long Pending, long Delivered, long DeadLettered, DateTimeOffset? OldestPendingEnqueuedAt);
 
 /// <summary>What the rewards API and the CLI show about one grant's delivery.</summary>
 /// <param name="Attempts">Attempts since enqueue or the last redeliver; dead-lettering counts against this.</param>

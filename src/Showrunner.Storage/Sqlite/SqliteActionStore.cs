@@ -49,6 +49,7 @@ public sealed partial class SqliteActionStore : IActionStore
     private sqlite3_stmt? _profileStatement;
     private SqliteReleaseStore? _releases;
     private SqliteRunStore? _runs;
+    private SqliteOutboxStore? _outbox;
     private readonly Dictionary<int, long> _heads = [];
     /// <summary>Log positions of the actions of the batch being written, in order.</summary>
     private readonly List<long> _positions = [];
@@ -98,6 +99,7 @@ public sealed partial class SqliteActionStore : IActionStore
         }
         _releases = new SqliteReleaseStore(OpenConnection());
         _runs = new SqliteRunStore(OpenConnection());
+        _outbox = new SqliteOutboxStore(OpenConnection());
         return new StoreInfo(partitionCount, created, schemaVersion, $"SQLite {connection.ServerVersion}",
             "journal_mode=WAL, synchronous=FULL", Path.Combine(_options.DataDirectory, DatabaseFileName));
     }
@@ -376,6 +378,8 @@ public sealed partial class SqliteActionStore : IActionStore
 
     public IRunStore Runs => _runs ?? throw new InvalidOperationException("The store is not open.");
 
+    public Outbox.IOutboxStore Outbox => _outbox ?? throw new InvalidOperationException("The store is not open.");
+
     private ReaderLease LeaseReader()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -430,6 +434,7 @@ public sealed partial class SqliteActionStore : IActionStore
         DisposeWriter();
         _releases?.Dispose();
         _runs?.Dispose();
+        _outbox?.Dispose();
         while (_readers.TryTake(out var reader))
         {
             reader.Probe.Dispose();

@@ -116,7 +116,7 @@ CREATE TABLE outbox (
     seq              INTEGER PRIMARY KEY, -- enqueue order
     grant_id         TEXT    NOT NULL UNIQUE,
     payload          BLOB    NOT NULL,
-    status           INTEGER NOT NULL DEFAULT 0, -- 0 pending, 1 delivered, 2 dead-lettered
+    status           INTEGER NOT NULL DEFAULT 0 CHECK (status IN (0, 1, 2)), -- 0 pending, 1 delivered, 2 dead-lettered
     attempts         INTEGER NOT NULL DEFAULT 0, -- since enqueue or the last redeliver
     total_attempts   INTEGER NOT NULL DEFAULT 0,
     enqueued_at      INTEGER NOT NULL, -- UTC ticks
