@@ -26,12 +26,15 @@ public sealed class EventsApiTests
         var hunt = list["events"]![0]!;
         Assert.Equal(("crystal_caves_hunt", "2025-07-24T16:00:00Z", 1), ((string?)hunt["id"], (string?)hunt["start"], (int)hunt["runs_total"]!));
         var run = hunt["runs"]![0]!;
-        // The hunt ended in 2025 and has a leaderboard: it waits in finalizing for its prizes.
-        Assert.Equal((0, "finalizing", "2025-08-02T16:00:00Z"), ((int)run["run"]!, (string?)run["phase"], (string?)run["phase_since"]));
+        // The hunt ended in 2025 and has a leaderboard: nothing is in flight, so on the same tick its
+        // (empty) leaderboard is final, its prizes are granted and it is recorded finalized.
+        Assert.Equal((0, "finalized", Showrunner.Core.Actions.Rfc3339.Format(factory.Clock.GetUtcNow().UtcTicks)),
+            ((int)run["run"]!, (string?)run["phase"], (string?)run["phase_since"]));
 
         var detail = await Ok(await client.GetAsync(new Uri("/v1/events/crystal_caves_hunt", UriKind.Relative)));
         var steps = detail["runs"]![0]!["transitions"]!.AsArray().Select(t => ((string?)t!["from"], (string?)t["to"], (string?)t["cause"])).ToList();
-        Assert.Equal([("scheduled", "active", "schedule"), ("active", "grace", "schedule"), ("grace", "finalizing", "schedule")], steps);
+        Assert.Equal([("scheduled", "active", "schedule"), ("active", "grace", "schedule"), ("grace", "finalizing", "schedule"),
+            ("finalizing", "finalized", "finalization")], steps);
 
         var refused = await ActionsApiTests.ProblemOf(await client.PostAsync(new Uri("/v1/events/crystal_caves_hunt/runs/0/cancel", UriKind.Relative), null),
             HttpStatusCode.Conflict, "run.not_cancellable");
