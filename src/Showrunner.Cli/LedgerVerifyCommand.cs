@@ -208,7 +208,7 @@ internal sealed class LedgerVerifyCommand(TextWriter output, TextWriter errors, 
             var latest = report.Latest is { } c
                 ? $"checkpoint {c.Sequence} at {Rfc3339.Format(c.TimeTicks)}, {c.Partitions.Sum(h => h.Size)} entries"
                 : "none";
-            output.WriteLine(report.IsValid ? "ok: the ledger verifies" : $"failed: {report.Problems.Count} problem(s); the first is named first above");
+            output.WriteLine(report.IsValid ? "ok: the ledger verifies" : $"failed: {report.Problems.Count} problem(s), listed on standard error");
             output.WriteLine($"partitions   {report.Partitions}");
             output.WriteLine($"entries      {report.Entries}{(report.IsValid ? "" : " (verified before the first problem of each partition)")}");
             output.WriteLine($"checkpoints  {report.Checkpoints}");

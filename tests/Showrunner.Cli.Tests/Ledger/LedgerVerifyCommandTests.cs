@@ -12,6 +12,7 @@ namespace Showrunner.Cli.Tests.Ledger;
 /// and every kind of tampering an attacker with the file could do is reported at exactly the
 /// entry or checkpoint it touched.
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class LedgerVerifyCommandTests(LedgerDirectory directory, ITestOutputHelper log) : IClassFixture<LedgerDirectory>
 {
     internal static (int ExitCode, string Output, string Errors) Run(params string[] args)
@@ -112,10 +113,11 @@ public sealed class LedgerVerifyCommandTests(LedgerDirectory directory, ITestOut
     }
 
     [Fact]
+    [Trait("Category", "Fuzz")]
     public void A_flipped_byte_in_random_entries_and_in_stored_hashes_fails_at_exactly_that_entry()
     {
-        int seed = Environment.GetEnvironmentVariable("SHOWRUNNER_TEST_SEED") is { } text ? int.Parse(text, System.Globalization.CultureInfo.InvariantCulture) : 20261122;
-        log.WriteLine($"seed {seed} (replay with SHOWRUNNER_TEST_SEED={seed})");
+        int seed = Environment.GetEnvironmentVariable("SHOWRUNNER_FUZZ_SEED") is { } text ? int.Parse(text, System.Globalization.CultureInfo.InvariantCulture) : 20261122;
+        log.WriteLine($"seed {seed} (replay with SHOWRUNNER_FUZZ_SEED={seed})");
         var random = new Random(seed);
         var copy = directory.Copy();
         copy.Unprotect();
@@ -171,7 +173,7 @@ public sealed class LedgerVerifyCommandTests(LedgerDirectory directory, ITestOut
         Assert.Equal(1, exitCode);
         Assert.StartsWith($"error: chain.truncated: partition {partition}, entry {keep}: a checkpoint commits to ", errors, StringComparison.Ordinal);
         Assert.Contains($"(checkpoint {firstCommitting})", errors, StringComparison.Ordinal);
-        Assert.StartsWith("failed: 1 problem(s)", output, StringComparison.Ordinal);
+        Assert.StartsWith("failed: 1 problem(s), listed on standard error\n", output, StringComparison.Ordinal);
     }
 
     [Fact]

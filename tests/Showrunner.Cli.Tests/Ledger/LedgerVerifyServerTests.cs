@@ -9,6 +9,7 @@ namespace Showrunner.Cli.Tests.Ledger;
 /// real data directory, since the real endpoints are being built on main): the same checks and
 /// the same answers as <c>--data</c>, page by page.
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class LedgerVerifyServerTests(LedgerDirectory directory) : IClassFixture<LedgerDirectory>
 {
     [Fact]

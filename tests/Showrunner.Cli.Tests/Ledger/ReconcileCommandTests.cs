@@ -11,6 +11,7 @@ namespace Showrunner.Cli.Tests.Ledger;
 /// gives exactly the recorded grants; a forged, a deleted and a changed grant — each made so that
 /// <c>ledger verify</c> still passes — are each reported as what they are.
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class ReconcileCommandTests(LedgerDirectory directory, ITestOutputHelper log) : IClassFixture<LedgerDirectory>
 {
     private static (int ExitCode, JsonElement Root) Json(params string[] args)
