@@ -68,7 +68,29 @@ namespace Showrunner.Cli
             verifyReceipt.SetAction(result => ledger.VerifyReceipt(result.GetValue(receiptFile)!, result.GetValue(keyFile)!, result.GetValue(json)));
             var receipt = new Command("receipt", "Receipts of reward grants.") { verifyReceipt };
 
-            var root = new RootCommand("Showrunner: live events for online games.") { check, build, diff, inspect, publish, activateCommand, rollback, receipt };
+            var verifyCommand = new LedgerVerifyCommand(output, errors, handler);
+            var data = new Option<string?>("--data") { Description = "A data directory (read-only; the server may be running)." };
+            var ledgerServer = new Option<string?>("--server") { Description = "A running server's base URL, to verify over its ledger endpoints instead." };
+            var ledgerKey = new Option<string?>("--key")
+            {
+                Description = "The ledger's public key, PEM (default: derived from the data directory's key file; with --server, the key the server serves).",
+            };
+            var verifyLedger = new Command("verify", "Verify the whole ledger: every entry's hash link, every checkpoint's signature and root, unique grant ids.")
+                { data, ledgerServer, ledgerKey, json };
+            verifyLedger.SetAction(result => verifyCommand.Run(result.GetValue(data), result.GetValue(ledgerServer), result.GetValue(ledgerKey), result.GetValue(json)));
+            var ledgerCommand = new Command("ledger", "The grant ledger.") { verifyLedger };
+
+            var reconcileCommand = new ReconcileCommand(output, errors);
+            var reconcileData = new Option<string>("--data") { Description = "A data directory (read-only; the server may be running).", Required = true };
+            var limit = new Option<int>("--limit")
+            {
+                Description = $"List at most this many differences (all are counted; 0 to {ReconcileCommand.LimitMax}).",
+                DefaultValueFactory = _ => ReconcileCommand.DefaultLimit,
+            };
+            var reconcile = new Command("reconcile", "Replay the action log from scratch and compare the grants it gives with the ledger.") { reconcileData, limit, json };
+            reconcile.SetAction(result => reconcileCommand.Run(result.GetValue(reconcileData)!, result.GetValue(limit), result.GetValue(json)));
+
+            var root = new RootCommand("Showrunner: live events for online games.") { check, build, diff, inspect, publish, activateCommand, rollback, receipt, ledgerCommand, reconcile };
             var parsed = root.Parse(args);
             if (parsed.Errors.Count > 0)
             {

@@ -26,16 +26,19 @@ public sealed class EventsApiTests
         var hunt = list["events"]![0]!;
         Assert.Equal(("crystal_caves_hunt", "2025-07-24T16:00:00Z", 1), ((string?)hunt["id"], (string?)hunt["start"], (int)hunt["runs_total"]!));
         var run = hunt["runs"]![0]!;
-        // The hunt ended in 2025 and has a leaderboard: nobody played, so finalization paid no prize and finished on the first tick.
-        Assert.Equal((0, "finalized", "2026-11-22T12:00:00Z"), ((int)run["run"]!, (string?)run["phase"], (string?)run["phase_since"]));
+        // The hunt ended in 2025 and has a leaderboard: nothing is in flight, so on the same tick its
+        // (empty) leaderboard is final, its prizes are granted and it is recorded finalized.
+        Assert.Equal((0, "finalized", Showrunner.Core.Actions.Rfc3339.Format(factory.Clock.GetUtcNow().UtcTicks)),
+            ((int)run["run"]!, (string?)run["phase"], (string?)run["phase_since"]));
 
         var detail = await Ok(await client.GetAsync(new Uri("/v1/events/crystal_caves_hunt", UriKind.Relative)));
         var steps = detail["runs"]![0]!["transitions"]!.AsArray().Select(t => ((string?)t!["from"], (string?)t["to"], (string?)t["cause"])).ToList();
-        Assert.Equal([("scheduled", "active", "schedule"), ("active", "grace", "schedule"), ("grace", "finalizing", "schedule"), ("finalizing", "finalized", "finalization")], steps);
+        Assert.Equal([("scheduled", "active", "schedule"), ("active", "grace", "schedule"), ("grace", "finalizing", "schedule"),
+            ("finalizing", "finalized", "finalization")], steps);
 
         var refused = await ActionsApiTests.ProblemOf(await client.PostAsync(new Uri("/v1/events/crystal_caves_hunt/runs/0/cancel", UriKind.Relative), null),
             HttpStatusCode.Conflict, "run.not_cancellable");
-        Assert.Contains("finalized", (string?)refused["detail"], StringComparison.Ordinal);
+        Assert.Contains("finalizing", (string?)refused["detail"], StringComparison.Ordinal);
         await ActionsApiTests.ProblemOf(await client.PostAsync(new Uri("/v1/events/crystal_caves_hunt/runs/5/pause", UriKind.Relative), null),
             HttpStatusCode.NotFound, "run.unknown");
         await ActionsApiTests.ProblemOf(await client.GetAsync(new Uri("/v1/events/nope", UriKind.Relative)), HttpStatusCode.NotFound, "event_not_found");

@@ -16,26 +16,72 @@ internal sealed record ChainVerification(string Code, string Detail, long? First
     public const string RootMismatch = "chain.root_mismatch";
 
     public bool IsValid => Code == Ok;
+
+    /// <summary>For <see cref="RootMismatch"/> and <see cref="Truncated"/>: the expected head that failed (the very instance passed in).</summary>
+    public PartitionHead? FailedHead { get; init; }
 }
+
+/// <summary>A problem a caller finds in an entry that the chain itself accepts (see <see cref="ChainVerifier.Verify(int, IEnumerable{StoredEntry}, IReadOnlyList{PartitionHead}, Func{GrantEntry, EntryProblem?})"/>).</summary>
+internal readonly record struct EntryProblem(string Code, string Detail);
 
 /// <summary>
 /// Checks one partition's ledger as stored: every entry decodes and is canonical, sits at its own
 /// partition and index, links to its predecessor (the first to 32 zero bytes) and hashes to its
-/// stored hash; then the Merkle root of the entries up to a checkpoint's size equals the
-/// checkpoint's root. Streams: memory is O(log n) whatever the number of entries. Reports the
-/// first failure only (later ones usually follow from it). This is what <c>ledger verify</c> runs.
+/// stored hash; then the Merkle root of the entries up to each expected head's size (a checkpoint's
+/// size for this partition) equals that head's root. Streams: memory is O(log n) whatever the number
+/// of entries, plus the expected heads. Reports the first failure only (later ones usually follow
+/// from it). This is what <c>ledger verify</c> runs for each partition.
 /// </summary>
 internal static class ChainVerifier
 {
     /// <param name="partition">The partition the entries belong to.</param>
     /// <param name="entries">The partition's entries in index order, from index 0.</param>
     /// <param name="expected">The head a (signature-checked) checkpoint commits to for this partition, if any.</param>
-    public static ChainVerification Verify(int partition, IEnumerable<StoredEntry> entries, PartitionHead? expected = null)
+    public static ChainVerification Verify(int partition, IEnumerable<StoredEntry> entries, PartitionHead? expected = null) =>
+        Verify(partition, entries, expected is null ? [] : [expected]);
+
+    /// <summary>
+    /// Checks the chain and, in the same pass, the root at every expected head: when the walk has
+    /// seen <c>head.Size</c> entries, the root of those entries must be <c>head.Root</c>.
+    /// </summary>
+    /// <param name="expected">
+    /// Heads of signature-checked checkpoints for this partition, sorted by size (equal sizes may
+    /// repeat; they must then have the same root, or one of them fails).
+    /// </param>
+    /// <param name="inspect">
+    /// Called with each entry that passed the chain checks, before the next is read; a problem it
+    /// returns stops the walk at that entry with its code (the caller's own checks: columns that
+    /// repeat the entry's fields, grant ids seen before).
+    /// </param>
+    public static ChainVerification Verify(int partition, IEnumerable<StoredEntry> entries, IReadOnlyList<PartitionHead> expected,
+        Func<GrantEntry, EntryProblem?>? inspect = null)
     {
+        ArgumentNullException.ThrowIfNull(entries);
+        ArgumentNullException.ThrowIfNull(expected);
+        for (int i = 1; i < expected.Count; i++)
+        {
+            if (expected[i].Size < expected[i - 1].Size)
+            {
+                throw new ArgumentException("The expected heads must be sorted by size.", nameof(expected));
+            }
+        }
         var range = new CompactRange();
         byte[] previous = LedgerFormat.GenesisPrevHash();
-        byte[]? expectedRootChecked = null;
         long index = 0;
+        int next = 0;
+        // Heads of the empty log: their root is the empty root.
+        while (next < expected.Count && expected[next].Size == 0)
+        {
+            if (!MerkleHash.EmptyRoot().AsSpan().SequenceEqual(expected[next].Root))
+            {
+                return new(ChainVerification.RootMismatch, "the checkpoint's root of the empty log is not the empty root", null, 0, range.Root())
+                {
+                    FailedHead = expected[next],
+                };
+            }
+            next++;
+        }
+        long matchedSize = 0;
         foreach (var stored in entries)
         {
             ChainVerification Bad(string code, string detail) => new(code, detail, index, index, range.Root());
@@ -62,28 +108,39 @@ internal static class ChainVerifier
             {
                 return Bad(ChainVerification.HashMismatch, $"the entry hashes to {Convert.ToHexStringLower(entry.Hash)}, the stored hash differs");
             }
+            if (inspect?.Invoke(entry) is { } problem)
+            {
+                return Bad(problem.Code, problem.Detail);
+            }
             range.Append(entry.LeafHash);
             previous = stored.Hash;
             index++;
-            if (expected is not null && index == expected.Size)
+            if (next < expected.Count && expected[next].Size == index)
             {
-                expectedRootChecked = range.Root();
-                if (!expectedRootChecked.AsSpan().SequenceEqual(expected.Root))
+                byte[] root = range.Root();
+                while (next < expected.Count && expected[next].Size == index)
                 {
-                    return new(ChainVerification.RootMismatch, $"the root of the first {expected.Size} entries differs from the checkpoint's", null, index, expectedRootChecked);
+                    if (!root.AsSpan().SequenceEqual(expected[next].Root))
+                    {
+                        // Every entry links and hashes correctly, so the log was rewritten consistently
+                        // somewhere after the last head that matched: no single entry can be named.
+                        string since = matchedSize == 0 ? "" : $"; the first {matchedSize} matched an earlier checkpoint, so an entry from {matchedSize} to {index - 1} was changed";
+                        return new(ChainVerification.RootMismatch, $"the root of the first {index} entries differs from the checkpoint's{since}", null, index, root)
+                        {
+                            FailedHead = expected[next],
+                        };
+                    }
+                    next++;
                 }
+                matchedSize = index;
             }
         }
-        if (expected is not null)
+        if (next < expected.Count)
         {
-            if (index < expected.Size)
+            return new(ChainVerification.Truncated, $"a checkpoint commits to {expected[next].Size} entries, the ledger holds {index}", index, index, range.Root())
             {
-                return new(ChainVerification.Truncated, $"the checkpoint commits to {expected.Size} entries, the ledger holds {index}", index, index, range.Root());
-            }
-            if (expected.Size == 0 && !MerkleHash.EmptyRoot().AsSpan().SequenceEqual(expected.Root))
-            {
-                return new(ChainVerification.RootMismatch, "the checkpoint's root of the empty log is not the empty root", null, index, range.Root());
-            }
+                FailedHead = expected[next],
+            };
         }
         return new(ChainVerification.Ok, "", null, index, range.Root());
     }

@@ -32,6 +32,11 @@ public sealed partial class SqliteActionStore : IActionStore
 {
     public const string DatabaseFileName = "showrunner.db";
     public const string LockFileName = "showrunner.lock";
+    /// <summary>
+    /// The ledger's signing key in the data directory (PKCS#8 PEM), written by the server. Named here,
+    /// with the directory's other files, so that tools reading a data directory find it too.
+    /// </summary>
+    public const string LedgerKeyFileName = "ledger-signing-key.pem";
     private const int ProbeChunk = 64;
     private const string Columns = "partition, seq, id, player, type, at, ingested_at, data, release_ref";
     /// <summary>Actions of this type also update the player's merged profile (player_profiles).</summary>

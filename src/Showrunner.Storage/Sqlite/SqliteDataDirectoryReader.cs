@@ -1,0 +1,280 @@
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+
+namespace Showrunner.Storage.Sqlite;
+
+/// <summary>A grant id stored more than once, and one of the rows that holds it.</summary>
+internal sealed record DuplicateGrantRow(string GrantId, int Partition, long Index);
+
+/// <summary>
+/// Opens a data directory's database read-only, for tools (<c>ledger verify</c>, <c>reconcile</c>)
+/// that may run while the server has the directory open. Every read sees one consistent snapshot:
+/// the state as of the first read after <see cref="Open"/>, whatever the server commits meanwhile.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Read-only in every sense: the connection is opened with <c>Mode=ReadOnly</c> and
+/// <c>query_only</c>; no migration runs and no setting is changed (not even the journal mode);
+/// the directory's lock file is not touched, so the server keeps running. A schema this build
+/// does not know exactly (older: not yet migrated; newer: written by a later version; or
+/// different migration names) is refused with a stable code rather than misread.
+/// </para>
+/// <para>
+/// The snapshot is one deferred read transaction held for the reader's lifetime. In WAL mode it
+/// never blocks the server's writes; it only keeps SQLite from recycling the WAL past it, so a
+/// reader should not be kept open longer than the work needs. The enumerables stream rows (one at
+/// a time from SQLite), so walking a ledger of any size costs constant memory here.
+/// </para>
+/// </remarks>
+internal sealed class SqliteDataDirectoryReader : IDisposable
+{
+    private readonly SqliteConnection _connection;
+    private readonly SqliteTransaction _snapshot;
+
+    private SqliteDataDirectoryReader(string location, SqliteConnection connection, SqliteTransaction snapshot, int schemaVersion, int partitionCount)
+    {
+        Location = location;
+        _connection = connection;
+        _snapshot = snapshot;
+        SchemaVersion = schemaVersion;
+        PartitionCount = partitionCount;
+    }
+
+    /// <summary>The database file read.</summary>
+    public string Location { get; }
+
+    public int SchemaVersion { get; }
+
+    /// <summary>The partition count the directory was created with (<c>meta.partition_count</c>).</summary>
+    public int PartitionCount { get; }
+
+    /// <summary>Opens <c>&lt;dataDirectory&gt;/showrunner.db</c> read-only and checks its schema.</summary>
+    /// <exception cref="StoreConfigurationException">
+    /// <c>data_directory_missing</c>, <c>schema_too_old</c>, <c>schema_too_new</c>, <c>schema_unknown</c> or
+    /// <c>store_damaged</c>: the directory cannot be read as this build understands it.
+    /// </exception>
+    public static SqliteDataDirectoryReader Open(string dataDirectory)
+    {
+        string location = Path.Combine(dataDirectory, SqliteActionStore.DatabaseFileName);
+        if (!File.Exists(location))
+        {
+            throw new StoreConfigurationException("data_directory_missing",
+                $"'{dataDirectory}' is not a Showrunner data directory: {SqliteActionStore.DatabaseFileName} does not exist in it.");
+        }
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder
+        {
+            DataSource = location,
+            Mode = SqliteOpenMode.ReadOnly,
+            Pooling = false,
+        }.ToString());
+        try
+        {
+            connection.Open();
+            SqliteMigrations.Execute(connection, "PRAGMA busy_timeout = 5000");
+            SqliteMigrations.Execute(connection, "PRAGMA query_only = 1");
+            // Deferred: the snapshot starts at the first read below and holds no write lock.
+            var snapshot = connection.BeginTransaction(deferred: true);
+            int schemaVersion = CheckSchema(connection, snapshot, location);
+            int partitionCount = ReadPartitionCount(connection, snapshot, location);
+            return new SqliteDataDirectoryReader(location, connection, snapshot, schemaVersion, partitionCount);
+        }
+        catch (SqliteException exception)
+        {
+            connection.Dispose();
+            throw new StoreConfigurationException("store_damaged", $"{location} cannot be read as a SQLite database: {exception.Message}");
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    private static int CheckSchema(SqliteConnection connection, SqliteTransaction snapshot, string location)
+    {
+        var applied = new List<(int Version, string Name)>();
+        using (var command = connection.CreateCommand())
+        {
+            command.Transaction = snapshot;
+            command.CommandText = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'";
+            if (Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture) == 0)
+            {
+                throw new StoreConfigurationException("schema_unknown", $"{location} has no schema_migrations table: it was not written by Showrunner.");
+            }
+            command.CommandText = "SELECT version, name FROM schema_migrations ORDER BY version";
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                applied.Add((reader.GetInt32(0), reader.GetString(1)));
+            }
+        }
+        var known = SqliteMigrations.All;
+        int version = applied.Count == 0 ? 0 : applied[^1].Version;
+        if (version > known.Count)
+        {
+            throw new StoreConfigurationException("schema_too_new",
+                $"{location} has schema version {version}, but this build knows only up to {known.Count}. Use a newer Showrunner.");
+        }
+        if (version < known.Count)
+        {
+            throw new StoreConfigurationException("schema_too_old",
+                $"{location} has schema version {version}; this build reads only version {known.Count}. Start this build's server on it once to migrate it.");
+        }
+        for (int i = 0; i < known.Count; i++)
+        {
+            if (i >= applied.Count || applied[i].Version != known[i].Version || applied[i].Name != known[i].Name)
+            {
+                throw new StoreConfigurationException("schema_unknown",
+                    $"{location} records migrations this build does not know (expected {known[i].Version:D4}_{known[i].Name}).");
+            }
+        }
+        return version;
+    }
+
+    private static int ReadPartitionCount(SqliteConnection connection, SqliteTransaction snapshot, string location)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = snapshot;
+        command.CommandText = "SELECT value FROM meta WHERE key = 'partition_count'";
+        if (command.ExecuteScalar() is not string text
+            || !int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int count) || count < 1)
+        {
+            throw new StoreConfigurationException("store_damaged", $"{location} has no valid partition count in its meta table.");
+        }
+        return count;
+    }
+
+    private SqliteCommand Command(string sql)
+    {
+        var command = _connection.CreateCommand();
+        command.Transaction = _snapshot;
+        command.CommandText = sql;
+        return command;
+    }
+
+    /// <summary>The ledger entries of one partition in index order, streamed.</summary>
+    public IEnumerable<LedgerRow> Entries(int partition)
+    {
+        using var command = Command(
+            "SELECT partition, idx, grant_id, player, event_id, run, cause_kind, time, entry, prev_hash, hash " +
+            "FROM ledger_entries WHERE partition = $p ORDER BY idx");
+        command.Parameters.AddWithValue("$p", partition);
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            yield return new LedgerRow(reader.GetInt32(0), reader.GetInt64(1), Blob(reader, 2), reader.GetString(3), reader.GetString(4),
+                reader.GetInt64(5), reader.GetString(6), reader.GetInt64(7), Blob(reader, 8), Blob(reader, 9), Blob(reader, 10));
+        }
+    }
+
+    /// <summary>Every checkpoint in sequence order, streamed.</summary>
+    public IEnumerable<StoredCheckpoint> Checkpoints()
+    {
+        using var command = Command("SELECT sequence, time, key_id, body, signature FROM checkpoints ORDER BY sequence");
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            yield return new StoredCheckpoint(reader.GetInt64(0), reader.GetInt64(1), reader.GetString(2), Blob(reader, 3), Blob(reader, 4));
+        }
+    }
+
+    /// <summary>Every action in log position order (so each partition's in seq order), streamed.</summary>
+    public IEnumerable<(long Position, ActionRecord Action)> Actions()
+    {
+        using var command = Command("SELECT partition, seq, id, player, type, at, ingested_at, data, release_ref, position FROM actions ORDER BY position");
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            yield return (reader.GetInt64(9), new ActionRecord(reader.GetInt32(0), reader.GetInt64(1), reader.GetString(2), reader.GetString(3),
+                reader.GetString(4), reader.GetInt64(5), reader.GetInt64(6), Blob(reader, 7), reader.IsDBNull(8) ? 0 : reader.GetInt64(8)));
+        }
+    }
+
+    /// <summary>The release with this ref and its canonical bundle bytes, or null.</summary>
+    public (StoredRelease Release, byte[] Bundle)? Release(long releaseRef)
+    {
+        using var command = Command("SELECT ref, id, name, merkle_root, length(bundle), published_at, bundle FROM releases WHERE ref = $r");
+        command.Parameters.AddWithValue("$r", releaseRef);
+        using var reader = command.ExecuteReader();
+        if (!reader.Read())
+        {
+            return null;
+        }
+        return (new StoredRelease(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetInt32(4), reader.GetInt64(5)),
+            Blob(reader, 6));
+    }
+
+    /// <summary>Every recorded run transition, by event, run and sequence.</summary>
+    public IReadOnlyList<StoredTransition> Transitions()
+    {
+        using var command = Command("SELECT event_id, run, sequence, from_phase, to_phase, at, cause, recorded_at, release_ref " +
+            "FROM run_transitions ORDER BY event_id, run, sequence");
+        using var reader = command.ExecuteReader();
+        var transitions = new List<StoredTransition>();
+        while (reader.Read())
+        {
+            transitions.Add(new StoredTransition(reader.GetString(0), reader.GetInt64(1), reader.GetInt32(2), reader.GetString(3),
+                reader.GetString(4), reader.GetInt64(5), reader.GetString(6), reader.GetInt64(7), reader.GetInt64(8)));
+        }
+        return transitions;
+    }
+
+    /// <summary>Every recorded community goal, by event and run.</summary>
+    public IReadOnlyList<StoredGoal> Goals()
+    {
+        using var command = Command("SELECT event_id, run, at, sum, release_ref FROM community_goals ORDER BY event_id, run");
+        using var reader = command.ExecuteReader();
+        var goals = new List<StoredGoal>();
+        while (reader.Read())
+        {
+            goals.Add(new StoredGoal(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4)));
+        }
+        return goals;
+    }
+
+    /// <summary>The number of ledger entries of every partition.</summary>
+    public long CountEntries()
+    {
+        using var command = Command("SELECT count(*) FROM ledger_entries");
+        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>
+    /// The rows of the first <paramref name="limit"/> grant ids (in byte order) that are stored more
+    /// than once, by grant id, partition and index. Empty in a sound ledger: the unique index refuses
+    /// a second row, so this finds rows written past it (the index dropped, the file edited).
+    /// </summary>
+    public IReadOnlyList<DuplicateGrantRow> DuplicateGrants(int limit)
+    {
+        // NOT INDEXED: group the table's own rows; the unique index, if it was dropped and rebuilt
+        // or is corrupt, would hide exactly what this looks for.
+        using var command = Command(
+            "SELECT grant_id, partition, idx FROM ledger_entries NOT INDEXED WHERE grant_id IN " +
+            "(SELECT grant_id FROM ledger_entries NOT INDEXED GROUP BY grant_id HAVING count(*) > 1 ORDER BY grant_id LIMIT $l) " +
+            "ORDER BY grant_id, partition, idx");
+        command.Parameters.AddWithValue("$l", limit);
+        using var reader = command.ExecuteReader();
+        var rows = new List<DuplicateGrantRow>();
+        while (reader.Read())
+        {
+            rows.Add(new DuplicateGrantRow(Convert.ToHexStringLower(Blob(reader, 0)), reader.GetInt32(1), reader.GetInt64(2)));
+        }
+        return rows;
+    }
+
+    // A tampered row may hold a value of another type (a text where a blob belongs): read it as bytes either way.
+    private static byte[] Blob(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal)
+        ? []
+        : reader.GetValue(ordinal) switch
+        {
+            byte[] bytes => bytes,
+            string text => System.Text.Encoding.UTF8.GetBytes(text),
+            var other => System.Text.Encoding.UTF8.GetBytes(Convert.ToString(other, CultureInfo.InvariantCulture) ?? ""),
+        };
+
+    public void Dispose()
+    {
+        _snapshot.Dispose();
+        _connection.Dispose();
+    }
+}
