@@ -25,13 +25,15 @@ internal sealed record ServerOptions
     public int MaxReleaseBytes { get; init; } = DefaultMaxReleaseBytes;
 
     public const int DefaultMaxReleaseBytes = 8 * 1024 * 1024;
+    /// <summary>Delivery of grants to the game's webhook (<c>Showrunner:Outbox:*</c>, read by <see cref="OutboxSettings"/>); off without a URL.</summary>
+    public Runtime.Outbox.OutboxOptions Outbox { get; init; } = new();
 
     private static readonly string[] KnownKeys =
     [
         "PartitionCount", "ExecutorCount", "PartitionInboxCapacity", "MaxActionsPerCommit", "RetryAfterSeconds",
         "MaxActionsPerBatch", "MaxBodyBytes", "MaxDataBytes", "MaxDataDepth", "MaxIdLength", "MaxPlayerLength",
         "MaxTypeLength", "MaxFutureSkewSeconds", "MaxAgeSeconds", "MaxConcurrentIngestRequests", "ReadConnections",
-        "LoadExample", "MaxReleaseBytes",
+        "LoadExample", "MaxReleaseBytes", OutboxSettings.Section,
     ];
 
     /// <summary>Reads and validates the options; throws <see cref="OptionsException"/> naming every problem.</summary>
@@ -107,6 +109,7 @@ internal sealed record ServerOptions
         }
         errors.AddRange(ingest.Validate().Select(e => "Showrunner:" + e));
         errors.AddRange(limits.Validate().Select(e => "Showrunner:" + e));
+        var outbox = OutboxSettings.Read(configuration, errors);
         if (errors.Count > 0)
         {
             throw new OptionsException(errors);
@@ -120,6 +123,7 @@ internal sealed record ServerOptions
             ReadConnections = readConnections,
             LoadExample = loadExample,
             MaxReleaseBytes = maxReleaseBytes,
+            Outbox = outbox,
         };
     }
 }
