@@ -52,6 +52,7 @@ builder.Services.AddSingleton<EventsEndpoints>();
 builder.Services.AddSingleton<ReleasesEndpoints>();
 builder.Services.AddHostedService<IngestHostedService>();
 builder.Services.AddHostedService<LifecycleHostedService>();
+OutboxHostedService.AddServices(builder.Services); // after ingest: stopped before the store closes
 
 var app = builder.Build();
 
@@ -115,6 +116,7 @@ ActionsEndpoints.Map(app);
 ReleasesEndpoints.Map(app);
 EventsEndpoints.Map(app);
 LedgerEndpoints.Map(app, ledgerKey);
+OutboxEndpoints.Map(app);
 
 app.Run();
 return 0;
