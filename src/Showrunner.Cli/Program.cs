@@ -68,7 +68,8 @@ namespace Showrunner.Cli
             verifyReceipt.SetAction(result => ledger.VerifyReceipt(result.GetValue(receiptFile)!, result.GetValue(keyFile)!, result.GetValue(json)));
             var receipt = new Command("receipt", "Receipts of reward grants.") { verifyReceipt };
 
-            var root = new RootCommand("Showrunner: live events for online games.") { check, build, diff, inspect, publish, activateCommand, rollback, receipt };
+            var outbox = OutboxCommands.Build(remote, output, errors, server, json);
+            var root = new RootCommand("Showrunner: live events for online games.") { check, build, diff, inspect, publish, activateCommand, rollback, receipt, outbox };
             var parsed = root.Parse(args);
             if (parsed.Errors.Count > 0)
             {
