@@ -90,7 +90,8 @@ namespace Showrunner.Cli
             var reconcile = new Command("reconcile", "Replay the action log from scratch and compare the grants it gives with the ledger.") { reconcileData, limit, json };
             reconcile.SetAction(result => reconcileCommand.Run(result.GetValue(reconcileData)!, result.GetValue(limit), result.GetValue(json)));
 
-            var root = new RootCommand("Showrunner: live events for online games.") { check, build, diff, inspect, publish, activateCommand, rollback, receipt, ledgerCommand, reconcile };
+            var outbox = OutboxCommands.Build(remote, output, errors, server, json);
+            var root = new RootCommand("Showrunner: live events for online games.") { check, build, diff, inspect, publish, activateCommand, rollback, receipt, ledgerCommand, reconcile, outbox };
             var parsed = root.Parse(args);
             if (parsed.Errors.Count > 0)
             {

@@ -106,7 +106,7 @@ internal sealed class ServerCommands(TextWriter output, TextWriter errors, HttpM
         }
     }
 
-    private HttpClient? Client(string server)
+    internal HttpClient? Client(string server)
     {
         if (!Uri.TryCreate(server.EndsWith('/') ? server : server + "/", UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
         {
@@ -120,7 +120,7 @@ internal sealed class ServerCommands(TextWriter output, TextWriter errors, HttpM
     }
 
     /// <summary>Sends a request; returns the JSON body of a 2xx answer, or prints the problem (or the failure) and returns null.</summary>
-    private async Task<JsonNode?> SendAsync(HttpClient client, HttpMethod method, string path, HttpContent content)
+    internal async Task<JsonNode?> SendAsync(HttpClient client, HttpMethod method, string path, HttpContent? content = null)
     {
         HttpResponseMessage response;
         try

@@ -62,6 +62,7 @@ builder.Services.AddSingleton<ReleasesEndpoints>();
 builder.Services.AddHostedService<IngestHostedService>();
 builder.Services.AddHostedService<LifecycleHostedService>();
 builder.Services.AddHostedService<CheckpointHostedService>();
+OutboxHostedService.AddServices(builder.Services); // after ingest: stopped before the store closes
 
 var app = builder.Build();
 
@@ -129,6 +130,7 @@ LeaderboardEndpoints.Map(app);
 PlayersEndpoints.Map(app);
 GrantsEndpoints.Map(app);
 LedgerEndpoints.Map(app, ledgerKey);
+OutboxEndpoints.Map(app);
 
 app.Run();
 return 0;

@@ -111,6 +111,12 @@ public sealed record OutboxOptions
         $"deadLetterOnPermanentFailure={DeadLetterOnPermanentFailure} circuit={CircuitFailureThreshold} failures, " +
         $"coolDown={CircuitCoolDown}..{CircuitCoolDownMax} claim={ClaimDuration} poll={PollInterval}");
 
+    /// <summary>
+    /// <see cref="Describe"/>, never the secret: the record's generated ToString would print every
+    /// property, and options objects end up in logs and debugger views (also inside the server's options).
+    /// </summary>
+    public override string ToString() => "OutboxOptions { " + Describe() + " }";
+
     /// <summary>A URL fit for logs and error messages: scheme, host, port and path only.</summary>
     internal static string Redact(string? url)
     {

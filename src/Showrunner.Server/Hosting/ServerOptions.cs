@@ -25,6 +25,8 @@ internal sealed record ServerOptions
     public int MaxReleaseBytes { get; init; } = DefaultMaxReleaseBytes;
 
     public const int DefaultMaxReleaseBytes = 8 * 1024 * 1024;
+    /// <summary>Delivery of grants to the game's webhook (<c>Showrunner:Outbox:*</c>, read by <see cref="OutboxSettings"/>); off without a URL.</summary>
+    public Runtime.Outbox.OutboxOptions Outbox { get; init; } = new();
 
     /// <summary>How often a checkpoint is signed when the ledger grew (docs/ledger.md).</summary>
     public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromSeconds(1);
@@ -34,7 +36,7 @@ internal sealed record ServerOptions
         "PartitionCount", "ExecutorCount", "PartitionInboxCapacity", "MaxActionsPerCommit", "RetryAfterSeconds",
         "MaxActionsPerBatch", "MaxBodyBytes", "MaxDataBytes", "MaxDataDepth", "MaxIdLength", "MaxPlayerLength",
         "MaxTypeLength", "MaxFutureSkewSeconds", "MaxAgeSeconds", "MaxConcurrentIngestRequests", "ReadConnections",
-        "LoadExample", "MaxReleaseBytes", "CheckpointIntervalMs", "SnapshotEveryActions", "SnapshotMaxLagActions",
+        "LoadExample", "MaxReleaseBytes", "CheckpointIntervalMs", "SnapshotEveryActions", "SnapshotMaxLagActions", OutboxSettings.Section,
     ];
 
     /// <summary>Reads and validates the options; throws <see cref="OptionsException"/> naming every problem.</summary>
@@ -117,6 +119,7 @@ internal sealed record ServerOptions
         }
         errors.AddRange(ingest.Validate().Select(e => "Showrunner:" + e));
         errors.AddRange(limits.Validate().Select(e => "Showrunner:" + e));
+        var outbox = OutboxSettings.Read(configuration, errors);
         if (errors.Count > 0)
         {
             throw new OptionsException(errors);
@@ -131,6 +134,7 @@ internal sealed record ServerOptions
             LoadExample = loadExample,
             MaxReleaseBytes = maxReleaseBytes,
             CheckpointInterval = TimeSpan.FromMilliseconds(checkpointMs),
+            Outbox = outbox,
         };
     }
 }

@@ -1,0 +1,346 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Features;
+using Showrunner.Core.Actions;
+using Showrunner.Runtime.Outbox;
+using Showrunner.Server.Hosting;
+using Showrunner.Storage;
+using Showrunner.Storage.Outbox;
+
+namespace Showrunner.Server.Api;
+
+/// <summary>
+/// The outbox for operators: <c>GET /v1/outbox</c> (counts, webhook, circuit),
+/// <c>GET /v1/outbox/dead-letters</c> (paged), <c>POST /v1/outbox/redeliver</c> and
+/// <c>GET /v1/outbox/{grant_id}</c>. The contract is in docs/api.md; delivery itself in
+/// docs/webhooks.md.
+/// </summary>
+internal sealed class OutboxEndpoints(IActionStore store, OutboxHostedService outbox, TimeProvider time)
+{
+    public const int DefaultListLimit = 50;
+    public const int MaxListLimit = 500;
+    /// <summary>Longest grant id accepted in a parameter or body (grant ids are 64 hex characters).</summary>
+    public const int MaxGrantIdLength = 256;
+    /// <summary>Most grant ids in one redeliver request.</summary>
+    public const int MaxRedeliverIds = 1_000;
+    /// <summary>Largest redeliver body: room for <see cref="MaxRedeliverIds"/> hex grant ids.</summary>
+    public const int MaxRedeliverBodyBytes = 128 * 1024;
+
+    public static void Map(WebApplication app)
+    {
+        var endpoints = app.Services.GetRequiredService<OutboxEndpoints>();
+        app.MapGet("/v1/outbox", endpoints.StatusAsync);
+        app.MapGet("/v1/outbox/dead-letters", endpoints.DeadLettersAsync);
+        app.MapPost("/v1/outbox/redeliver", endpoints.RedeliverAsync);
+        app.MapGet("/v1/outbox/{grantId}", endpoints.GetAsync);
+    }
+
+    public async Task StatusAsync(HttpContext context)
+    {
+        var counts = await store.Outbox.CountsAsync(context.RequestAborted).ConfigureAwait(false);
+        var worker = outbox.Worker;
+        var stats = worker?.GetStats();
+        await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w =>
+        {
+            w.WriteBoolean("webhook_configured", outbox.WebhookConfigured);
+            if (outbox.Target is { } target)
+            {
+                w.WriteString("target", target);
+            }
+            else
+            {
+                w.WriteNull("target");
+            }
+            w.WriteNumber("pending", counts.Pending);
+            w.WriteNumber("delivered", counts.Delivered);
+            w.WriteNumber("dead_lettered", counts.DeadLettered);
+            WriteTime(w, "oldest_pending_enqueued_at", counts.OldestPendingEnqueuedAt);
+            w.WriteString("now", Rfc3339.Format(time.GetUtcNow().UtcTicks));
+            if (stats is null)
+            {
+                w.WriteNull("worker");
+                w.WriteNull("circuit");
+                return;
+            }
+            w.WriteStartObject("worker");
+            w.WriteNumber("in_flight", stats.InFlight);
+            w.WriteNumber("delivered", stats.Delivered);
+            w.WriteNumber("failed_attempts", stats.FailedAttempts);
+            w.WriteNumber("dead_lettered", stats.DeadLettered);
+            w.WriteNumber("deferred", stats.Deferred);
+            w.WriteNumber("store_errors", stats.StoreErrors);
+            w.WriteEndObject();
+            var circuit = stats.Circuit;
+            w.WriteStartObject("circuit");
+            w.WriteString("state", circuit.State switch
+            {
+                CircuitState.Closed => "closed",
+                CircuitState.Open => "open",
+                _ => "half_open",
+            });
+            w.WriteNumber("consecutive_failures", circuit.ConsecutiveFailures);
+            WriteTime(w, "opened_at", circuit.OpenedAt);
+            WriteTime(w, "retry_at", circuit.RetryAt);
+            w.WriteNumber("cool_down_ms", (long)circuit.CoolDown.TotalMilliseconds);
+            w.WriteNumber("openings", circuit.Openings);
+            w.WriteEndObject();
+        }).ConfigureAwait(false);
+    }
+
+    public async Task DeadLettersAsync(HttpContext context)
+    {
+        int limit = DefaultListLimit;
+        if (context.Request.Query["limit"] is { Count: > 0 } limitText &&
+            (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > MaxListLimit))
+        {
+            await InvalidParameter(context, "limit", $"limit must be a whole number from 1 to {MaxListLimit}.").ConfigureAwait(false);
+            return;
+        }
+        string? after = null;
+        if (context.Request.Query["after"] is { Count: > 0 } afterText)
+        {
+            after = afterText.ToString();
+            if (!IsGrantId(after))
+            {
+                await InvalidParameter(context, "after", $"after must be a grant id (1 to {MaxGrantIdLength} characters): the last one of the previous page.").ConfigureAwait(false);
+                return;
+            }
+        }
+        // One more than asked tells whether there is a next page.
+        var page = await store.Outbox.ListDeadLettersAsync(limit + 1, after, context.RequestAborted).ConfigureAwait(false);
+        await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w =>
+        {
+            w.WriteStartArray("dead_letters");
+            foreach (var state in page.Take(limit))
+            {
+                w.WriteStartObject();
+                WriteState(w, state);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            if (page.Count > limit)
+            {
+                w.WriteString("next", $"/v1/outbox/dead-letters?limit={limit}&after={Uri.EscapeDataString(page[limit - 1].GrantId)}");
+            }
+            else
+            {
+                w.WriteNull("next");
+            }
+        }).ConfigureAwait(false);
+    }
+
+    public async Task GetAsync(HttpContext context, string grantId)
+    {
+        var state = IsGrantId(grantId) ? await store.Outbox.GetAsync(grantId, context.RequestAborted).ConfigureAwait(false) : null;
+        if (state is null)
+        {
+            await Problems.WriteAsync(context, StatusCodes.Status404NotFound, OutboxProblemCodes.DeliveryNotFound, "Delivery not found",
+                $"No grant '{grantId}' is in the outbox.").ConfigureAwait(false);
+            return;
+        }
+        await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w => WriteState(w, state)).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// <c>{"scope": "dead_lettered" | "all_failed", "grant_ids": [...]}</c>; <c>scope</c> is
+    /// required, <c>grant_ids</c> optional (absent: every delivery in the scope). Unknown
+    /// properties are refused: a misspelt <c>grant_ids</c> would otherwise widen the request to
+    /// every delivery in the scope.
+    /// </summary>
+    public async Task RedeliverAsync(HttpContext context)
+    {
+        if (MediaTypes.Of(context.Request.ContentType) != "application/json")
+        {
+            await Problems.WriteAsync(context, StatusCodes.Status415UnsupportedMediaType, ProblemCodes.UnsupportedMediaType, "Unsupported media type",
+                "Send the request as application/json: {\"scope\": \"dead_lettered\"} or {\"scope\": \"all_failed\", \"grant_ids\": [\"…\"]}.").ConfigureAwait(false);
+            return;
+        }
+        var body = await ReadBodyAsync(context).ConfigureAwait(false);
+        if (body is null)
+        {
+            return;
+        }
+        RedeliverScope? scope = null;
+        List<string>? grantIds = null;
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                throw new JsonException("not an object");
+            }
+            foreach (var property in document.RootElement.EnumerateObject())
+            {
+                switch (property.Name)
+                {
+                    case "scope":
+                        scope = property.Value.ValueKind == JsonValueKind.String ? property.Value.GetString() switch
+                        {
+                            "dead_lettered" => RedeliverScope.DeadLettered,
+                            "all_failed" => RedeliverScope.AllFailed,
+                            _ => null,
+                        } : null;
+                        if (scope is null)
+                        {
+                            await InvalidParameter(context, "scope", "scope must be \"dead_lettered\" or \"all_failed\".").ConfigureAwait(false);
+                            return;
+                        }
+                        break;
+                    case "grant_ids" when property.Value.ValueKind == JsonValueKind.Null:
+                        break;
+                    case "grant_ids":
+                        grantIds = ReadGrantIds(property.Value);
+                        if (grantIds is null)
+                        {
+                            await InvalidParameter(context, "grant_ids",
+                                $"grant_ids must be a non-empty array of at most {MaxRedeliverIds} grant ids (strings of 1 to {MaxGrantIdLength} characters); " +
+                                "leave it out to redeliver every delivery in the scope.").ConfigureAwait(false);
+                            return;
+                        }
+                        break;
+                    default:
+                        await InvalidParameter(context, property.Name, $"'{property.Name}' is not a field of a redeliver request (scope, grant_ids).").ConfigureAwait(false);
+                        return;
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            await Problems.WriteAsync(context, StatusCodes.Status400BadRequest, ProblemCodes.InvalidJson, "Invalid JSON",
+                "The body must be a JSON object such as {\"scope\": \"dead_lettered\", \"grant_ids\": [\"…\"]}.").ConfigureAwait(false);
+            return;
+        }
+        if (scope is null)
+        {
+            await InvalidParameter(context, "scope", "scope is required: \"dead_lettered\" or \"all_failed\".").ConfigureAwait(false);
+            return;
+        }
+        int moved = await store.Outbox.RedeliverAsync(scope.Value, time.GetUtcNow(), grantIds, context.RequestAborted).ConfigureAwait(false);
+        if (moved > 0)
+        {
+            // They are due now: wake the worker instead of waiting for its next poll.
+            outbox.Worker?.Notify();
+        }
+        await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w =>
+        {
+            w.WriteString("scope", scope == RedeliverScope.AllFailed ? "all_failed" : "dead_lettered");
+            w.WriteNumber("moved", moved);
+            w.WriteBoolean("webhook_configured", outbox.WebhookConfigured);
+        }).ConfigureAwait(false);
+    }
+
+    private static List<string>? ReadGrantIds(JsonElement value)
+    {
+        if (value.ValueKind != JsonValueKind.Array)
+        {
+            return null;
+        }
+        int count = value.GetArrayLength();
+        if (count is 0 or > MaxRedeliverIds)
+        {
+            return null;
+        }
+        var ids = new List<string>(count);
+        foreach (var item in value.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.String || item.GetString() is not { } id || !IsGrantId(id))
+            {
+                return null;
+            }
+            ids.Add(id);
+        }
+        return ids;
+    }
+
+    private static void WriteState(Utf8JsonWriter w, DeliveryState state)
+    {
+        w.WriteString("grant_id", state.GrantId);
+        w.WriteString("status", state.Status switch
+        {
+            DeliveryStatus.Pending => "pending",
+            DeliveryStatus.Delivered => "delivered",
+            _ => "dead_lettered",
+        });
+        w.WriteNumber("attempts", state.Attempts);
+        w.WriteNumber("total_attempts", state.TotalAttempts);
+        WriteTime(w, "enqueued_at", state.EnqueuedAt);
+        WriteTime(w, "next_attempt_at", state.NextAttemptAt);
+        WriteTime(w, "last_attempt_at", state.LastAttemptAt);
+        if (state.LastStatusCode is { } code)
+        {
+            w.WriteNumber("last_status_code", code);
+        }
+        else
+        {
+            w.WriteNull("last_status_code");
+        }
+        if (state.LastError is { } error)
+        {
+            w.WriteString("last_error", error);
+        }
+        else
+        {
+            w.WriteNull("last_error");
+        }
+        WriteTime(w, "delivered_at", state.DeliveredAt);
+        WriteTime(w, "dead_lettered_at", state.DeadLetteredAt);
+    }
+
+    private static void WriteTime(Utf8JsonWriter w, string name, DateTimeOffset? at)
+    {
+        if (at is { } value)
+        {
+            w.WriteString(name, Rfc3339.Format(value.UtcTicks));
+        }
+        else
+        {
+            w.WriteNull(name);
+        }
+    }
+
+    private static bool IsGrantId(string id) => id.Length is > 0 and <= MaxGrantIdLength && !id.Any(char.IsControl);
+
+    /// <summary>Reads the whole body up to <see cref="MaxRedeliverBodyBytes"/>; answers 413 and returns null beyond it.</summary>
+    private static async Task<byte[]?> ReadBodyAsync(HttpContext context)
+    {
+        if (context.Request.ContentLength > MaxRedeliverBodyBytes)
+        {
+            await TooLarge(context).ConfigureAwait(false);
+            return null;
+        }
+        var sizeFeature = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
+        if (sizeFeature is { IsReadOnly: false })
+        {
+            sizeFeature.MaxRequestBodySize = MaxRedeliverBodyBytes + 1L;
+        }
+        var (buffer, length) = await ActionsEndpoints.ReadBodyAsync(context.Request.BodyReader, MaxRedeliverBodyBytes, context.RequestAborted).ConfigureAwait(false);
+        try
+        {
+            if (length < 0)
+            {
+                await TooLarge(context).ConfigureAwait(false);
+                return null;
+            }
+            return buffer.AsSpan(0, length).ToArray();
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static Task TooLarge(HttpContext context) =>
+        Problems.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, ProblemCodes.BodyTooLarge, "Body too large",
+            $"The body exceeds the limit of {MaxRedeliverBodyBytes} bytes for this endpoint; redeliver at most {MaxRedeliverIds} grant ids at a time.");
+
+    private static Task InvalidParameter(HttpContext context, string name, string detail) =>
+        Problems.WriteAsync(context, StatusCodes.Status400BadRequest, ProblemCodes.InvalidParameter, "Invalid parameter", detail,
+            extensions: w => w.WriteString("parameter", name));
+}
+
+/// <summary>Stable problem codes of the outbox endpoints (kept here, next to the only endpoints that use them).</summary>
+internal static class OutboxProblemCodes
+{
+    public const string DeliveryNotFound = "delivery_not_found";
+}
