@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
+using Showrunner.Bench;
 using Showrunner.Core.Actions;
 using Showrunner.Runtime.Ingest;
 using Showrunner.Storage.Sqlite;
@@ -14,28 +15,53 @@ using Showrunner.Testing;
 //   inprocess  the same workload straight into the pipeline (parse + admission + commit), no HTTP
 // Options: --clients N --batch B --seconds S --rate ACTIONS_PER_S (0 = as fast as acknowledged)
 //          --repeat FRACTION (re-sent earlier actions) --players N --url URL --data DIR --warmup S
-//          --ids sequential|time|random (id style)
+//          --ids sequential|time|random (id style) --seed N (live modes)
 //   releases   the http workload, and meanwhile activate a second release and roll back, over and
 //              over (--switch-every MS, default 100), timing each call end to end: POST until the
 //              answer, which comes once the change is in force on every partition
 // The server the benchmark starts has the example release (summer-week-1) active, so every
 // combat.kill action is checked against its schema.
+// Live events (bench/run-live.sh runs them all; each mode's options are at the top of its file):
+//   live       a generated release of 20 running events, all counting combat.kill, with tiers,
+//              leaderboards and a community goal; clients as in http; grants and checkpoints
+//   receipts   rewards of sampled players and receipts of random grants, verified offline
+//   restart    fill a data directory with --actions (10 M) in-process, then restart-to-ready of
+//              the real server after a clean stop and after a SIGKILL under load
+//   ledger     in-process micro-measurements of ledger appends, durable commits, checkpoints, proofs
 // Results and the machine they were measured on: docs/benchmarks.md.
 var options = BenchOptions.Parse(args);
 Console.WriteLine($"# {options}");
-var result = options.Mode switch
+switch (options.Mode)
 {
-    "http" => await Http.RunAsync(options),
-    "releases" => await Http.RunAsync(options),
-    "inprocess" => await InProcess.RunAsync(options),
-    _ => throw new ArgumentException($"Unknown mode '{options.Mode}': use http, inprocess or releases."),
-};
-result.Print(options);
+    case "http" or "releases":
+        (await Http.RunAsync(options)).Print(options);
+        break;
+    case "inprocess":
+        (await InProcess.RunAsync(options)).Print(options);
+        break;
+    case "live":
+        await LiveBench.RunAsync(options);
+        break;
+    case "receipts":
+        await ReceiptsBench.RunAsync(options);
+        break;
+    case "restart":
+        await RestartBench.RunAsync(options);
+        break;
+    case "ledger":
+        await LedgerBench.RunAsync(options);
+        break;
+    default:
+        throw new ArgumentException($"Unknown mode '{options.Mode}': use http, inprocess, releases, live, receipts, restart or ledger.");
+}
 return 0;
 
 internal sealed record BenchOptions(string Mode, int Clients, int Batch, int Seconds, int Rate, double Repeat, int Players,
-    string? Url, string? Data, int Warmup, string Configuration, string IdStyle, int SwitchEveryMs = 100)
+    string? Url, string? Data, int Warmup, string Configuration, string IdStyle, int SwitchEveryMs = 100, int Seed = 1)
 {
+    /// <summary>The command line, for the options only one mode reads (<see cref="Int"/>, <see cref="Long"/>, <see cref="Text"/>).</summary>
+    public IReadOnlyList<string> Arguments { get; init; } = [];
+
     public static BenchOptions Parse(string[] args)
     {
         string mode = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "http";
@@ -48,15 +74,39 @@ internal sealed record BenchOptions(string Mode, int Clients, int Batch, int Sec
         return new BenchOptions(mode, Int("clients", 16), Int("batch", 100), Int("seconds", 20), Int("rate", 0),
             Value("repeat") is { } r ? double.Parse(r, CultureInfo.InvariantCulture) : 0.0, Int("players", 100_000),
             Value("url"), Value("data"), Int("warmup", 3), Value("configuration") ?? "Release", Value("ids") ?? "sequential",
-            Int("switch-every", 100));
+            Int("switch-every", 100), Int("seed", 1))
+        { Arguments = args };
     }
 
+    /// <summary>The value after <c>--name</c>, or null when it is not given.</summary>
+    public string? Text(string name)
+    {
+        for (int i = 0; i + 1 < Arguments.Count; i++)
+        {
+            if (Arguments[i] == "--" + name)
+            {
+                return Arguments[i + 1];
+            }
+        }
+        return null;
+    }
+
+    public int Int(string name, int fallback) => Text(name) is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
+
+    public long Long(string name, long fallback) => Text(name) is { } v ? long.Parse(v, CultureInfo.InvariantCulture) : fallback;
+
     public override string ToString() =>
-        $"mode={Mode} clients={Clients} batch={Batch} seconds={Seconds} warmup={Warmup} rate={(Rate == 0 ? "max" : Rate.ToString(CultureInfo.InvariantCulture))} repeat={Repeat} players={Players} ids={IdStyle}";
+        $"mode={Mode} clients={Clients} batch={Batch} seconds={Seconds} warmup={Warmup} rate={(Rate == 0 ? "max" : Rate.ToString(CultureInfo.InvariantCulture))} repeat={Repeat} players={Players} ids={IdStyle} seed={Seed}";
+}
+
+/// <summary>Makes the request bodies of one simulated game server.</summary>
+internal interface IWorkload
+{
+    byte[] NextBody(out int actions);
 }
 
 /// <summary>Builds request bodies the way a game server would: unique ids, a pool of players, some re-sent actions.</summary>
-internal sealed class Workload(int client, BenchOptions options)
+internal sealed class Workload(int client, BenchOptions options) : IWorkload
 {
     private static readonly string[] Targets = ["dragon", "goblin", "slime", "troll"];
     private readonly Random _random = new(1000 + client); // seeded: the same workload every run
@@ -114,6 +164,8 @@ internal sealed class Tally
     public long Errors;
     public long Accepted;
     public long Duplicates;
+    /// <summary>Actions answered "rejected" (a schema mismatch, an id conflict): none in a correct workload.</summary>
+    public long Rejected;
     public readonly List<double> LatenciesMs = [];
     public readonly List<double> ServiceMs = [];
 
@@ -125,6 +177,7 @@ internal sealed class Tally
         Errors += other.Errors;
         Accepted += other.Accepted;
         Duplicates += other.Duplicates;
+        Rejected += other.Rejected;
         LatenciesMs.AddRange(other.LatenciesMs);
         ServiceMs.AddRange(other.ServiceMs);
     }
@@ -144,11 +197,16 @@ internal sealed record BenchResult(Tally Tally, TimeSpan Elapsed, long RssMaxByt
         long acknowledged = Tally.Accepted + Tally.Duplicates;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"requests={Tally.Requests} ok={Tally.Ok} overloaded_503={Tally.Overloaded} errors={Tally.Errors} in {seconds:F1}s"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"acknowledged actions/s={acknowledged / seconds:F0} (accepted/s={Tally.Accepted / seconds:F0}, duplicate/s={Tally.Duplicates / seconds:F0}); 503/s={Tally.Overloaded / seconds:F0}"));
+        if (Tally.Rejected > 0)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"rejected actions: {Tally.Rejected} (a correct workload has none)"));
+        }
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ack latency ms (ok requests, from scheduled send): p50={Percentile(0.50):F2} p95={Percentile(0.95):F2} p99={Percentile(0.99):F2} max={(latencies.Length > 0 ? latencies[^1] : 0):F2}"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"service latency ms (ok requests, from actual send): p50={At(service, 0.50):F2} p95={At(service, 0.95):F2} p99={At(service, 0.99):F2} max={(service.Length > 0 ? service[^1] : 0):F2}"));
         if (RssMaxBytes > 0)
         {
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"server rss MiB: max={RssMaxBytes / 1048576.0:F0} end={RssEndBytes / 1048576.0:F0}"));
+            string end = RssEndBytes > 0 ? (RssEndBytes / 1048576.0).ToString("F0", CultureInfo.InvariantCulture) : "- (not running)";
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"server rss MiB: max={RssMaxBytes / 1048576.0:F0} end={end}"));
         }
     }
 }
@@ -203,26 +261,7 @@ internal static class Http
             var statsBefore = System.Text.Json.Nodes.JsonNode.Parse(await client.GetStringAsync(statsUri))!;
             using var switching = new CancellationTokenSource();
             var switcher = options.Mode == "releases" ? ReleaseSwitcher.RunAsync(baseAddress, options, switching.Token) : null;
-            var result = await Driver.RunAsync(options, async (body, tally) =>
-            {
-                using var content = new ByteArrayContent(body);
-                content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-                using var response = await client.PostAsync(endpoint, content);
-                byte[] answer = await response.Content.ReadAsByteArrayAsync();
-                if (response.StatusCode == HttpStatusCode.OK)
-                {
-                    tally.Accepted += Count(answer, "\"status\":\"accepted\""u8);
-                    tally.Duplicates += Count(answer, "\"status\":\"duplicate\""u8);
-                    return true;
-                }
-                if (response.StatusCode == HttpStatusCode.ServiceUnavailable)
-                {
-                    tally.Overloaded++;
-                    return false;
-                }
-                tally.Errors++;
-                return false;
-            });
+            var result = await Driver.RunAsync(options, (body, tally) => PostBatchAsync(client, endpoint, body, tally));
             sampling.Cancel();
             await sampler;
             if (switcher is not null)
@@ -245,6 +284,29 @@ internal static class Http
                 Directory.Delete(server.DataDirectory, recursive: true);
             }
         }
+    }
+
+    /// <summary>Posts one batch and counts its answer: true for 200 (every action answered), false for 503 or another status.</summary>
+    public static async Task<bool> PostBatchAsync(HttpClient client, Uri endpoint, byte[] body, Tally tally)
+    {
+        using var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        using var response = await client.PostAsync(endpoint, content);
+        byte[] answer = await response.Content.ReadAsByteArrayAsync();
+        if (response.StatusCode == HttpStatusCode.OK)
+        {
+            tally.Accepted += Count(answer, "\"status\":\"accepted\""u8);
+            tally.Duplicates += Count(answer, "\"status\":\"duplicate\""u8);
+            tally.Rejected += Count(answer, "\"status\":\"rejected\""u8);
+            return true;
+        }
+        if (response.StatusCode == HttpStatusCode.ServiceUnavailable)
+        {
+            tally.Overloaded++;
+            return false;
+        }
+        tally.Errors++;
+        return false;
     }
 
     private static long Count(ReadOnlySpan<byte> haystack, ReadOnlySpan<byte> needle)
@@ -322,7 +384,10 @@ internal static class Driver
     /// <summary>Most requests one open-loop client keeps outstanding before it waits.</summary>
     private const int MaxOutstandingPerClient = 64;
 
-    public static async Task<BenchResult> RunAsync(BenchOptions options, Func<byte[], Tally, Task<bool>> send)
+    /// <param name="workloads">Makes client c's workload; the <see cref="Workload"/> of the http mode when null.</param>
+    /// <param name="stop">Ends the run early (the restart mode kills the server under load): no request is sent after it.</param>
+    public static async Task<BenchResult> RunAsync(BenchOptions options, Func<byte[], Tally, Task<bool>> send,
+        Func<int, IWorkload>? workloads = null, CancellationToken stop = default)
     {
         var total = new Tally();
         var warmupEnd = Stopwatch.GetTimestamp() + (long)(options.Warmup * (double)Stopwatch.Frequency);
@@ -330,14 +395,14 @@ internal static class Driver
         double intervalSeconds = options.Rate > 0 ? (double)options.Clients * options.Batch / options.Rate : 0;
         var tasks = Enumerable.Range(0, options.Clients).Select(c => Task.Run(async () =>
         {
-            var workload = new Workload(c, options);
+            IWorkload workload = workloads?.Invoke(c) ?? new Workload(c, options);
             var tally = new Tally();
             var outstanding = new List<Task>();
             long start = Stopwatch.GetTimestamp() + (long)(c * intervalSeconds / options.Clients * Stopwatch.Frequency);
             for (long k = 0; ; k++)
             {
                 long scheduled = options.Rate > 0 ? start + (long)(k * intervalSeconds * Stopwatch.Frequency) : Stopwatch.GetTimestamp();
-                if (scheduled >= end)
+                if (scheduled >= end || stop.IsCancellationRequested)
                 {
                     break;
                 }
@@ -345,6 +410,10 @@ internal static class Driver
                 if (wait > 0)
                 {
                     await Task.Delay(TimeSpan.FromSeconds((double)wait / Stopwatch.Frequency));
+                }
+                if (stop.IsCancellationRequested)
+                {
+                    break;
                 }
                 byte[] body = workload.NextBody(out _);
                 var request = SendOneAsync(send, body, scheduled, scheduled >= warmupEnd, tally);
@@ -374,7 +443,9 @@ internal static class Driver
         {
             total.Merge(tally);
         }
-        return new BenchResult(total, TimeSpan.FromSeconds(options.Seconds), 0, 0);
+        // A run stopped early measured until it stopped.
+        double measuredSeconds = Math.Clamp(Stopwatch.GetElapsedTime(warmupEnd).TotalSeconds, 0.001, options.Seconds);
+        return new BenchResult(total, TimeSpan.FromSeconds(stop.IsCancellationRequested ? measuredSeconds : options.Seconds), 0, 0);
     }
 
     private static async Task SendOneAsync(Func<byte[], Tally, Task<bool>> send, byte[] body, long scheduled, bool measured, Tally tally)

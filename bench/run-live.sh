@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Runs the live-event benchmarks whose results go in docs/benchmarks.md ("Live events"; the
+# section's draft is bench/LIVE-RESULTS-TEMPLATE.md). Everything but the restart run takes about
+# 5 minutes. The restart run's in-process fill of 10 M actions dominates; it prints its rate and
+# time to go. Its rate falls as players warm up and grants per action approach 1: on a shared
+# 2-core machine (load average 12-16) a 1 M fill went from 20,000 to 3,000 actions/s (7,000 on
+# average), so 10 M would take about an hour there; a quiet machine should be several times
+# faster. The fill needs about 25 GB of free disk (every action and grant is logged) and the
+# benchmark process 2 GB of memory or more (the fill holds the live state of 100,000 players).
+# Run it on a quiet machine: every figure is the server and its load generator sharing the cores.
+# Environment: SECONDS_PER_RUN (default 30), RESTART_ACTIONS (default 10000000),
+# LEDGER_ENTRIES (default 1000000), SEED (default 1).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dotnet build -c Release -v quiet src/Showrunner.Server >/dev/null
+dotnet build -c Release -v quiet bench/Showrunner.Bench >/dev/null
+bench="dotnet bench/Showrunner.Bench/bin/Release/net10.0/Showrunner.Bench.dll"
+seconds=${SECONDS_PER_RUN:-30}
+actions=${RESTART_ACTIONS:-10000000}
+entries=${LEDGER_ENTRIES:-1000000}
+seed=${SEED:-1}
+echo "## machine"; nproc; grep -m1 'model name' /proc/cpuinfo; free -g | head -2; uname -r; dotnet --version
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) (should be near 0 before a run)"
+echo "free disk in ${TMPDIR:-/tmp}: $(df -h --output=avail "${TMPDIR:-/tmp}" | tail -1)"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+echo "## L1. live: 20 running events, 100,000 players, HTTP closed loop, 16 game servers, batches of 100, ${seconds} s"
+$bench live --clients 16 --batch 100 --seconds "$seconds" --seed "$seed"
+
+echo "## L2. live: the same, open loop at 50,000 actions/s (the target)"
+$bench live --clients 16 --batch 100 --seconds "$seconds" --rate 50000 --seed "$seed" --data "$work/live-open"
+
+echo "## L3. receipts: rewards of 1,000 players and 2,000 receipts of the grants L2 made, 4 clients, 500 verified offline"
+$bench receipts --data "$work/live-open" --sample-players 1000 --receipts 2000 --receipt-clients 4 --verify 500 --seed "$seed"
+rm -rf "$work/live-open"
+
+echo "## L4. restart: fill ${actions} actions in-process, then restart-to-ready after a clean stop and after SIGKILL under load"
+$bench restart --actions "$actions" --kill-after 10 --clients 16 --batch 100 --seed "$seed"
+
+echo "## L5. ledger micro-measurements (in-process, one thread): appends, durable commits of 256, checkpoints, proofs over ${entries} entries"
+$bench ledger --entries "$entries" --commit-batch 256 --checkpoints 200 --proofs 2000 --seed "$seed"
