@@ -206,6 +206,106 @@ public sealed class OutboxApiTests
     }
 
     [Fact]
+    [Trait("Category", "Fault")]
+    public async Task Grants_made_by_actions_reach_a_receiver_that_fails_times_out_and_recovers_each_once_with_one_body()
+    {
+        // An outage: the receiver's first 12 requests get 503, the next 6 hang past the attempt
+        // timeout, the next 6 have their connection reset; then it recovers and answers 200.
+        await using var receiver = await WebhookReceiver.StartAsync(Secret);
+        int seen = 0;
+        receiver.Behave = _ => Interlocked.Increment(ref seen) switch
+        {
+            <= 12 => new ReceiverBehavior.Answer(503),
+            <= 18 => new ReceiverBehavior.Hang(TimeSpan.FromSeconds(30)),
+            <= 24 => new ReceiverBehavior.Reset(),
+            _ => ReceiverBehavior.Ok,
+        };
+        using var factory = new ShowrunnerFactory(new()
+        {
+            ["Showrunner:Outbox:WebhookUrl"] = receiver.Url,
+            ["Showrunner:Outbox:WebhookSecret"] = Secret,
+            ["Showrunner:Outbox:PollIntervalMs"] = "20",
+            ["Showrunner:Outbox:AttemptTimeoutSeconds"] = "1",
+            ["Showrunner:Outbox:BackoffBaseMs"] = "100",
+            ["Showrunner:Outbox:BackoffCapSeconds"] = "1",
+            ["Showrunner:Outbox:MaxInFlight"] = "8",
+            ["Showrunner:Outbox:CircuitFailureThreshold"] = "4",
+            ["Showrunner:Outbox:CircuitCoolDownMs"] = "500",
+            ["Showrunner:Outbox:CircuitCoolDownMaxSeconds"] = "2",
+        });
+        var client = await factory.ReadyClientAsync();
+        var (bundle, diagnostics) = Core.Rules.Bundle.ReleaseBundle.Build([new Core.Rules.Syntax.SourceText("r.hcl", """
+            release "deliver" {}
+            currency "gems" {}
+            action "combat.kill" { target = string }
+            event "hunt" {
+              title = "Hunt"
+              schedule {
+                start    = "2026-11-22T00:00:00Z"
+                duration = "7d"
+              }
+              objective "dragons" {
+                on     = "combat.kill"
+                points = 5
+              }
+              tier "first" {
+                at     = 5
+                reward = { gems = 1 }
+              }
+              tier "second" {
+                at     = 10
+                reward = { gems = 2 }
+              }
+            }
+            """)]);
+        Assert.True(bundle is not null, string.Join("\n", diagnostics.Select(d => d.Format())));
+        var content = new ByteArrayContent(bundle.CanonicalBytes);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("text/plain");
+        Assert.Equal(HttpStatusCode.Created, (await client.PostAsync(Path("/v1/releases"), content)).StatusCode);
+        await Ok(await client.PostAsync(Path($"/v1/releases/{bundle.Id}/activate"), null));
+        var actions = Enumerable.Range(0, 24).Select(i =>
+            $$"""{"id":"k-{{i}}","player":"p-{{i % 12}}","type":"combat.kill","at":"2026-11-22T11:59:00Z","data":{"target":"dragon"} """.TrimEnd() + "}");
+        await Ok(await client.PostAsync(Path("/v1/actions"), Json($$"""{"actions":[{{string.Join(",", actions)}}]}""")));
+
+        // 12 players x 2 tiers. The manual clock is moved on so that backoff and the circuit's cool-down pass.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        JsonNode status;
+        while ((int)(status = await Get(client, "/v1/outbox"))["delivered"]! < 24)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "not delivered within 60 s: " + status.ToJsonString());
+            factory.Clock.Advance(TimeSpan.FromMilliseconds(500));
+            await Task.Delay(20);
+        }
+        Assert.Equal((0, 0), ((int)status["pending"]!, (int)status["dead_lettered"]!));
+
+        // The oracle is the receiver: every grant of the ledger acknowledged, each grant id always with
+        // the same body, that body naming the grant id of its Idempotency-Key and carrying the ledger's entry bytes.
+        var ledger = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        for (int p = 0; p < 16; p++)
+        {
+            foreach (var row in factory.Store.Ledger.ReadEntries(p, 0, 1000))
+            {
+                ledger[Convert.ToHexStringLower(row.GrantId)] = row.Entry;
+            }
+        }
+        Assert.Equal(24, ledger.Count);
+        Assert.Equal(ledger.Keys.Order(StringComparer.Ordinal), receiver.Acknowledged.Order(StringComparer.Ordinal));
+        foreach (var group in receiver.Requests.GroupBy(r => r.GrantId!))
+        {
+            Assert.Single(group.Select(r => Convert.ToBase64String(r.Body)).Distinct());
+            var body = JsonNode.Parse(group.First().Body)!;
+            Assert.Equal(group.Key, (string?)body["grant_id"]);
+            Assert.Equal(ledger[group.Key], Convert.FromBase64String((string)body["entry"]!));
+            Assert.All(group, r => Assert.True(r.SignatureValid));
+        }
+        Assert.True(receiver.Requests.Count >= 24 + 24, $"the outage should have cost retries: {receiver.Requests.Count} requests");
+        Assert.Contains(receiver.Requests, r => r.Behavior is ReceiverBehavior.Hang);
+        Assert.Contains(receiver.Requests, r => r.Behavior is ReceiverBehavior.Reset);
+        var one = await Get(client, $"/v1/rewards/{ledger.Keys.First()}");
+        Assert.Equal("delivered", (string?)one["delivery"]!["status"]);
+    }
+
+    [Fact]
     public async Task A_refused_grant_is_dead_lettered_by_the_hosted_worker_and_redelivered_on_request()
     {
         await using var receiver = await WebhookReceiver.StartAsync(Secret);
