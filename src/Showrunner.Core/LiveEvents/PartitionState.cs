@@ -423,9 +423,10 @@ internal sealed class PartitionState
                 _slots[run] = slot;
             }
         }
+        var pool = new StateCodec.Pool();
         foreach (var (name, bytes) in players)
         {
-            var player = StateCodec.DecodePlayer(name, bytes);
+            var player = StateCodec.DecodePlayer(name, bytes, pool);
             _players.Add(name, player);
             foreach (var progress in player.Runs)
             {

@@ -65,8 +65,43 @@ internal static class StateCodec
         return stream.ToArray();
     }
 
+    /// <summary>
+    /// Shares the strings and objective-name arrays of decoded states: a restart decodes millions
+    /// of player-runs, and one array per run (until its first action realigns it) would be a
+    /// memory spike at start. One pool per loading thread; not thread-safe.
+    /// </summary>
+    public sealed class Pool
+    {
+        private readonly Dictionary<string, string> _strings = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, string[]> _names = new(StringComparer.Ordinal);
+
+        public string Share(string value)
+        {
+            if (_strings.TryGetValue(value, out string? shared))
+            {
+                return shared;
+            }
+            _strings.Add(value, value);
+            return value;
+        }
+
+        public string[] Share(string[] names)
+        {
+            string key = string.Join('\u0001', names);
+            if (_names.TryGetValue(key, out var shared))
+            {
+                return shared;
+            }
+            _names.Add(key, names);
+            return names;
+        }
+    }
+
     /// <summary>Reads a player's state; throws <see cref="InvalidDataException"/> on anything but a well-formed state.</summary>
-    public static PlayerState DecodePlayer(string player, byte[] data)
+    public static PlayerState DecodePlayer(string player, byte[] data) => DecodePlayer(player, data, new Pool());
+
+    /// <inheritdoc cref="DecodePlayer(string, byte[])"/>
+    public static PlayerState DecodePlayer(string player, byte[] data, Pool pool)
     {
         try
         {
@@ -84,7 +119,7 @@ internal static class StateCodec
             int runs = reader.ReadInt32();
             for (int r = 0; r < runs; r++)
             {
-                var key = new RunKey(string.Intern(reader.ReadString()), reader.ReadInt64());
+                var key = new RunKey(pool.Share(reader.ReadString()), reader.ReadInt64());
                 long total = reader.ReadInt64();
                 AchievedAt? achieved = reader.ReadBoolean() ? new AchievedAt(reader.ReadInt64(), reader.ReadInt32(), reader.ReadInt64()) : null;
                 bool communityGranted = reader.ReadBoolean();
@@ -95,7 +130,7 @@ internal static class StateCodec
                 var hourPoints = new long[count];
                 for (int i = 0; i < count; i++)
                 {
-                    names[i] = string.Intern(reader.ReadString());
+                    names[i] = pool.Share(reader.ReadString());
                     points[i] = reader.ReadInt64();
                     buckets[i] = reader.ReadInt64();
                     hourPoints[i] = reader.ReadInt64();
@@ -104,12 +139,12 @@ internal static class StateCodec
                 var tiers = new string[tierCount];
                 for (int i = 0; i < tierCount; i++)
                 {
-                    tiers[i] = string.Intern(reader.ReadString());
+                    tiers[i] = pool.Share(reader.ReadString());
                 }
                 var progress = PlayerRunProgress.Restore(player, key, points, total, achieved, buckets, hourPoints, tiers);
                 if (names.All(n => n.Length > 0))
                 {
-                    progress.RestoreObjectiveNames(names);
+                    progress.RestoreObjectiveNames(pool.Share(names));
                 }
                 progress.CommunityGoalGranted = communityGranted;
                 state.Add(progress);
@@ -157,7 +192,7 @@ internal static class StateCodec
             var slots = new List<(RunKey, long)>(count);
             for (int i = 0; i < count; i++)
             {
-                slots.Add((new RunKey(string.Intern(reader.ReadString()), reader.ReadInt64()), reader.ReadInt64()));
+                slots.Add((new RunKey(reader.ReadString(), reader.ReadInt64()), reader.ReadInt64()));
             }
             return slots;
         }

@@ -31,9 +31,21 @@ internal sealed class CommitGroup
 }
 
 /// <summary>When partitions take snapshots of their live state (docs/internals/live-events.md, "Snapshots").</summary>
-/// <param name="EveryActions">A partition snapshots after this many actions since its last snapshot.</param>
-/// <param name="MaxLagActions">A partition with any change snapshots once the whole pipeline sequenced this many actions since its last snapshot, so that no quiet partition holds the restart's replay far back.</param>
-internal sealed record SnapshotPolicy(int EveryActions, long MaxLagActions);
+/// <param name="EveryActions">A partition snapshots after N to 2N actions since its last snapshot (N = this; the factor is fixed per partition).</param>
+/// <param name="MaxLagActions">A partition with any change snapshots once the whole pipeline sequenced M to 2M actions since its last snapshot, so that no quiet partition holds the restart's replay far back.</param>
+internal sealed record SnapshotPolicy(int EveryActions, long MaxLagActions)
+{
+    /// <summary>
+    /// Partition p's own factor in [1, 2): under even load, equal thresholds would make every
+    /// partition snapshot in the same group commit (a stall of hundreds of milliseconds with 256
+    /// partitions); different periods keep them apart, also after every restart.
+    /// </summary>
+    private static double Spread(int partition) => 1.0 + (((partition * 37) % 64) / 64.0);
+
+    public int EveryActionsOf(int partition) => (int)Math.Min(int.MaxValue, EveryActions * Spread(partition));
+
+    public long MaxLagActionsOf(int partition) => (long)(MaxLagActions * Spread(partition));
+}
 
 /// <summary>
 /// Runs a fixed set of partitions (partition p belongs to executor p mod E). For each work unit,
@@ -251,8 +263,8 @@ internal sealed class PartitionExecutor
             var live = partition.Live;
             bool due = snapshotAll
                 ? live.IsDirty
-                : live.ActionsSinceSnapshot >= _snapshots.EveryActions
-                  || (live.IsDirty && sequenced - partition.SnapshotAtSequenced >= _snapshots.MaxLagActions);
+                : live.ActionsSinceSnapshot >= _snapshots.EveryActionsOf(partition.Index)
+                  || (live.IsDirty && sequenced - partition.SnapshotAtSequenced >= _snapshots.MaxLagActionsOf(partition.Index));
             if (!due)
             {
                 continue;

@@ -59,18 +59,20 @@ internal sealed class LiveStateLoader(IActionStore store, Func<long, RuntimeRele
         foreach (var partition in partitions)
         {
             byIndex[partition.Index] = partition;
+            fromPosition = Math.Min(fromPosition, snapshots.TryGetValue(partition.Index, out var snapshot) ? snapshot.Position : 0);
+        }
+        // Partitions are independent: restore them in parallel (each reads its own rows on a read connection).
+        var counts = new long[partitions.Count * 3];
+        Parallel.For(0, partitions.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Environment.ProcessorCount) }, i =>
+        {
+            var partition = partitions[i];
             var state = new PartitionState(partition.Index);
             if (snapshots.TryGetValue(partition.Index, out var snapshot))
             {
                 state.Restore(snapshot.Seq, snapshot.Data, ledger.LoadPlayerStates(partition.Index).Select(p => (p.Player, p.Data)));
-                snapshotSeqs += snapshot.Seq;
-                fromPosition = Math.Min(fromPosition, snapshot.Position);
+                counts[(3 * i) + 1] = snapshot.Seq;
             }
-            else
-            {
-                fromPosition = 0;
-            }
-            players += state.PlayerCount;
+            counts[3 * i] = state.PlayerCount;
             foreach (var goal in goals)
             {
                 state.LearnGoal(new RunKey(goal.EventId, goal.Run));
@@ -78,12 +80,18 @@ internal sealed class LiveStateLoader(IActionStore store, Func<long, RuntimeRele
             var head = heads[partition.Index];
             int index = partition.Index;
             var partitionLedger = PartitionLedger.Open(index, head.Size, head.LastHash, (level, node) => ledger.ReadNode(index, level, node));
-            entries += head.Size;
+            counts[(3 * i) + 2] = head.Size;
             partition.Live = state;
             partition.Ledger = partitionLedger;
             partition.CommittedLedger = new LedgerCommitted(partitionLedger.Size, partitionLedger.Root());
             partition.SnapshotAtSequenced = 0;
             partition.ManualGrants.Clear();
+        });
+        for (int i = 0; i < partitions.Count; i++)
+        {
+            players += counts[3 * i];
+            snapshotSeqs += counts[(3 * i) + 1];
+            entries += counts[(3 * i) + 2];
         }
         long replayed = 0;
         if (fromPosition != long.MaxValue)
