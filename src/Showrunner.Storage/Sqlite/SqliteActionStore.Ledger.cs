@@ -16,6 +16,14 @@ public sealed partial class SqliteActionStore : ILedgerStore
 
     public ILedgerStore Ledger => this;
 
+    /// <summary>
+    /// The lowest Merkle level kept in <c>merkle_nodes</c>. Lower subtrees (at most 8 leaves) are
+    /// computed from the entries' hashes when a proof or the frontier needs one: storing every
+    /// level would write about one more B-tree page per grant (each partition's levels are separate
+    /// insertion points), for nodes that cost at most 8 leaf hashes to recompute.
+    /// </summary>
+    public const int MinStoredNodeLevel = 4;
+
     private void PrepareLedger()
     {
         _ledgerStatement = Prepare(
@@ -95,6 +103,10 @@ public sealed partial class SqliteActionStore : ILedgerStore
         var node = _nodeStatement!;
         foreach (var row in batch.Nodes)
         {
+            if (row.Level < MinStoredNodeLevel)
+            {
+                continue;
+            }
             Check(writer, raw.sqlite3_bind_int(node, 1, row.Partition));
             Check(writer, raw.sqlite3_bind_int(node, 2, row.Level));
             Check(writer, raw.sqlite3_bind_int64(node, 3, row.Index));
@@ -167,19 +179,58 @@ public sealed partial class SqliteActionStore : ILedgerStore
         using var lease = LeaseReader();
         using var command = lease.Connection.Connection.CreateCommand();
         command.Parameters.AddWithValue("$p", partition);
-        command.Parameters.AddWithValue("$i", index);
-        if (level == 0)
+        if (level < MinStoredNodeLevel)
         {
-            command.CommandText = "SELECT hash FROM ledger_entries WHERE partition = $p AND idx = $i";
-            byte[] hash = command.ExecuteScalar() as byte[] ?? throw new KeyNotFoundException($"Ledger entry {partition}/{index} is not stored.");
-            // RFC 9162 leaf: SHA-256(0x00 ‖ leaf input); the leaf input is the entry hash (docs/ledger.md).
-            Span<byte> input = stackalloc byte[33];
-            hash.CopyTo(input[1..]);
-            return SHA256.HashData(input);
+            // Recomputed from the entries' hashes: the leaves of the subtree, folded pairwise.
+            long first = index << level, count = 1L << level;
+            command.CommandText = "SELECT hash FROM ledger_entries WHERE partition = $p AND idx >= $f AND idx < $e ORDER BY idx";
+            command.Parameters.AddWithValue("$f", first);
+            command.Parameters.AddWithValue("$e", first + count);
+            var nodes = new List<byte[]>((int)count);
+            using (var reader = command.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    nodes.Add(LeafHash((byte[])reader.GetValue(0)));
+                }
+            }
+            if (nodes.Count != count)
+            {
+                throw new KeyNotFoundException($"Merkle node {partition}/{level}/{index} needs entries {first}..{first + count - 1}; {nodes.Count} are stored.");
+            }
+            while (nodes.Count > 1)
+            {
+                var parents = new List<byte[]>(nodes.Count / 2);
+                for (int i = 0; i < nodes.Count; i += 2)
+                {
+                    parents.Add(NodeHash(nodes[i], nodes[i + 1]));
+                }
+                nodes = parents;
+            }
+            return nodes[0];
         }
         command.CommandText = "SELECT hash FROM merkle_nodes WHERE partition = $p AND level = $l AND idx = $i";
         command.Parameters.AddWithValue("$l", level);
+        command.Parameters.AddWithValue("$i", index);
         return command.ExecuteScalar() as byte[] ?? throw new KeyNotFoundException($"Merkle node {partition}/{level}/{index} is not stored.");
+    }
+
+    /// <summary>RFC 9162 leaf: SHA-256(0x00 ‖ leaf input); the leaf input is the entry hash (docs/ledger.md).</summary>
+    private static byte[] LeafHash(byte[] entryHash)
+    {
+        Span<byte> input = stackalloc byte[33];
+        entryHash.CopyTo(input[1..]);
+        return SHA256.HashData(input);
+    }
+
+    /// <summary>RFC 9162 node: SHA-256(0x01 ‖ left ‖ right).</summary>
+    private static byte[] NodeHash(byte[] left, byte[] right)
+    {
+        Span<byte> input = stackalloc byte[65];
+        input[0] = 1;
+        left.CopyTo(input[1..]);
+        right.CopyTo(input[33..]);
+        return SHA256.HashData(input);
     }
 
     private const string LedgerColumns = "partition, idx, grant_id, player, event_id, run, cause_kind, time, entry, prev_hash, hash";

@@ -5,8 +5,9 @@
 -- it for lookups. grant_id (the 32 bytes of the hex id) is unique: the store itself refuses a
 -- second entry for a cause, whatever the runtime does. Written in the same transaction as the
 -- action that caused the grant. Append-only.
--- merkle_nodes: the hashes of the complete subtrees of each partition's Merkle log at level 1
--- and above (level 0, the leaf, is SHA-256(0x00 ‖ ledger_entries.hash)); written with the entries.
+-- merkle_nodes: the hashes of the complete subtrees of each partition's Merkle log at level 4
+-- and above (lower ones are recomputed from at most 8 entries' hashes; a leaf is
+-- SHA-256(0x00 ‖ ledger_entries.hash)); written with the entries.
 -- checkpoints: signed statements of every partition's (size, root). Append-only.
 -- community_goals: the run's community goal was reached (at most once per run). Append-only.
 -- partition_snapshots / player_states: the partitions' derived state (progress, profiles,
@@ -43,7 +44,7 @@ END;
 
 CREATE TABLE merkle_nodes (
     partition INTEGER NOT NULL,
-    level     INTEGER NOT NULL, -- 1 and above
+    level     INTEGER NOT NULL, -- 4 and above (SqliteActionStore.MinStoredNodeLevel)
     idx       INTEGER NOT NULL, -- covers leaves [idx·2^level, (idx+1)·2^level)
     hash      BLOB    NOT NULL,
     PRIMARY KEY (partition, level, idx)
