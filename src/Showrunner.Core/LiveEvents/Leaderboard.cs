@@ -73,7 +73,7 @@ internal sealed class PartitionLeaderboard
         }
         if (_entries.Remove(player, out var old))
         {
-            _root = Delete(_root, old);
+            _root = Delete(_root, old, out _);
         }
         if (points > 0)
         {
@@ -93,13 +93,18 @@ internal sealed class PartitionLeaderboard
         {
             throw new InvalidOperationException("This board is maintained with Update, not Move.");
         }
+        Node? reused = null;
         if (from is { } old)
         {
-            _root = Delete(_root, old);
+            _root = Delete(_root, old, out reused);
         }
         if (to.Points > 0)
         {
-            _root = Insert(_root, new Node(to, PartitionRouter.StableHash(to.Player)));
+            // The player's own node goes back in with its new entry: no allocation per score
+            // change (each would also be a young object referenced from old ones, work for every GC).
+            var node = reused ?? new Node(to, PartitionRouter.StableHash(to.Player));
+            node.Reset(to);
+            _root = Insert(_root, node);
         }
     }
 
@@ -161,17 +166,17 @@ internal sealed class PartitionLeaderboard
         }
         if (LeaderboardOrder.Instance.Compare(node.Entry, root.Entry) < 0)
         {
-            root.Left = Insert(root.Left, node);
+            root.SetLeft(Insert(root.Left, node));
         }
         else
         {
-            root.Right = Insert(root.Right, node);
+            root.SetRight(Insert(root.Right, node));
         }
-        root.Update();
+        root.Size++;
         return root;
     }
 
-    private static Node? Delete(Node? root, LeaderboardEntry entry)
+    private static Node? Delete(Node? root, LeaderboardEntry entry, out Node? removed)
     {
         if (root is null)
         {
@@ -180,17 +185,18 @@ internal sealed class PartitionLeaderboard
         int order = LeaderboardOrder.Instance.Compare(entry, root.Entry);
         if (order == 0)
         {
+            removed = root;
             return Merge(root.Left, root.Right);
         }
         if (order < 0)
         {
-            root.Left = Delete(root.Left, entry);
+            root.SetLeft(Delete(root.Left, entry, out removed));
         }
         else
         {
-            root.Right = Delete(root.Right, entry);
+            root.SetRight(Delete(root.Right, entry, out removed));
         }
-        root.Update();
+        root.Size--;
         return root;
     }
 
@@ -235,13 +241,39 @@ internal sealed class PartitionLeaderboard
 
     private sealed class Node(LeaderboardEntry entry, ulong priority)
     {
-        public LeaderboardEntry Entry { get; } = entry;
+        public LeaderboardEntry Entry { get; private set; } = entry;
         public ulong Priority { get; } = priority;
         public Node? Left { get; set; }
         public Node? Right { get; set; }
-        public int Size { get; private set; } = 1;
+        public int Size { get; set; } = 1;
 
         public void Update() => Size = 1 + PartitionLeaderboard.Size(Left) + PartitionLeaderboard.Size(Right);
+
+        /// <summary>Makes the node a lone leaf holding <paramref name="entry"/> (of the same player: the priority stays).</summary>
+        public void Reset(LeaderboardEntry entry)
+        {
+            Entry = entry;
+            Left = null;
+            Right = null;
+            Size = 1;
+        }
+
+        // Reference writes into long-lived nodes mark GC cards; skip the ones that change nothing.
+        public void SetLeft(Node? node)
+        {
+            if (!ReferenceEquals(Left, node))
+            {
+                Left = node;
+            }
+        }
+
+        public void SetRight(Node? node)
+        {
+            if (!ReferenceEquals(Right, node))
+            {
+                Right = node;
+            }
+        }
     }
 }
 

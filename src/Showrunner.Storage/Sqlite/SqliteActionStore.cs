@@ -126,6 +126,7 @@ public sealed partial class SqliteActionStore : IActionStore
         }
         SqliteMigrations.Execute(connection, string.Create(CultureInfo.InvariantCulture, $"PRAGMA cache_size = -{_options.CacheSizeKib}"));
         SqliteMigrations.Execute(connection, "PRAGMA temp_store = MEMORY");
+        SqliteMigrations.Execute(connection, "PRAGMA wal_autocheckpoint = 8000");
         if (readOnly)
         {
             SqliteMigrations.Execute(connection, "PRAGMA query_only = 1");
