@@ -12,7 +12,7 @@ namespace Showrunner.Core.Ledger;
 /// </summary>
 internal sealed class CanonicalJsonWriter
 {
-    private readonly ArrayBufferWriter<byte> _buffer = new(512);
+    private readonly ArrayBufferWriter<byte> _buffer = new(1024);
     private readonly Stack<Scope> _scopes = new();
 
     public byte[] ToArray() => _buffer.WrittenSpan.ToArray();
@@ -69,7 +69,13 @@ internal sealed class CanonicalJsonWriter
     public void Number(long value)
     {
         Separator();
-        Raw(Encoding.ASCII.GetBytes(value.ToString(CultureInfo.InvariantCulture)));
+        // Invariant decimal digits, formatted in place (no string per number).
+        var span = _buffer.GetSpan(20);
+        if (!value.TryFormat(span, out int written, default, CultureInfo.InvariantCulture))
+        {
+            throw new InvalidOperationException("A 64-bit integer did not fit in 20 bytes.");
+        }
+        _buffer.Advance(written);
     }
 
     public void Null()
@@ -133,6 +139,15 @@ internal sealed class CanonicalJsonWriter
         {
             throw new ArgumentException("A canonical JSON string must not contain lone surrogates.", nameof(value));
         }
+        if (!NeedsEscaping(value))
+        {
+            // The common case (ids, names, hex): the UTF-8 bytes between quotes, written in place.
+            Raw("\""u8);
+            var span = _buffer.GetSpan(Encoding.UTF8.GetMaxByteCount(value.Length));
+            _buffer.Advance(Encoding.UTF8.GetBytes(value, span));
+            Raw("\""u8);
+            return;
+        }
         var text = new StringBuilder(value.Length + 2);
         text.Append('"');
         foreach (char c in value)
@@ -160,6 +175,18 @@ internal sealed class CanonicalJsonWriter
         }
         text.Append('"');
         Raw(Encoding.UTF8.GetBytes(text.ToString()));
+    }
+
+    private static bool NeedsEscaping(string value)
+    {
+        foreach (char c in value)
+        {
+            if (c < 0x20 || c == '"' || c == '\\')
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void Raw(ReadOnlySpan<byte> bytes) => _buffer.Write(bytes);

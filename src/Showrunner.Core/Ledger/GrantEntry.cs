@@ -336,11 +336,23 @@ internal sealed class GrantEntry
         {
             return $"{field} must be 1 to {IdentifierLengthMax} characters";
         }
-        if (!CanonicalJsonWriter.IsWellFormed(value) || value.Any(c => char.IsControl(c)))
+        if (!CanonicalJsonWriter.IsWellFormed(value) || ContainsControl(value))
         {
             return $"{field} must not contain control characters or lone surrogates";
         }
         return null;
+    }
+
+    private static bool ContainsControl(string value)
+    {
+        foreach (char c in value)
+        {
+            if (char.IsControl(c))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static JsonElement Member(JsonElement element, string name) =>
@@ -372,19 +384,44 @@ internal static class LedgerFormat
     /// </summary>
     public static string GrantId(GrantCause cause)
     {
-        var buffer = new List<byte>(256);
-        buffer.AddRange(Encoding.UTF8.GetBytes(GrantIdDomain));
-        buffer.Add(0);
-        var length = new byte[4];
-        foreach (string field in new[] { cause.EventId, cause.Run.ToString(CultureInfo.InvariantCulture), cause.Player, cause.Rule, GrantEntry.KindName(cause.Kind), cause.CauseId })
+        Span<char> run = stackalloc char[20];
+        cause.Run.TryFormat(run, out int runLength, default, CultureInfo.InvariantCulture);
+        string kind = GrantEntry.KindName(cause.Kind);
+        int length = GrantIdDomainBytes.Length + 1 + (6 * 4) + runLength
+            + Encoding.UTF8.GetByteCount(cause.EventId) + Encoding.UTF8.GetByteCount(cause.Player) + Encoding.UTF8.GetByteCount(cause.Rule)
+            + Encoding.UTF8.GetByteCount(kind) + Encoding.UTF8.GetByteCount(cause.CauseId);
+        byte[] rented = System.Buffers.ArrayPool<byte>.Shared.Rent(length);
+        try
         {
-            byte[] bytes = Encoding.UTF8.GetBytes(field);
-            BinaryPrimitives.WriteUInt32BigEndian(length, (uint)bytes.Length);
-            buffer.AddRange(length);
-            buffer.AddRange(bytes);
+            var buffer = rented.AsSpan(0, length);
+            GrantIdDomainBytes.CopyTo(buffer);
+            buffer[GrantIdDomainBytes.Length] = 0;
+            int at = GrantIdDomainBytes.Length + 1;
+            at = Field(buffer, at, cause.EventId);
+            at = Field(buffer, at, run[..runLength]);
+            at = Field(buffer, at, cause.Player);
+            at = Field(buffer, at, cause.Rule);
+            at = Field(buffer, at, kind);
+            at = Field(buffer, at, cause.CauseId);
+            Span<byte> hash = stackalloc byte[32];
+            SHA256.HashData(buffer[..at], hash);
+            return Convert.ToHexStringLower(hash);
         }
-        return Convert.ToHexStringLower(SHA256.HashData(buffer.ToArray()));
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+        }
+
+        // F(s) = u32be(len(utf8(s))) ‖ utf8(s)
+        static int Field(Span<byte> buffer, int at, ReadOnlySpan<char> value)
+        {
+            int written = Encoding.UTF8.GetBytes(value, buffer[(at + 4)..]);
+            BinaryPrimitives.WriteUInt32BigEndian(buffer[at..], (uint)written);
+            return at + 4 + written;
+        }
     }
+
+    private static readonly byte[] GrantIdDomainBytes = Encoding.UTF8.GetBytes(GrantIdDomain);
 
     /// <summary>SHA-256(domain ‖ 0x00 ‖ prev_hash ‖ canonical entry bytes).</summary>
     public static byte[] EntryHash(ReadOnlySpan<byte> prevHash, ReadOnlySpan<byte> canonicalBytes)

@@ -69,6 +69,8 @@ internal sealed class PartitionExecutor
     private readonly List<PendingGrant> _owed = [];
     private readonly List<CompletedNode> _nodes = [];
     private readonly HashSet<Partition> _appended = [];
+    private readonly System.Buffers.ArrayBufferWriter<byte> _payloadBuffer = new(1024);
+    private readonly System.Text.Json.Utf8JsonWriter _payloadWriter;
     private RuntimeRelease? _scratchRelease;
     private Task? _loop;
 
@@ -79,6 +81,7 @@ internal sealed class PartitionExecutor
         _maxActionsPerGroup = maxActionsPerGroup;
         _snapshots = snapshots;
         _time = time;
+        _payloadWriter = new System.Text.Json.Utf8JsonWriter(_payloadBuffer);
     }
 
     public IReadOnlyList<Partition> Partitions => _partitions;
@@ -240,7 +243,7 @@ internal sealed class PartitionExecutor
             {
                 group.Nodes.Add(new MerkleNodeRow(partition.Index, node.Level, node.Index, node.Hash));
             }
-            group.Outbox.Add(new OutboxRow(entry.GrantId, GrantPayload.Build(entry), entry.TimeTicks));
+            group.Outbox.Add(new OutboxRow(entry.GrantId, GrantPayload.Build(entry, _payloadBuffer, _payloadWriter), entry.TimeTicks));
         }
         if (grants.Count > 0)
         {

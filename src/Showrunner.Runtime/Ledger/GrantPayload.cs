@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using Showrunner.Core.Actions;
 using Showrunner.Core.Ledger;
@@ -14,10 +15,17 @@ internal static class GrantPayload
 {
     public const string Format = "showrunner-grant/1";
 
-    public static byte[] Build(GrantEntry entry)
+    public static byte[] Build(GrantEntry entry) => Build(entry, new ArrayBufferWriter<byte>(1024), null);
+
+    /// <summary>
+    /// Builds the payload with the caller's scratch buffer and writer (an executor keeps one of
+    /// each): the only allocation is the returned array.
+    /// </summary>
+    public static byte[] Build(GrantEntry entry, ArrayBufferWriter<byte> scratch, Utf8JsonWriter? reusable)
     {
-        using var stream = new MemoryStream(512);
-        using (var writer = new Utf8JsonWriter(stream))
+        scratch.ResetWrittenCount();
+        var writer = reusable ?? new Utf8JsonWriter(scratch);
+        writer.Reset(scratch);
         {
             writer.WriteStartObject();
             writer.WriteString("format", Format);
@@ -59,9 +67,14 @@ internal static class GrantPayload
             }
             writer.WriteNumber("partition", entry.Partition);
             writer.WriteNumber("index", entry.Index);
-            writer.WriteString("entry", Convert.ToBase64String(entry.CanonicalBytes));
+            writer.WriteBase64String("entry", entry.CanonicalBytes);
             writer.WriteEndObject();
         }
-        return stream.ToArray();
+        writer.Flush();
+        if (reusable is null)
+        {
+            writer.Dispose();
+        }
+        return scratch.WrittenSpan.ToArray();
     }
 }
