@@ -597,18 +597,31 @@ public sealed partial class IngestPipeline : IAsyncDisposable
     /// <summary>Waits for a recovery in progress, if any (tests use it).</summary>
     internal Task RecoveryTask => _recovery ?? Task.CompletedTask;
 
-    private int _disposed;
+    private Task? _disposal;
+    private readonly Lock _disposalLock = new();
 
     /// <summary>Tests stop without the final snapshot, as a crash would, so that the next start replays the log tail.</summary>
     internal bool SkipFinalSnapshotForTests { get; set; }
 
+    /// <summary>
+    /// Stops the pipeline: drains, writes the final snapshots, stops the executors and the
+    /// committer. Both the host (on stop) and the service container dispose the pipeline; every
+    /// caller returns only once the one disposal has finished, so nobody closes the store under a
+    /// committer that is still writing.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
-        // Both the host (on stop) and the service container dispose the pipeline: the second call does nothing.
-        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        Task disposal;
+        lock (_disposalLock)
         {
-            return;
+            disposal = _disposal ??= DisposeOnceAsync();
         }
+        await disposal.ConfigureAwait(false);
+    }
+
+    private async Task DisposeOnceAsync()
+    {
+        await Task.Yield();
         Interlocked.Exchange(ref _state, (int)RuntimeState.Stopping);
         // Waiting for the pipeline to drain is infrastructure, not domain time: it uses the real clock.
         long started = System.Diagnostics.Stopwatch.GetTimestamp();

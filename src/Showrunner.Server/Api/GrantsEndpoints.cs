@@ -145,29 +145,15 @@ internal sealed class GrantsEndpoints(IActionStore store, IngestPipeline pipelin
                 "Send the request as application/json.").ConfigureAwait(false);
             return null;
         }
-        if (context.Request.ContentLength > MaxBodyBytes)
+        var body = await Requests.ReadBodyAsync(context, MaxBodyBytes, $"A grant request is at most {MaxBodyBytes} bytes.").ConfigureAwait(false);
+        if (body is null)
         {
-            await Problems.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, ProblemCodes.BodyTooLarge, "Body too large",
-                $"A grant request is at most {MaxBodyBytes} bytes.").ConfigureAwait(false);
             return null;
-        }
-        using var buffer = new MemoryStream();
-        var chunk = new byte[4096];
-        int read;
-        while ((read = await context.Request.Body.ReadAsync(chunk, context.RequestAborted).ConfigureAwait(false)) > 0)
-        {
-            buffer.Write(chunk, 0, read);
-            if (buffer.Length > MaxBodyBytes)
-            {
-                await Problems.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, ProblemCodes.BodyTooLarge, "Body too large",
-                    $"A grant request is at most {MaxBodyBytes} bytes.").ConfigureAwait(false);
-                return null;
-            }
         }
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(buffer.ToArray(), new JsonDocumentOptions { MaxDepth = 4 });
+            document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 4 });
         }
         catch (JsonException exception)
         {

@@ -37,7 +37,7 @@ internal sealed class LeaderboardEndpoints(IngestPipeline pipeline, LifecycleCoo
         if (context.Request.Query["top"] is { Count: > 0 } text &&
             (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out top) || top is < 1 or > MaxTop))
         {
-            await InvalidParameter(context, "top", $"top must be a whole number from 1 to {MaxTop}.").ConfigureAwait(false);
+            await Requests.InvalidParameterAsync(context, "top", $"top must be a whole number from 1 to {MaxTop}.").ConfigureAwait(false);
             return;
         }
         var key = new RunKey(definition.Id, run);
@@ -71,7 +71,7 @@ internal sealed class LeaderboardEndpoints(IngestPipeline pipeline, LifecycleCoo
         }
         if (player.Length is 0 or > GrantEntry.IdentifierLengthMax)
         {
-            await InvalidParameter(context, "player", $"A player id is 1 to {GrantEntry.IdentifierLengthMax} characters.").ConfigureAwait(false);
+            await Requests.InvalidParameterAsync(context, "player", $"A player id is 1 to {GrantEntry.IdentifierLengthMax} characters.").ConfigureAwait(false);
             return;
         }
         var key = new RunKey(definition.Id, run);
@@ -185,7 +185,4 @@ internal sealed class LeaderboardEndpoints(IngestPipeline pipeline, LifecycleCoo
         w.WriteString("achieved_at", Rfc3339.Format(entry.AchievedAt.IngestTicks));
     }
 
-    private static Task InvalidParameter(HttpContext context, string parameter, string detail) =>
-        Problems.WriteAsync(context, StatusCodes.Status400BadRequest, ProblemCodes.InvalidParameter, "Invalid parameter", detail,
-            extensions: w => w.WriteString("parameter", parameter));
 }

@@ -67,7 +67,7 @@ internal sealed class LedgerEndpoints(IActionStore store, IngestPipeline pipelin
     {
         if (!TryLong(context, "after", -1, out long after) || !TryLimit(context, out int limit))
         {
-            await InvalidParameter(context, "after/limit", $"after must be a checkpoint sequence (or -1) and limit 1 to {MaxPageSize}.").ConfigureAwait(false);
+            await Requests.InvalidParameterAsync(context, "after/limit", $"after must be a checkpoint sequence (or -1) and limit 1 to {MaxPageSize}.").ConfigureAwait(false);
             return;
         }
         // Ascending from 'after': what a verifier walks. The store lists newest first, so read the window and reverse.
@@ -120,7 +120,7 @@ internal sealed class LedgerEndpoints(IActionStore store, IngestPipeline pipelin
     {
         if (!long.TryParse(sequence, NumberStyles.None, CultureInfo.InvariantCulture, out long number))
         {
-            await InvalidParameter(context, "sequence", "A checkpoint sequence is a whole number.").ConfigureAwait(false);
+            await Requests.InvalidParameterAsync(context, "sequence", "A checkpoint sequence is a whole number.").ConfigureAwait(false);
             return;
         }
         if (reader.Checkpoint(number) is not { } checkpoint)
@@ -136,7 +136,7 @@ internal sealed class LedgerEndpoints(IActionStore store, IngestPipeline pipelin
     {
         if (!TryLong(context, "from", -1, out long from) || !TryLong(context, "to", -1, out long to) || from < 0 || to < 0 || from > to)
         {
-            await InvalidParameter(context, "from/to", "Give two checkpoint sequences with from <= to, e.g. ?from=3&to=9.").ConfigureAwait(false);
+            await Requests.InvalidParameterAsync(context, "from/to", "Give two checkpoint sequences with from <= to, e.g. ?from=3&to=9.").ConfigureAwait(false);
             return;
         }
         var older = reader.Checkpoint(from);
@@ -177,12 +177,12 @@ internal sealed class LedgerEndpoints(IActionStore store, IngestPipeline pipelin
     {
         if (!int.TryParse(partition, NumberStyles.None, CultureInfo.InvariantCulture, out int index) || index >= pipeline.PartitionCount)
         {
-            await InvalidParameter(context, "partition", $"A partition is a number from 0 to {pipeline.PartitionCount - 1}.").ConfigureAwait(false);
+            await Requests.InvalidParameterAsync(context, "partition", $"A partition is a number from 0 to {pipeline.PartitionCount - 1}.").ConfigureAwait(false);
             return;
         }
         if (!TryLong(context, "from", 0, out long from) || from < 0 || !TryLimit(context, out int limit))
         {
-            await InvalidParameter(context, "from/limit", $"from must be an entry index (0 or more) and limit 1 to {MaxPageSize}.").ConfigureAwait(false);
+            await Requests.InvalidParameterAsync(context, "from/limit", $"from must be an entry index (0 or more) and limit 1 to {MaxPageSize}.").ConfigureAwait(false);
             return;
         }
         var rows = store.Ledger.ReadEntries(index, from, limit);
@@ -276,9 +276,6 @@ internal sealed class LedgerEndpoints(IActionStore store, IngestPipeline pipelin
         return text.Count == 0 || (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out limit) && limit is >= 1 and <= MaxPageSize);
     }
 
-    private static Task InvalidParameter(HttpContext context, string parameter, string detail) =>
-        Problems.WriteAsync(context, StatusCodes.Status400BadRequest, ProblemCodes.InvalidParameter, "Invalid parameter", detail,
-            extensions: w => w.WriteString("parameter", parameter));
 }
 
 internal sealed record LedgerKeyResponse(string KeyId, string Algorithm, string PublicKeyPem);

@@ -94,7 +94,7 @@ internal sealed class OutboxEndpoints(IActionStore store, OutboxHostedService ou
         if (context.Request.Query["limit"] is { Count: > 0 } limitText &&
             (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > MaxListLimit))
         {
-            await InvalidParameter(context, "limit", $"limit must be a whole number from 1 to {MaxListLimit}.").ConfigureAwait(false);
+            await Requests.InvalidParameterAsync(context, "limit", $"limit must be a whole number from 1 to {MaxListLimit}.").ConfigureAwait(false);
             return;
         }
         string? after = null;
@@ -103,7 +103,7 @@ internal sealed class OutboxEndpoints(IActionStore store, OutboxHostedService ou
             after = afterText.ToString();
             if (!IsGrantId(after))
             {
-                await InvalidParameter(context, "after", $"after must be a grant id (1 to {MaxGrantIdLength} characters): the last one of the previous page.").ConfigureAwait(false);
+                await Requests.InvalidParameterAsync(context, "after", $"after must be a grant id (1 to {MaxGrantIdLength} characters): the last one of the previous page.").ConfigureAwait(false);
                 return;
             }
         }
@@ -156,7 +156,7 @@ internal sealed class OutboxEndpoints(IActionStore store, OutboxHostedService ou
                 "Send the request as application/json: {\"scope\": \"dead_lettered\"} or {\"scope\": \"all_failed\", \"grant_ids\": [\"…\"]}.").ConfigureAwait(false);
             return;
         }
-        var body = await ReadBodyAsync(context).ConfigureAwait(false);
+        var body = await Requests.ReadBodyAsync(context, MaxRedeliverBodyBytes, $"The body exceeds the limit of {MaxRedeliverBodyBytes} bytes for this endpoint; redeliver at most {MaxRedeliverIds} grant ids at a time.").ConfigureAwait(false);
         if (body is null)
         {
             return;
@@ -183,7 +183,7 @@ internal sealed class OutboxEndpoints(IActionStore store, OutboxHostedService ou
                         } : null;
                         if (scope is null)
                         {
-                            await InvalidParameter(context, "scope", "scope must be \"dead_lettered\" or \"all_failed\".").ConfigureAwait(false);
+                            await Requests.InvalidParameterAsync(context, "scope", "scope must be \"dead_lettered\" or \"all_failed\".").ConfigureAwait(false);
                             return;
                         }
                         break;
@@ -193,14 +193,14 @@ internal sealed class OutboxEndpoints(IActionStore store, OutboxHostedService ou
                         grantIds = ReadGrantIds(property.Value);
                         if (grantIds is null)
                         {
-                            await InvalidParameter(context, "grant_ids",
+                            await Requests.InvalidParameterAsync(context, "grant_ids",
                                 $"grant_ids must be a non-empty array of at most {MaxRedeliverIds} grant ids (strings of 1 to {MaxGrantIdLength} characters); " +
                                 "leave it out to redeliver every delivery in the scope.").ConfigureAwait(false);
                             return;
                         }
                         break;
                     default:
-                        await InvalidParameter(context, property.Name, $"'{property.Name}' is not a field of a redeliver request (scope, grant_ids).").ConfigureAwait(false);
+                        await Requests.InvalidParameterAsync(context, property.Name, $"'{property.Name}' is not a field of a redeliver request (scope, grant_ids).").ConfigureAwait(false);
                         return;
                 }
             }
@@ -213,7 +213,7 @@ internal sealed class OutboxEndpoints(IActionStore store, OutboxHostedService ou
         }
         if (scope is null)
         {
-            await InvalidParameter(context, "scope", "scope is required: \"dead_lettered\" or \"all_failed\".").ConfigureAwait(false);
+            await Requests.InvalidParameterAsync(context, "scope", "scope is required: \"dead_lettered\" or \"all_failed\".").ConfigureAwait(false);
             return;
         }
         int moved = await store.Outbox.RedeliverAsync(scope.Value, time.GetUtcNow(), grantIds, context.RequestAborted).ConfigureAwait(false);
@@ -301,42 +301,7 @@ internal sealed class OutboxEndpoints(IActionStore store, OutboxHostedService ou
 
     private static bool IsGrantId(string id) => id.Length is > 0 and <= MaxGrantIdLength && !id.Any(char.IsControl);
 
-    /// <summary>Reads the whole body up to <see cref="MaxRedeliverBodyBytes"/>; answers 413 and returns null beyond it.</summary>
-    private static async Task<byte[]?> ReadBodyAsync(HttpContext context)
-    {
-        if (context.Request.ContentLength > MaxRedeliverBodyBytes)
-        {
-            await TooLarge(context).ConfigureAwait(false);
-            return null;
-        }
-        var sizeFeature = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
-        if (sizeFeature is { IsReadOnly: false })
-        {
-            sizeFeature.MaxRequestBodySize = MaxRedeliverBodyBytes + 1L;
-        }
-        var (buffer, length) = await ActionsEndpoints.ReadBodyAsync(context.Request.BodyReader, MaxRedeliverBodyBytes, context.RequestAborted).ConfigureAwait(false);
-        try
-        {
-            if (length < 0)
-            {
-                await TooLarge(context).ConfigureAwait(false);
-                return null;
-            }
-            return buffer.AsSpan(0, length).ToArray();
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
 
-    private static Task TooLarge(HttpContext context) =>
-        Problems.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, ProblemCodes.BodyTooLarge, "Body too large",
-            $"The body exceeds the limit of {MaxRedeliverBodyBytes} bytes for this endpoint; redeliver at most {MaxRedeliverIds} grant ids at a time.");
-
-    private static Task InvalidParameter(HttpContext context, string name, string detail) =>
-        Problems.WriteAsync(context, StatusCodes.Status400BadRequest, ProblemCodes.InvalidParameter, "Invalid parameter", detail,
-            extensions: w => w.WriteString("parameter", name));
 }
 
 /// <summary>Stable problem codes of the outbox endpoints (kept here, next to the only endpoints that use them).</summary>

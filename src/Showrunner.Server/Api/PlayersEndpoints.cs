@@ -160,7 +160,7 @@ internal sealed class PlayersEndpoints(IActionStore store, IngestPipeline pipeli
         {
             if (!long.TryParse(afterText, NumberStyles.None, CultureInfo.InvariantCulture, out long parsed))
             {
-                await InvalidParameter(context, "after", "after is the index of the last reward of the previous page (next_after).").ConfigureAwait(false);
+                await Requests.InvalidParameterAsync(context, "after", "after is the index of the last reward of the previous page (next_after).").ConfigureAwait(false);
                 return;
             }
             after = parsed;
@@ -168,7 +168,7 @@ internal sealed class PlayersEndpoints(IActionStore store, IngestPipeline pipeli
         if (context.Request.Query["limit"] is { Count: > 0 } limitText &&
             (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > MaxRewardsPage))
         {
-            await InvalidParameter(context, "limit", $"limit must be 1 to {MaxRewardsPage}.").ConfigureAwait(false);
+            await Requests.InvalidParameterAsync(context, "limit", $"limit must be 1 to {MaxRewardsPage}.").ConfigureAwait(false);
             return;
         }
         var rows = store.Ledger.EntriesOfPlayer(player, after, limit);
@@ -325,13 +325,10 @@ internal sealed class PlayersEndpoints(IActionStore store, IngestPipeline pipeli
     {
         if (player.Length is 0 or > GrantEntry.IdentifierLengthMax || player.Any(char.IsControl))
         {
-            await InvalidParameter(context, "player", $"A player id is 1 to {GrantEntry.IdentifierLengthMax} characters without control characters.").ConfigureAwait(false);
+            await Requests.InvalidParameterAsync(context, "player", $"A player id is 1 to {GrantEntry.IdentifierLengthMax} characters without control characters.").ConfigureAwait(false);
             return false;
         }
         return true;
     }
 
-    private static Task InvalidParameter(HttpContext context, string parameter, string detail) =>
-        Problems.WriteAsync(context, StatusCodes.Status400BadRequest, ProblemCodes.InvalidParameter, "Invalid parameter", detail,
-            extensions: w => w.WriteString("parameter", parameter));
 }

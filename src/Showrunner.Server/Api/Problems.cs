@@ -39,6 +39,50 @@ internal static class Problems
     }
 }
 
+/// <summary>Problems and request bodies shared by the endpoints.</summary>
+internal static class Requests
+{
+    /// <summary>400 <c>invalid_parameter</c> naming the query or route parameter.</summary>
+    public static Task InvalidParameterAsync(HttpContext context, string parameter, string detail) =>
+        Problems.WriteAsync(context, StatusCodes.Status400BadRequest, ProblemCodes.InvalidParameter, "Invalid parameter", detail,
+            extensions: w => w.WriteString("parameter", parameter));
+
+    /// <summary>
+    /// Reads the whole body up to <paramref name="limit"/> bytes (also lowering Kestrel's own limit
+    /// for the request); beyond it answers 413 <c>body_too_large</c> with <paramref name="tooLargeDetail"/>
+    /// (or a default) and returns null.
+    /// </summary>
+    public static async Task<byte[]?> ReadBodyAsync(HttpContext context, int limit, string? tooLargeDetail = null)
+    {
+        Task TooLarge() => Problems.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, ProblemCodes.BodyTooLarge, "Body too large",
+            tooLargeDetail ?? $"The body exceeds the limit of {limit} bytes for this endpoint.");
+        if (context.Request.ContentLength > limit)
+        {
+            await TooLarge().ConfigureAwait(false);
+            return null;
+        }
+        var sizeFeature = context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>();
+        if (sizeFeature is { IsReadOnly: false })
+        {
+            sizeFeature.MaxRequestBodySize = limit + 1L;
+        }
+        var (buffer, length) = await ActionsEndpoints.ReadBodyAsync(context.Request.BodyReader, limit, context.RequestAborted).ConfigureAwait(false);
+        try
+        {
+            if (length < 0)
+            {
+                await TooLarge().ConfigureAwait(false);
+                return null;
+            }
+            return buffer.AsSpan(0, length).ToArray();
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+}
+
 /// <summary>Stable codes of problem responses that are not about an action batch.</summary>
 internal static class ProblemCodes
 {

@@ -51,10 +51,10 @@ internal sealed class ReleasesEndpoints(ReleaseRegister register, IActionStore s
         string? expectedId = context.Request.Query["id"];
         if (expectedId is not null && !IsReleaseId(expectedId))
         {
-            await InvalidParameter(context, "id", "The id query parameter must be 64 hexadecimal characters (a SHA-256).").ConfigureAwait(false);
+            await Requests.InvalidParameterAsync(context, "id", "The id query parameter must be 64 hexadecimal characters (a SHA-256).").ConfigureAwait(false);
             return;
         }
-        var body = await ReadBodyAsync(context, options.MaxReleaseBytes).ConfigureAwait(false);
+        var body = await Requests.ReadBodyAsync(context, options.MaxReleaseBytes).ConfigureAwait(false);
         if (body is null)
         {
             return;
@@ -91,7 +91,7 @@ internal sealed class ReleasesEndpoints(ReleaseRegister register, IActionStore s
         if (context.Request.Query["limit"] is { Count: > 0 } limitText &&
             (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > MaxListLimit))
         {
-            await InvalidParameter(context, "limit", $"limit must be a whole number from 1 to {MaxListLimit}.").ConfigureAwait(false);
+            await Requests.InvalidParameterAsync(context, "limit", $"limit must be a whole number from 1 to {MaxListLimit}.").ConfigureAwait(false);
             return;
         }
         long? before = null;
@@ -99,7 +99,7 @@ internal sealed class ReleasesEndpoints(ReleaseRegister register, IActionStore s
         {
             if (!IsReleaseId(beforeText!) || store.Releases.Find(beforeText!) is not { } anchor)
             {
-                await InvalidParameter(context, "before", "before must be the id of a published release (the last one of the previous page).").ConfigureAwait(false);
+                await Requests.InvalidParameterAsync(context, "before", "before must be the id of a published release (the last one of the previous page).").ConfigureAwait(false);
                 return;
             }
             before = anchor.Ref;
@@ -188,7 +188,7 @@ internal sealed class ReleasesEndpoints(ReleaseRegister register, IActionStore s
         string? player = context.Request.Query["player"];
         if (player is not null && !ActionBatchParser.IsValidPlayer(player, options.Limits.MaxPlayerLength))
         {
-            await InvalidParameter(context, "player", $"player must be 1 to {options.Limits.MaxPlayerLength} characters without control characters.").ConfigureAwait(false);
+            await Requests.InvalidParameterAsync(context, "player", $"player must be 1 to {options.Limits.MaxPlayerLength} characters without control characters.").ConfigureAwait(false);
             return;
         }
         var release = pipeline.ActiveRelease;
@@ -287,7 +287,7 @@ internal sealed class ReleasesEndpoints(ReleaseRegister register, IActionStore s
                 "Send the request body as application/json, or no body.").ConfigureAwait(false);
             return null;
         }
-        var body = await ReadBodyAsync(context, MaxChangeBodyBytes).ConfigureAwait(false);
+        var body = await Requests.ReadBodyAsync(context, MaxChangeBodyBytes).ConfigureAwait(false);
         if (body is null)
         {
             return null;
@@ -309,13 +309,13 @@ internal sealed class ReleasesEndpoints(ReleaseRegister register, IActionStore s
                         expected = v;
                         break;
                     case "expected_version" when property.Value.ValueKind != JsonValueKind.Null:
-                        await InvalidParameter(context, "expected_version", "expected_version must be a whole number ≥ 0 (the version GET /v1/releases/active reports).").ConfigureAwait(false);
+                        await Requests.InvalidParameterAsync(context, "expected_version", "expected_version must be a whole number ≥ 0 (the version GET /v1/releases/active reports).").ConfigureAwait(false);
                         return null;
                     case "reason" when property.Value.ValueKind == JsonValueKind.String && property.Value.GetString()!.Length <= MaxReasonLength:
                         reason = property.Value.GetString();
                         break;
                     case "reason" when property.Value.ValueKind != JsonValueKind.Null:
-                        await InvalidParameter(context, "reason", $"reason must be a string of at most {MaxReasonLength} characters.").ConfigureAwait(false);
+                        await Requests.InvalidParameterAsync(context, "reason", $"reason must be a string of at most {MaxReasonLength} characters.").ConfigureAwait(false);
                         return null;
                 }
             }
@@ -389,9 +389,6 @@ internal sealed class ReleasesEndpoints(ReleaseRegister register, IActionStore s
         Problems.WriteAsync(context, StatusCodes.Status404NotFound, ProblemCodes.ReleaseNotFound, "Release not found",
             $"No release with id '{id}' was published.");
 
-    private static Task InvalidParameter(HttpContext context, string name, string detail) =>
-        Problems.WriteAsync(context, StatusCodes.Status400BadRequest, ProblemCodes.InvalidParameter, "Invalid parameter", detail,
-            extensions: w => w.WriteString("parameter", name));
 
     private void WriteRegister(Utf8JsonWriter w, RegisterEntry? entry)
     {
@@ -503,38 +500,6 @@ internal sealed class ReleasesEndpoints(ReleaseRegister register, IActionStore s
         w.WriteEndArray();
     }
 
-    /// <summary>Reads the whole body up to <paramref name="limit"/> bytes; answers 413 and returns null beyond it.</summary>
-    private static async Task<byte[]?> ReadBodyAsync(HttpContext context, int limit)
-    {
-        if (context.Request.ContentLength > limit)
-        {
-            await TooLarge(context, limit).ConfigureAwait(false);
-            return null;
-        }
-        var sizeFeature = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
-        if (sizeFeature is { IsReadOnly: false })
-        {
-            sizeFeature.MaxRequestBodySize = limit + 1L;
-        }
-        var (buffer, length) = await ActionsEndpoints.ReadBodyAsync(context.Request.BodyReader, limit, context.RequestAborted).ConfigureAwait(false);
-        try
-        {
-            if (length < 0)
-            {
-                await TooLarge(context, limit).ConfigureAwait(false);
-                return null;
-            }
-            return buffer.AsSpan(0, length).ToArray();
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
-
-    private static Task TooLarge(HttpContext context, int limit) =>
-        Problems.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, ProblemCodes.BodyTooLarge, "Body too large",
-            $"The body exceeds the limit of {limit} bytes for this endpoint.");
 
     private static bool IsReleaseId(string id) => id.Length == 64 && id.All(char.IsAsciiHexDigit);
 }
