@@ -1,12 +1,8 @@
 #!/usr/bin/env bash
 # Runs the live-event benchmarks whose results are in docs/benchmarks.md ("Live events").
-# Everything but the restart run takes about
-# 5 minutes. The restart run's in-process fill of 10 M actions dominates; it prints its rate and
-# time to go. Its rate falls as players warm up and grants per action approach 1: on a shared
-# 2-core machine (load average 12-16) a 1 M fill went from 20,000 to 3,000 actions/s (7,000 on
-# average), so 10 M would take about an hour there; a quiet machine should be several times
-# faster. The fill needs about 25 GB of free disk (every action and grant is logged) and the
-# benchmark process 2 GB of memory or more (the fill holds the live state of 100,000 players).
+# Everything but the restart run takes about 8 minutes. The restart run's in-process fill of 10 M
+# actions dominates: 10 minutes and 7.2 GiB on the machine of docs/benchmarks.md (2 vCPU, quiet),
+# and about 1.3 GiB of memory for the benchmark process; it prints its rate and time to go.
 # Run it on a quiet machine: every figure is the server and its load generator sharing the cores.
 # Environment: SECONDS_PER_RUN (default 30), RESTART_ACTIONS (default 10000000),
 # LEDGER_ENTRIES (default 1000000), SEED (default 1).

@@ -82,15 +82,16 @@ internal sealed class LeaderboardEndpoints(IngestPipeline pipeline, LifecycleCoo
                 $"Player '{player}' has no points in run {run} of '{definition.Id}' (only players with points are ranked).").ConfigureAwait(false);
             return;
         }
-        var ahead = await pipeline.ReadAllAsync(p => (long)(p.Live.Board(key)?.CountAhead(found) ?? 0)).ConfigureAwait(false);
-        var counts = await pipeline.ReadAllAsync(p => (long)(p.Live.Board(key)?.Count ?? 0)).ConfigureAwait(false);
-        long rank = Leaderboards.RankOf(ahead);
+        var boards = await pipeline.ReadAllAsync(p => p.Live.Board(key) is { } board ? ((long)board.CountAhead(found), (long)board.Count) : (0L, 0L))
+            .ConfigureAwait(false);
+        long rank = Leaderboards.RankOf(boards.Select(b => b.Item1));
+        long players = boards.Sum(b => b.Item2);
         await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w =>
         {
             WriteRunHeader(w, definition, run);
             w.WriteNumber("rank", rank);
             WriteEntry(w, found);
-            w.WriteNumber("players", counts.Sum());
+            w.WriteNumber("players", players);
             if (Prizes.For(definition, rank) is { } prize)
             {
                 w.WriteString("prize", GrantRules.Prize(prize));

@@ -150,6 +150,38 @@ public sealed partial class SqliteActionStore : ILedgerStore
         }
     }
 
+    /// <summary>Runs a query on a read connection and maps every row.</summary>
+    private List<T> ReadList<T>(string sql, Func<SqliteDataReader, T> map, params (string Name, object Value)[] parameters)
+    {
+        using var lease = LeaseReader();
+        using var command = lease.Connection.Connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value);
+        }
+        using var reader = command.ExecuteReader();
+        var rows = new List<T>();
+        while (reader.Read())
+        {
+            rows.Add(map(reader));
+        }
+        return rows;
+    }
+
+    /// <summary>An <c>INSERT … ON CONFLICT DO NOTHING</c> on the writer connection: true when the row was new. Writer thread only.</summary>
+    private bool InsertOnce(string sql, params (string Name, object Value)[] parameters)
+    {
+        var writer = _writer ?? throw new InvalidOperationException("The store is not open, or its writer failed and was not reset.");
+        using var command = writer.CreateCommand();
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value);
+        }
+        return command.ExecuteNonQuery() == 1;
+    }
+
     private long ReadLastPosition(SqliteConnection connection)
     {
         using var command = connection.CreateCommand();
@@ -278,40 +310,14 @@ public sealed partial class SqliteActionStore : ILedgerStore
         }
     }
 
-    public IReadOnlyList<LedgerRow> EntriesOfPlayer(string player, long? afterIndex, int limit)
-    {
-        using var lease = LeaseReader();
-        using var command = lease.Connection.Connection.CreateCommand();
+    public IReadOnlyList<LedgerRow> EntriesOfPlayer(string player, long? afterIndex, int limit) =>
         // A player's entries all sit in the player's one partition.
-        command.CommandText = $"SELECT {LedgerColumns} FROM ledger_entries WHERE player = $p AND idx > $a ORDER BY partition, idx LIMIT $l";
-        command.Parameters.AddWithValue("$p", player);
-        command.Parameters.AddWithValue("$a", afterIndex ?? -1);
-        command.Parameters.AddWithValue("$l", limit);
-        using var reader = command.ExecuteReader();
-        var rows = new List<LedgerRow>();
-        while (reader.Read())
-        {
-            rows.Add(ReadLedgerRow(reader));
-        }
-        return rows;
-    }
+        ReadList($"SELECT {LedgerColumns} FROM ledger_entries WHERE player = $p AND idx > $a ORDER BY partition, idx LIMIT $l", ReadLedgerRow,
+            ("$p", player), ("$a", afterIndex ?? -1), ("$l", limit));
 
-    public IReadOnlyList<LedgerRow> ReadEntries(int partition, long fromIndex, int limit)
-    {
-        using var lease = LeaseReader();
-        using var command = lease.Connection.Connection.CreateCommand();
-        command.CommandText = $"SELECT {LedgerColumns} FROM ledger_entries WHERE partition = $p AND idx >= $f ORDER BY idx LIMIT $l";
-        command.Parameters.AddWithValue("$p", partition);
-        command.Parameters.AddWithValue("$f", fromIndex);
-        command.Parameters.AddWithValue("$l", limit);
-        using var reader = command.ExecuteReader();
-        var rows = new List<LedgerRow>();
-        while (reader.Read())
-        {
-            rows.Add(ReadLedgerRow(reader));
-        }
-        return rows;
-    }
+    public IReadOnlyList<LedgerRow> ReadEntries(int partition, long fromIndex, int limit) =>
+        ReadList($"SELECT {LedgerColumns} FROM ledger_entries WHERE partition = $p AND idx >= $f ORDER BY idx LIMIT $l", ReadLedgerRow,
+            ("$p", partition), ("$f", fromIndex), ("$l", limit));
 
     public long CountEntries()
     {
@@ -321,34 +327,14 @@ public sealed partial class SqliteActionStore : ILedgerStore
         return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
     }
 
-    public IReadOnlyList<string> DuplicateGrantIds(int limit)
-    {
-        using var lease = LeaseReader();
-        using var command = lease.Connection.Connection.CreateCommand();
+    public IReadOnlyList<string> DuplicateGrantIds(int limit) =>
         // NOT INDEXED: count the table's rows, not the unique index that would hide a duplicate.
-        command.CommandText = "SELECT grant_id FROM ledger_entries NOT INDEXED GROUP BY grant_id HAVING COUNT(*) > 1 ORDER BY grant_id LIMIT $l";
-        command.Parameters.AddWithValue("$l", limit);
-        using var reader = command.ExecuteReader();
-        var ids = new List<string>();
-        while (reader.Read())
-        {
-            ids.Add(Convert.ToHexStringLower((byte[])reader.GetValue(0)));
-        }
-        return ids;
-    }
+        ReadList("SELECT grant_id FROM ledger_entries NOT INDEXED GROUP BY grant_id HAVING COUNT(*) > 1 ORDER BY grant_id LIMIT $l",
+            reader => Convert.ToHexStringLower((byte[])reader.GetValue(0)), ("$l", limit));
 
-    public bool AppendCheckpoint(StoredCheckpoint checkpoint)
-    {
-        var writer = _writer ?? throw new InvalidOperationException("The store is not open, or its writer failed and was not reset.");
-        using var command = writer.CreateCommand();
-        command.CommandText = "INSERT INTO checkpoints (sequence, time, key_id, body, signature) VALUES ($s, $t, $k, $b, $g) ON CONFLICT DO NOTHING";
-        command.Parameters.AddWithValue("$s", checkpoint.Sequence);
-        command.Parameters.AddWithValue("$t", checkpoint.TimeTicks);
-        command.Parameters.AddWithValue("$k", checkpoint.KeyId);
-        command.Parameters.AddWithValue("$b", checkpoint.Body);
-        command.Parameters.AddWithValue("$g", checkpoint.Signature);
-        return command.ExecuteNonQuery() == 1;
-    }
+    public bool AppendCheckpoint(StoredCheckpoint checkpoint) =>
+        InsertOnce("INSERT INTO checkpoints (sequence, time, key_id, body, signature) VALUES ($s, $t, $k, $b, $g) ON CONFLICT DO NOTHING",
+            ("$s", checkpoint.Sequence), ("$t", checkpoint.TimeTicks), ("$k", checkpoint.KeyId), ("$b", checkpoint.Body), ("$g", checkpoint.Signature));
 
     private const string CheckpointColumns = "sequence, time, key_id, body, signature";
 
@@ -367,21 +353,9 @@ public sealed partial class SqliteActionStore : ILedgerStore
         return reader.Read() ? ReadCheckpointRow(reader) : null;
     }
 
-    public IReadOnlyList<StoredCheckpoint> ListCheckpoints(long? beforeSequence, int limit)
-    {
-        using var lease = LeaseReader();
-        using var command = lease.Connection.Connection.CreateCommand();
-        command.CommandText = $"SELECT {CheckpointColumns} FROM checkpoints WHERE sequence < $b ORDER BY sequence DESC LIMIT $l";
-        command.Parameters.AddWithValue("$b", beforeSequence ?? long.MaxValue);
-        command.Parameters.AddWithValue("$l", limit);
-        using var reader = command.ExecuteReader();
-        var rows = new List<StoredCheckpoint>();
-        while (reader.Read())
-        {
-            rows.Add(ReadCheckpointRow(reader));
-        }
-        return rows;
-    }
+    public IReadOnlyList<StoredCheckpoint> ListCheckpoints(long? beforeSequence, int limit) =>
+        ReadList($"SELECT {CheckpointColumns} FROM checkpoints WHERE sequence < $b ORDER BY sequence DESC LIMIT $l", ReadCheckpointRow,
+            ("$b", beforeSequence ?? long.MaxValue), ("$l", limit));
 
     public IEnumerable<StoredCheckpoint> AllCheckpoints()
     {
@@ -395,46 +369,17 @@ public sealed partial class SqliteActionStore : ILedgerStore
         }
     }
 
-    public bool AppendGoal(StoredGoal goal)
-    {
-        var writer = _writer ?? throw new InvalidOperationException("The store is not open, or its writer failed and was not reset.");
-        using var command = writer.CreateCommand();
-        command.CommandText = "INSERT INTO community_goals (event_id, run, at, sum, release_ref) VALUES ($e, $r, $a, $s, $x) ON CONFLICT DO NOTHING";
-        command.Parameters.AddWithValue("$e", goal.EventId);
-        command.Parameters.AddWithValue("$r", goal.Run);
-        command.Parameters.AddWithValue("$a", goal.AtTicks);
-        command.Parameters.AddWithValue("$s", goal.Sum);
-        command.Parameters.AddWithValue("$x", goal.ReleaseRef);
-        return command.ExecuteNonQuery() == 1;
-    }
+    public bool AppendGoal(StoredGoal goal) =>
+        InsertOnce("INSERT INTO community_goals (event_id, run, at, sum, release_ref) VALUES ($e, $r, $a, $s, $x) ON CONFLICT DO NOTHING",
+            ("$e", goal.EventId), ("$r", goal.Run), ("$a", goal.AtTicks), ("$s", goal.Sum), ("$x", goal.ReleaseRef));
 
-    public IReadOnlyList<StoredGoal> LoadGoals()
-    {
-        using var lease = LeaseReader();
-        using var command = lease.Connection.Connection.CreateCommand();
-        command.CommandText = "SELECT event_id, run, at, sum, release_ref FROM community_goals ORDER BY event_id, run";
-        using var reader = command.ExecuteReader();
-        var goals = new List<StoredGoal>();
-        while (reader.Read())
-        {
-            goals.Add(new StoredGoal(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4)));
-        }
-        return goals;
-    }
+    public IReadOnlyList<StoredGoal> LoadGoals() =>
+        ReadList("SELECT event_id, run, at, sum, release_ref FROM community_goals ORDER BY event_id, run",
+            reader => new StoredGoal(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4)));
 
-    public IReadOnlyList<StoredPartitionSnapshot> LoadSnapshots()
-    {
-        using var lease = LeaseReader();
-        using var command = lease.Connection.Connection.CreateCommand();
-        command.CommandText = "SELECT partition, seq, position, taken_at, data FROM partition_snapshots ORDER BY partition";
-        using var reader = command.ExecuteReader();
-        var snapshots = new List<StoredPartitionSnapshot>();
-        while (reader.Read())
-        {
-            snapshots.Add(new StoredPartitionSnapshot(reader.GetInt32(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), (byte[])reader.GetValue(4)));
-        }
-        return snapshots;
-    }
+    public IReadOnlyList<StoredPartitionSnapshot> LoadSnapshots() =>
+        ReadList("SELECT partition, seq, position, taken_at, data FROM partition_snapshots ORDER BY partition",
+            reader => new StoredPartitionSnapshot(reader.GetInt32(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), (byte[])reader.GetValue(4)));
 
     public IEnumerable<PlayerStateRow> LoadPlayerStates(int partition)
     {
