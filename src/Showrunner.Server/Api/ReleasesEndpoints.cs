@@ -349,6 +349,11 @@ internal sealed class ReleasesEndpoints(ReleaseRegister register, IActionStore s
                     $"The register is at version {result.CurrentVersion}, not the expected one: someone changed the active release first. " +
                     "Read GET /v1/releases/active and decide again.", extensions: w => w.WriteNumber("current_version", result.CurrentVersion)).ConfigureAwait(false);
                 return;
+            case ChangeStatus.RolloutInProgress:
+                await Problems.WriteAsync(context, StatusCodes.Status409Conflict, ProblemCodes.RolloutInProgress, "Rollout in progress",
+                    "A staged rollout is running: the active release changes when it completes. Roll it back first (POST /v1/rollout/rollback) to change the register directly.",
+                    extensions: w => w.WriteNumber("current_version", result.CurrentVersion)).ConfigureAwait(false);
+                return;
             case ChangeStatus.NothingToRollBack:
                 await Problems.WriteAsync(context, StatusCodes.Status409Conflict, ProblemCodes.NothingToRollBack, "Nothing to roll back",
                     "The active release did not replace another one, so there is nothing to return to.",
@@ -501,5 +506,5 @@ internal sealed class ReleasesEndpoints(ReleaseRegister register, IActionStore s
     }
 
 
-    private static bool IsReleaseId(string id) => id.Length == 64 && id.All(char.IsAsciiHexDigit);
+    internal static bool IsReleaseId(string id) => id.Length == 64 && id.All(char.IsAsciiHexDigit);
 }
