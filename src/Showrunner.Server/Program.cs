@@ -65,6 +65,9 @@ builder.Services.AddSingleton(services =>
         services.GetService<Showrunner.Runtime.Audit.IAuditTrail>(), alert);
 });
 builder.Services.AddSingleton<RolloutEndpoints>();
+builder.Services.AddSingleton(services => new FlagBoard(services.GetRequiredService<IActionStore>(), services.GetRequiredService<IngestPipeline>(),
+    services.GetRequiredService<LifecycleCoordinator>(), services.GetRequiredService<TimeProvider>(), services.GetService<Showrunner.Runtime.Audit.IAuditTrail>()));
+builder.Services.AddSingleton<FlagsEndpoints>();
 builder.Services.AddSingleton<LedgerKeyHolder>();
 builder.Services.AddSingleton<LedgerEndpoints>();
 builder.Services.AddSingleton<PlayersEndpoints>();
@@ -147,6 +150,7 @@ GrantsEndpoints.Map(app);
 LedgerEndpoints.Map(app, ledgerKey);
 OutboxEndpoints.Map(app);
 RolloutEndpoints.Map(app);
+FlagsEndpoints.Map(app);
 
 app.Run();
 return 0;

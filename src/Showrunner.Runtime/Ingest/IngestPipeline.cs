@@ -136,8 +136,14 @@ public sealed partial class IngestPipeline : IAsyncDisposable
         return written;
     });
 
-    private void LoadControls() =>
-        PublishControls(RunControls.From(_store.Runs.Load().Select(LifecycleCoordinator.FromStored)));
+    private void LoadControls()
+    {
+        EventFlags = [.. _store.Rollouts.Flags().Where(f => f.Kind == "event").Select(f => new EventFlag(f.Target, f.Enabled, f.AtTicks))];
+        PublishControls(RunControls.From(_store.Runs.Load().Select(LifecycleCoordinator.FromStored), EventFlags));
+    }
+
+    /// <summary>Every recorded flip of an event kill switch, in order (part of <see cref="Controls"/>). Written under the lifecycle coordinator's lock.</summary>
+    internal IReadOnlyList<EventFlag> EventFlags { get; set; } = [];
 
     /// <summary>What the last load of live state (at start or after a failed write) did.</summary>
     public LiveLoadReport? LastLoad { get; private set; }

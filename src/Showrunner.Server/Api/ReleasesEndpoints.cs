@@ -17,7 +17,7 @@ namespace Showrunner.Server.Api;
 /// Releases and the active-release register: <c>/v1/releases…</c>, and the remote config a
 /// player gets, <c>GET /v1/config</c>. The contract is in docs/api.md.
 /// </summary>
-internal sealed class ReleasesEndpoints(ReleaseRegister register, IActionStore store, IngestPipeline pipeline, ServerOptions options, TimeProvider time)
+internal sealed class ReleasesEndpoints(ReleaseRegister register, IActionStore store, IngestPipeline pipeline, ServerOptions options, TimeProvider time, Runtime.Rollouts.FlagBoard flags)
 {
     /// <summary>Longest <c>reason</c> accepted on activate and rollback.</summary>
     public const int MaxReasonLength = 500;
@@ -207,7 +207,7 @@ internal sealed class ReleasesEndpoints(ReleaseRegister register, IActionStore s
             profileFound = profile is not null;
             attributes = release.Loaded.PlayerDecoder.DecodeLenient(profile ?? "{}"u8);
         }
-        var resolved = release.Loaded.ResolveConfig(now, attributes);
+        var resolved = release.Loaded.ResolveConfig(now, attributes, flags.KilledConfigs, flags.KilledEvents);
         await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w =>
         {
             w.WriteString("release", release.Id);
