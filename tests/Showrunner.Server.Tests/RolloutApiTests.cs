@@ -263,4 +263,39 @@ public sealed class RolloutApiTests
         await KillsAsync(client, ["z1"], "after");
         Assert.Equal(candidate, (string?)(await Ok(await client.GetAsync(U("/v1/actions/after-z1"))))["release"]);
     }
+
+    [Fact]
+    public async Task An_audience_limits_the_cohort_to_the_players_it_holds_judged_on_their_profile()
+    {
+        var (factory, client, baseline) = await StartAsync();
+        using var _ = factory;
+        string candidate = await PublishAsync(client, Source(10, title: "Hunt v2"));
+        var bad = await ActionsApiTests.ProblemOf(await client.PostAsync(U("/v1/rollout"), Json(StartBody(candidate,
+            """{"steps":[{"percent":100}],"audience":"player.nope == 1"}"""))), HttpStatusCode.BadRequest, "rollout_plan_invalid");
+        Assert.Equal("plan.audience", (string?)bad["errors"]![0]!["field"]);
+        Assert.Null((await Ok(await client.GetAsync(U("/v1/rollout"))))["rollout"]);
+
+        await Ok(await client.PostAsync(U("/v1/rollout"), Json(StartBody(candidate,
+            """{"steps":[{"percent":100}],"auto_advance":false,"audience":"player.country == \"SE\"","gates":{"min_actions":100000}}"""))), HttpStatusCode.Created);
+        var profiles = await Ok(await client.PostAsync(U("/v1/actions"), Json("""
+            {"actions":[
+              {"id":"pr-se","player":"se-1","type":"player.profile","at":"2026-11-22T11:59:00Z","data":{"country":"SE"}},
+              {"id":"pr-no","player":"no-1","type":"player.profile","at":"2026-11-22T11:59:00Z","data":{"country":"NO"}}]}
+            """)));
+        Assert.All(profiles["results"]!.AsArray(), r => Assert.Equal("accepted", (string?)r!["status"]));
+        await KillsAsync(client, ["se-1", "no-1", "unknown-1"], "a");
+        Assert.Equal(candidate, (string?)(await Ok(await client.GetAsync(U("/v1/actions/a-se-1"))))["release"]);
+        Assert.Equal(baseline, (string?)(await Ok(await client.GetAsync(U("/v1/actions/a-no-1"))))["release"]);
+        Assert.Equal(baseline, (string?)(await Ok(await client.GetAsync(U("/v1/actions/a-unknown-1"))))["release"]);
+
+        // A profile change moves a player into the audience for their next action; leaving it does not undo an assignment.
+        await Ok(await client.PostAsync(U("/v1/actions"), Json("""
+            {"actions":[
+              {"id":"pr-no-2","player":"no-1","type":"player.profile","at":"2026-11-22T11:59:00Z","data":{"country":"SE"}},
+              {"id":"pr-se-2","player":"se-1","type":"player.profile","at":"2026-11-22T11:59:00Z","data":{"country":"DK"}}]}
+            """)));
+        await KillsAsync(client, ["se-1", "no-1"], "b");
+        Assert.Equal(candidate, (string?)(await Ok(await client.GetAsync(U("/v1/actions/b-no-1"))))["release"]);
+        Assert.Equal(candidate, (string?)(await Ok(await client.GetAsync(U("/v1/actions/b-se-1"))))["release"]);
+    }
 }

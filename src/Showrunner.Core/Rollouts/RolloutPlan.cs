@@ -47,7 +47,8 @@ public sealed record GateThresholds(
 }
 
 /// <summary>A staged rollout plan: its steps in order, its gates, and what a rollback does.</summary>
-public sealed record RolloutPlan(IReadOnlyList<RolloutStep> Steps, GateThresholds Gates, bool AutoAdvance, RollbackPolicy OnRollback)
+/// <param name="Audience">Optional condition over <c>player.*</c> (event-language syntax) a player must meet to join the candidate's cohort.</param>
+public sealed record RolloutPlan(IReadOnlyList<RolloutStep> Steps, GateThresholds Gates, bool AutoAdvance, RollbackPolicy OnRollback, string? Audience = null)
 {
     public const int MaxSteps = 20;
     public static readonly TimeSpan MaxSoak = TimeSpan.FromDays(30);
@@ -80,6 +81,14 @@ public sealed record RolloutPlan(IReadOnlyList<RolloutStep> Steps, GateThreshold
             writer.WriteEndObject();
         }
         writer.WriteEndArray();
+        if (Audience is null)
+        {
+            writer.WriteNull("audience");
+        }
+        else
+        {
+            writer.WriteString("audience", Audience);
+        }
         writer.WriteBoolean("auto_advance", AutoAdvance);
         writer.WriteString("on_rollback", OnRollback == RollbackPolicy.Reverse ? "reverse" : "keep");
         writer.WriteStartObject("gates");
@@ -113,12 +122,12 @@ public sealed record RolloutPlan(IReadOnlyList<RolloutStep> Steps, GateThreshold
         {
             return (null, [("plan", "The plan must be a JSON object.")]);
         }
-        var known = new HashSet<string>(StringComparer.Ordinal) { "steps", "auto_advance", "on_rollback", "gates" };
+        var known = new HashSet<string>(StringComparer.Ordinal) { "steps", "audience", "auto_advance", "on_rollback", "gates" };
         foreach (var member in plan.EnumerateObject())
         {
             if (!known.Contains(member.Name))
             {
-                errors.Add(("plan." + member.Name, "Unknown member (known: steps, auto_advance, on_rollback, gates)."));
+                errors.Add(("plan." + member.Name, "Unknown member (known: steps, audience, auto_advance, on_rollback, gates)."));
             }
         }
         var steps = new List<RolloutStep>();
@@ -157,6 +166,18 @@ public sealed record RolloutPlan(IReadOnlyList<RolloutStep> Steps, GateThreshold
         {
             steps.AddRange(Default.Steps);
         }
+        string? audience = null;
+        if (plan.TryGetProperty("audience", out var audienceElement) && audienceElement.ValueKind != JsonValueKind.Null)
+        {
+            if (audienceElement.ValueKind == JsonValueKind.String && audienceElement.GetString() is { Length: > 0 and <= RolloutAudience.MaxLength } text)
+            {
+                audience = text;
+            }
+            else
+            {
+                errors.Add(("plan.audience", $"audience must be a condition over player attributes, 1 to {RolloutAudience.MaxLength} characters (e.g. player.country == \"SE\")."));
+            }
+        }
         bool autoAdvance = Default.AutoAdvance;
         if (plan.TryGetProperty("auto_advance", out var auto))
         {
@@ -193,7 +214,7 @@ public sealed record RolloutPlan(IReadOnlyList<RolloutStep> Steps, GateThreshold
         {
             errors.Add(("plan.steps", "The last step must be a live step at 100 percent (completing it makes the candidate the active release)."));
         }
-        return errors.Count > 0 ? (null, errors) : (new RolloutPlan(steps, gates, autoAdvance, policy), errors);
+        return errors.Count > 0 ? (null, errors) : (new RolloutPlan(steps, gates, autoAdvance, policy, audience), errors);
     }
 
     private static RolloutStep? ParseStep(JsonElement element, string field, List<(string, string)> errors)

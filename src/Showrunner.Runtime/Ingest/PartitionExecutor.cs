@@ -235,13 +235,13 @@ internal sealed class PartitionExecutor
                 if (rollout.Step.Mode == Core.Rollouts.StepMode.Live)
                 {
                     var assigned = rollout.Assigned[partition.Index];
-                    if (assigned.Contains(action.Player) || rollout.InCohort(action.Player))
+                    if (assigned.Contains(action.Player) || rollout.InCohort(partition, action.Player))
                     {
                         release = rollout.Candidate;
                         candidate = true;
                     }
                 }
-                else if (rollout.InCohort(action.Player))
+                else if (rollout.InCohort(partition, action.Player))
                 {
                     shadow = true;
                 }
@@ -280,6 +280,10 @@ internal sealed class PartitionExecutor
             }
             _owed.Clear();
             partition.Live.Apply(live, release?.Loaded.Live, decoded, controls, _owed);
+            if (rollout is not null && action.Type == Core.Rules.Model.ReleaseChecker.PlayerProfileAction)
+            {
+                rollout.ProfileChanged(partition.Index, action.Player);
+            }
             if (measured is not null)
             {
                 var meter = (candidate ? measured.CandidateMeters : measured.BaselineMeters)[partition.Index];

@@ -18,8 +18,10 @@ namespace Showrunner.Runtime.Rollouts;
 internal sealed class ActiveRollout
 {
     private ActiveRollout(long id, RuntimeRelease candidate, string salt, int stepIndex, RolloutStep step, long stepStartedTicks,
-        HashSet<string>[] assigned, int partitionCount)
+        HashSet<string>[] assigned, int partitionCount, RolloutAudience? audience)
     {
+        Audience = audience;
+        _inAudience = audience is null ? [] : [.. Enumerable.Range(0, partitionCount).Select(_ => new Dictionary<string, bool>(StringComparer.Ordinal))];
         Id = id;
         Candidate = candidate;
         Salt = salt;
@@ -31,6 +33,11 @@ internal sealed class ActiveRollout
         CandidateMeters = [.. Enumerable.Range(0, partitionCount).Select(_ => new CohortMeter())];
         Shadow = new PartitionState?[partitionCount];
     }
+
+    private readonly Dictionary<string, bool>[] _inAudience;
+
+    /// <summary>The plan's audience, compiled against the candidate; null: every player in the percentage.</summary>
+    public RolloutAudience? Audience { get; }
 
     public long Id { get; }
     public RuntimeRelease Candidate { get; }
@@ -52,22 +59,52 @@ internal sealed class ActiveRollout
     public PartitionState?[] Shadow { get; }
 
     public static ActiveRollout Create(long id, RuntimeRelease candidate, string salt, int stepIndex, RolloutStep step, long stepStartedTicks,
-        int partitionCount, IEnumerable<RolloutAssignmentRow> assignments)
+        int partitionCount, IEnumerable<RolloutAssignmentRow> assignments, RolloutAudience? audience = null)
     {
         var assigned = Enumerable.Range(0, partitionCount).Select(_ => new HashSet<string>(StringComparer.Ordinal)).ToArray();
         foreach (var row in assignments)
         {
             assigned[row.Partition].Add(row.Player);
         }
-        return new ActiveRollout(id, candidate, salt, stepIndex, step, stepStartedTicks, assigned, partitionCount);
+        return new ActiveRollout(id, candidate, salt, stepIndex, step, stepStartedTicks, assigned, partitionCount, audience);
     }
 
     /// <summary>The same rollout at another step: fresh meters, the same assignments.</summary>
     public ActiveRollout AtStep(int stepIndex, RolloutStep step, long startedTicks) =>
-        new(Id, Candidate, Salt, stepIndex, step, startedTicks, Assigned, Assigned.Length);
+        new(Id, Candidate, Salt, stepIndex, step, startedTicks, Assigned, Assigned.Length, Audience);
 
-    /// <summary>Whether the step's percentage takes the player in (before any assignment).</summary>
-    public bool InCohort(string player) => Bucketing.InCohort(Salt, player, Step.PercentBasisPoints);
+    /// <summary>
+    /// Whether the step takes the player in (before any assignment): their bucket is inside the
+    /// percentage and the audience, if any, holds them — judged on their profile before this action
+    /// and cached per partition until their next <c>player.profile</c> action.
+    /// </summary>
+    public bool InCohort(Partition partition, string player)
+    {
+        if (!Bucketing.InCohort(Salt, player, Step.PercentBasisPoints))
+        {
+            return false;
+        }
+        if (Audience is null)
+        {
+            return true;
+        }
+        var cache = _inAudience[partition.Index];
+        if (!cache.TryGetValue(player, out bool member))
+        {
+            member = Audience.Contains(partition.Live.FindPlayer(player)?.Profile);
+            cache[player] = member;
+        }
+        return member;
+    }
+
+    /// <summary>A player's profile changed: their audience membership is judged again at their next action.</summary>
+    public void ProfileChanged(int partition, string player)
+    {
+        if (Audience is not null)
+        {
+            _inAudience[partition].Remove(player);
+        }
+    }
 
     /// <summary>Replaces one partition's assignments with what the store holds (after a failed write reloaded the partition).</summary>
     public void Reload(int partition, IEnumerable<RolloutAssignmentRow> rows)

@@ -27,6 +27,8 @@ public enum RolloutStatus
     Incompatible,
     SoakNotElapsed,
     GatesFailing,
+    /// <summary>The plan's audience does not compile against the candidate (<see cref="RolloutResult.Problems"/>: code, "audience", message).</summary>
+    AudienceInvalid,
 }
 
 /// <summary>The outcome of a rollout operation; <see cref="Problems"/> names compatibility problems.</summary>
@@ -109,8 +111,10 @@ public sealed partial class RolloutController : IDisposable
         var runtime = _register.Loaded(candidate);
         // The step restarts its soak and its counts at a restart: gate data is kept in memory only.
         long now = _time.GetUtcNow().UtcTicks;
-        var active = ActiveRollout.Create(latest.Id, runtime, latest.Salt, last.Step, plan!.Steps[last.Step], now, _pipeline.PartitionCount,
-            _store.Rollouts.Assignments(latest.Id));
+        var audience = plan!.Audience is null ? null : RolloutAudience.Compile(runtime.Loaded, plan.Audience).Audience
+            ?? throw new InvalidDataException($"Rollout {latest.Id}: its stored audience no longer compiles against its candidate.");
+        var active = ActiveRollout.Create(latest.Id, runtime, latest.Salt, last.Step, plan.Steps[last.Step], now, _pipeline.PartitionCount,
+            _store.Rollouts.Assignments(latest.Id), audience);
         Volatile.Write(ref _running, new Running(latest, plan, active, changes.Count, last.Kind == "hold", candidate, baseline));
         await _pipeline.SwitchRolloutAsync(active).ConfigureAwait(false);
         LogResumed(_logger, latest.Id, candidate.Id, last.Step);
@@ -152,12 +156,23 @@ public sealed partial class RolloutController : IDisposable
                 return new RolloutResult(RolloutStatus.Incompatible, null, "The candidate would change what players of a live event already earned.",
                     [.. problems.Select(p => (p.Code, p.EventId, p.Message))]);
             }
+            RolloutAudience? audience = null;
+            if (plan.Audience is not null)
+            {
+                var (compiled, diagnostics) = RolloutAudience.Compile(candidate.Loaded, plan.Audience);
+                if (compiled is null)
+                {
+                    return new RolloutResult(RolloutStatus.AudienceInvalid, null, "The plan's audience does not compile against the candidate's player attributes.",
+                        [.. diagnostics.Where(d => d.Severity == Core.Rules.Syntax.Severity.Error).Select(d => (d.Code, "audience", d.Message))]);
+                }
+                audience = compiled;
+            }
             long now = _time.GetUtcNow().UtcTicks;
             string effectiveSalt = string.IsNullOrEmpty(salt) ? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)) : salt;
             long[] frontier = [.. _pipeline.CommittedLedgerHeads().Select(h => h.Size)];
             var stored = await _pipeline.RunOnWriterAsync(() => _store.Rollouts.Start(target.Ref, current.Release.Ref, current.Version, plan.ToJson(),
                 effectiveSalt, now, actor, frontier, reason)).ConfigureAwait(false);
-            var active = ActiveRollout.Create(stored.Id, candidate, effectiveSalt, 0, plan.Steps[0], now, _pipeline.PartitionCount, []);
+            var active = ActiveRollout.Create(stored.Id, candidate, effectiveSalt, 0, plan.Steps[0], now, _pipeline.PartitionCount, [], audience);
             Volatile.Write(ref _running, new Running(stored, plan, active, 1, false, target, current.Release));
             await _pipeline.SwitchRolloutAsync(active).ConfigureAwait(false);
             LogStarted(_logger, stored.Id, target.Id, current.Release.Id, plan.Steps[0].Mode.ToString().ToLowerInvariant(), plan.Steps[0].PercentText);

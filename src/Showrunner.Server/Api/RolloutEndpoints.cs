@@ -235,6 +235,23 @@ internal sealed class RolloutEndpoints(RolloutController rollouts)
             RolloutStatus.GatesFailing => (StatusCodes.Status409Conflict, ProblemCodes.GatesFailing, "Gates failing"),
             _ => (StatusCodes.Status422UnprocessableEntity, ProblemCodes.ReleaseIncompatible, "Incompatible release"),
         };
+        if (result.Status == RolloutStatus.AudienceInvalid)
+        {
+            await Problems.WriteAsync(context, StatusCodes.Status400BadRequest, ProblemCodes.RolloutPlanInvalid, "Invalid rollout plan", result.Detail, extensions: w =>
+            {
+                w.WriteStartArray("errors");
+                foreach (var (problem, _, message) in result.Problems)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("field", "plan.audience");
+                    w.WriteString("code", problem);
+                    w.WriteString("message", message);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+            }).ConfigureAwait(false);
+            return;
+        }
         if (code is not null)
         {
             await Problems.WriteAsync(context, status, code, title, result.Detail, extensions: result.Problems.Count == 0 ? null : w =>
