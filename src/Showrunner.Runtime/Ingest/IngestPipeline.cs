@@ -249,6 +249,19 @@ public sealed partial class IngestPipeline : IAsyncDisposable
         return results;
     }
 
+    /// <summary>Completes once everything every executor sequenced before the call is durably committed (groups of an executor commit in order).</summary>
+    internal async Task FlushAsync()
+    {
+        var tasks = new Task<bool>[_executors.Length];
+        for (int e = 0; e < _executors.Length; e++)
+        {
+            var item = new ControlItem<bool>((_, _) => (true, true));
+            _executors[e].Enqueue(item);
+            tasks[e] = item.Done;
+        }
+        await Task.WhenAll(tasks).ConfigureAwait(false);
+    }
+
     /// <summary>Writes a snapshot of every changed partition and waits until it is durable (a clean stop leaves no log to replay).</summary>
     internal async Task SnapshotAllAsync()
     {

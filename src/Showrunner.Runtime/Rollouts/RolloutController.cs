@@ -350,6 +350,8 @@ public sealed partial class RolloutController : IDisposable
         {
             why = why[..GrantEntry.IdentifierLengthMax];
         }
+        // Everything the candidate granted before the switch is committed first, so none is missed.
+        await _pipeline.FlushAsync().ConfigureAwait(false);
         var heads = _pipeline.CommittedLedgerHeads();
         for (int p = 0; p < heads.Length; p++)
         {

@@ -38,6 +38,7 @@ internal sealed class LiveHarness : IAsyncDisposable
     public IngestPipeline Pipeline { get; private set; } = null!;
     public ReleaseRegister Register { get; private set; } = null!;
     public LifecycleCoordinator Coordinator { get; private set; } = null!;
+    public Showrunner.Runtime.Rollouts.RolloutController Rollouts { get; private set; } = null!;
     public string ReleaseId { get; private set; } = "";
 
     /// <summary>Opens a new data directory with <paramref name="source"/> as the active release.</summary>
@@ -68,6 +69,8 @@ internal sealed class LiveHarness : IAsyncDisposable
         Pipeline = new IngestPipeline(_options, StoreUsed, Clock, NullLogger<IngestPipeline>.Instance);
         Register = new ReleaseRegister(StoreUsed, Pipeline, Clock, NullLogger<ReleaseRegister>.Instance);
         await Register.InitializeAsync(null);
+        Rollouts = new Showrunner.Runtime.Rollouts.RolloutController(StoreUsed, Pipeline, Register, Clock, NullLogger<Showrunner.Runtime.Rollouts.RolloutController>.Instance);
+        await Rollouts.InitializeAsync();
         await Pipeline.StartAsync();
         Coordinator = new LifecycleCoordinator(StoreUsed, Pipeline, Register, Clock, NullLogger<LifecycleCoordinator>.Instance);
     }
@@ -90,6 +93,7 @@ internal sealed class LiveHarness : IAsyncDisposable
     {
         await Pipeline.DisposeAsync();
         Coordinator.Dispose();
+        Rollouts.Dispose();
         Register.Dispose();
         StoreUsed.Dispose();
     }
