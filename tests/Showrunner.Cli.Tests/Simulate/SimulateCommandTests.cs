@@ -143,6 +143,21 @@ public sealed class SimulateCommandTests(SimulationDirectory directory, ITestOut
     }
 
     [Fact]
+    public void A_baseline_release_given_by_id_evaluates_every_action_of_the_window_instead_of_the_recorded_one()
+    {
+        // The stored 10× release as baseline, the recorded release as candidate: a tenth of the rewards, no warning.
+        var (exitCode, root) = Json([.. Window(directory.Sources(SimulationDirectory.Source())), "--baseline", directory.RicherReleaseId]);
+        Assert.Equal(0, exitCode);
+        Assert.Equal(("release", directory.RicherReleaseId), (root.GetProperty("baseline").GetProperty("mode").GetString(),
+            root.GetProperty("baseline").GetProperty("releases").EnumerateArray().Single().GetString()));
+        var hunt = Event(root, "hunt");
+        Assert.Equal(directory.RicherReleaseId, hunt.GetProperty("baseline").GetProperty("release").GetString());
+        Assert.Equal(new Dictionary<string, long> { ["blade"] = 20, ["gems"] = 5000 }, Counts(hunt.GetProperty("baseline").GetProperty("minted")));
+        Assert.Equal(new Dictionary<string, long> { ["blade"] = -18, ["gems"] = -4500 }, Counts(hunt.GetProperty("delta").GetProperty("minted")));
+        Assert.Empty(root.GetProperty("warnings").EnumerateArray());
+    }
+
+    [Fact]
     public void An_event_only_in_the_candidate_has_an_empty_baseline_and_one_only_in_the_baseline_an_empty_candidate()
     {
         const string bonus = """
@@ -219,6 +234,7 @@ public sealed class SimulateCommandTests(SimulationDirectory directory, ITestOut
         // new participant) is paid as a late joiner, by the action that made them one.
         var together = Event(last, "together").GetProperty("candidate");
         Assert.Equal((1L, 7L), (Number(together, "community_goal_rewards"), Counts(together.GetProperty("minted"))["gems"]));
+        Assert.Empty(together.GetProperty("notes").EnumerateArray());
         // sprint ended before this window: nothing of it is projected.
         Assert.Equal(0, Number(Event(last, "sprint").GetProperty("candidate"), "grants"));
 

@@ -107,6 +107,9 @@ public sealed class SimulationDirectory : IAsyncLifetime
     public string Path => _golden.Path;
     public string ReleaseId { get; private set; } = "";
 
+    /// <summary>A stored release that pays 10× (<see cref="Source"/> with factor 10), never active.</summary>
+    public string RicherReleaseId { get; private set; } = "";
+
     public async Task InitializeAsync()
     {
         var clock = new ManualClock(Start);
@@ -125,6 +128,10 @@ public sealed class SimulationDirectory : IAsyncLifetime
             Assert.Equal(PublishStatus.Created, (await register.PublishAsync(bundle.CanonicalBytes, bundle.Id)).Status);
             Assert.Equal(ChangeStatus.Changed, (await register.ActivateAsync(bundle.Id, 0, null)).Status);
             ReleaseId = bundle.Id;
+            // Published, never activated: a baseline for --baseline.
+            var (richer, _) = ReleaseBundle.Build([new SourceText("r.hcl", Source(rewardFactor: 10))]);
+            Assert.Equal(PublishStatus.Created, (await register.PublishAsync(richer!.CanonicalBytes, richer.Id)).Status);
+            RicherReleaseId = richer.Id;
             async Task Submit(params BatchItem[] items) => Assert.Equal(SubmitStatus.Completed, (await pipeline.SubmitAsync(items)).Status);
             void At(int hour, int minute) => clock.Set(new DateTimeOffset(2026, 11, 22, hour, minute, 0, TimeSpan.Zero));
 
