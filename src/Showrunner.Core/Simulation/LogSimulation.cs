@@ -486,6 +486,7 @@ internal sealed class LogSimulation
         private readonly List<PendingGrant> _owed = [];
         private readonly Action<RunKey, ProgressResult> _counted;
         private long _adoptedRef = -1;
+        private PartitionState? _state;
         private string _player = "";
         private bool _matched;
         private long _actionsMatched;
@@ -559,6 +560,7 @@ internal sealed class LogSimulation
                     return;
                 }
             }
+            _state = state;
             _player = action.Player;
             _matched = false;
             _owed.Clear();
@@ -584,8 +586,11 @@ internal sealed class LogSimulation
                 tally.Points = result.Added > long.MaxValue - tally.Points
                     ? throw new SimulationException(SimulationException.AmountOverflow, $"the points added to {run.EventId} in the window pass {long.MaxValue}")
                     : tally.Points + result.Added;
-                tally.Participants.Add(_player);
-                _participants.Add(_player);
+                // The state's own string for the player (the log's rows are fresh strings): the sets
+                // then cost their entries only.
+                string player = _state!.FindPlayer(_player)?.Player ?? _player;
+                tally.Participants.Add(player);
+                _participants.Add(player);
             }
         }
 

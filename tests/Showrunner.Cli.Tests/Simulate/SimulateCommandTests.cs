@@ -96,6 +96,13 @@ public sealed class SimulateCommandTests(SimulationDirectory directory, ITestOut
         Assert.Equal("release", fixedRoot.GetProperty("baseline").GetProperty("mode").GetString());
         Assert.Equal(root.GetProperty("events").GetRawText(), fixedRoot.GetProperty("events").GetRawText());
 
+        // A bundle file is a candidate too.
+        string bundle = Path.Combine(directory.Sources(SimulationDirectory.Source()), "..", "candidate-" + Guid.NewGuid().ToString("N") + ".bundle");
+        Assert.Equal(0, ShowrunnerCommand.Run(["build", directory.Sources(SimulationDirectory.Source()), "-o", bundle], TextWriter.Null, TextWriter.Null));
+        var (bundleExit, bundleRoot) = Json(Window(bundle));
+        Assert.Equal(0, bundleExit);
+        Assert.Equal(root.GetProperty("events").GetRawText(), bundleRoot.GetProperty("events").GetRawText());
+
         var (textExit, text, errors) = Run(Window(directory.Sources(SimulationDirectory.Source())));
         Assert.Equal((0, ""), (textExit, errors));
         Assert.Matches(new Regex(@"\n  minted gems +500 +500 +0\n"), text);
