@@ -194,6 +194,7 @@ internal sealed class LogSimulation
     private readonly List<RecordedGoal> _goalsBefore;
     private readonly HashSet<RunKey> _goalKnownBefore = [];
     private readonly Dictionary<RunKey, long> _cancelledAt = [];
+    private readonly Dictionary<RunKey, long> _finalizedAt = [];
     private readonly long[] _lastSeq;
     private readonly List<PendingGrant> _discarded = [];
     private PartitionState[] _shared;
@@ -230,6 +231,10 @@ internal sealed class LogSimulation
         {
             long at = cancel.At.UtcTicks;
             _cancelledAt[cancel.Key] = Math.Min(at, _cancelledAt.GetValueOrDefault(cancel.Key, long.MaxValue));
+        }
+        foreach (var finalized in transitions.Where(t => t.To == RunPhase.Finalized))
+        {
+            _finalizedAt[finalized.Key] = Math.Min(finalized.At.UtcTicks, _finalizedAt.GetValueOrDefault(finalized.Key, long.MaxValue));
         }
         _lastSeq = new long[partitionCount];
         _shared = [.. Enumerable.Range(0, partitionCount).Select(p => new PartitionState(p))];
@@ -342,7 +347,7 @@ internal sealed class LogSimulation
     private bool CancelledByWindowEnd(RunKey key) => _cancelledAt.TryGetValue(key, out long at) && at < _window.ToTicks;
 
     /// <summary>
-    /// A goal not recorded before the window whose slots sum to its target by the window's end is
+    /// A goal not recorded before the window, of a run not finalized before it, whose slots sum to its target by the window's end is
     /// reached in the window: every participant not yet paid is owed the reward once (the server
     /// pays them in bulk when it sees the sum, and those who join later as their first points come;
     /// both are among the participants at the window's end).
@@ -353,8 +358,11 @@ internal sealed class LogSimulation
         foreach (long run in runs)
         {
             var key = new RunKey(definition.Id, run);
-            if (_goalKnownBefore.Contains(key))
+            if (_goalKnownBefore.Contains(key)
+                || (_finalizedAt.TryGetValue(key, out long finalizedAt) && finalizedAt < _window.FromTicks))
             {
+                // Paid before the window; or settled for good before it (the server decides no goal
+                // for a finalized run, whatever a later release's target).
                 continue;
             }
             if (CancelledByWindowEnd(key))

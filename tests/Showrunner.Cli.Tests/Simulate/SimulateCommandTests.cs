@@ -251,6 +251,27 @@ public sealed class SimulateCommandTests(SimulationDirectory directory, ITestOut
     }
 
     [Fact]
+    public void A_goal_the_candidate_adds_is_projected_for_a_run_settled_in_the_window_and_not_for_one_finalized_before_it()
+    {
+        // sprint's run 0 (12:00 to 13:30) was finalized at the 13:45 tick; the candidate gives it a community goal.
+        string candidate = directory.Sources(SimulationDirectory.Source(sprintExtra: """
+            community_goal {
+              target = 1
+              reward = { gems = 9 }
+            }
+            """));
+        var (inWindowExit, inWindow) = Json(Window(candidate));
+        // 54 gems more than the baseline's 500 in prizes: no warning at factor 2.
+        Assert.Equal(0, inWindowExit);
+        var sprint = Event(inWindow, "sprint").GetProperty("candidate");
+        Assert.Equal((6L, 3L, 554L), (Number(sprint, "community_goal_rewards"), Number(sprint, "prizes"), Counts(sprint.GetProperty("minted"))["gems"]));
+
+        var (afterExit, after) = Json(candidate, "--data", directory.Path, "--from", SimulationDirectory.To, "--to", "2026-11-22T15:00:00Z");
+        Assert.Equal(0, afterExit);
+        Assert.Equal(0, Number(Event(after, "sprint").GetProperty("candidate"), "grants"));
+    }
+
+    [Fact]
     public void Bad_input_is_refused_with_exit_code_2_and_a_message()
     {
         string candidate = directory.Sources(SimulationDirectory.Source());

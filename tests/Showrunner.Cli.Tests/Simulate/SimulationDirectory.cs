@@ -36,7 +36,8 @@ public sealed class SimulationDirectory : IAsyncLifetime
     public const string To = "2026-11-22T14:00:00Z";
 
     /// <summary>The release every action was evaluated by; <paramref name="rewardFactor"/> multiplies every reward amount.</summary>
-    public static string Source(int rewardFactor = 1, string extra = "", bool withTogether = true) => $$"""
+    /// <paramref name="sprintExtra"/> is added to the sprint event's body; <paramref name="extra"/> after the events.
+    public static string Source(int rewardFactor = 1, string extra = "", bool withTogether = true, string sprintExtra = "") => $$"""
         release "sim" {}
         currency "gems" {}
         item "blade" {}
@@ -97,6 +98,7 @@ public sealed class SimulationDirectory : IAsyncLifetime
             prize "1"   { reward = { gems = {{300 * rewardFactor}} } }
             prize "2-3" { reward = { gems = {{100 * rewardFactor}} } }
           }
+          {{sprintExtra}}
         }
         {{extra}}
         """;
