@@ -90,7 +90,8 @@ internal sealed class ReconcileCommand(TextWriter output, TextWriter errors)
             return loaded.Live;
         }
 
-        var replay = new GrantReplay(reader.PartitionCount, RunControls.From(transitions), ReleaseOf);
+        var eventFlags = reader.Flags().Where(f => f.Kind == "event").Select(f => new EventFlag(f.Target, f.Enabled, f.AtTicks)).ToList();
+        var replay = new GrantReplay(reader.PartitionCount, RunControls.From(transitions, eventFlags), ReleaseOf);
         foreach (var (_, action) in reader.Actions())
         {
             replay.Apply(new LoggedAction(action.Partition, action.Seq, action.Id, action.Player, action.Type, action.IngestedAtTicks, action.Data, action.ReleaseRef));

@@ -4,6 +4,7 @@ using Showrunner.Runtime.Ingest;
 using Showrunner.Runtime.Ledger;
 using Showrunner.Runtime.LiveEvents;
 using Showrunner.Runtime.Releases;
+using Showrunner.Runtime.Rollouts;
 using Showrunner.Server.Api;
 using Showrunner.Server.Hosting;
 using Showrunner.Storage;
@@ -51,6 +52,22 @@ builder.Services.AddSingleton(services => new LifecycleCoordinator(services.GetR
 builder.Services.AddSingleton(services => new CheckpointSigner(services.GetRequiredService<IActionStore>(), services.GetRequiredService<IngestPipeline>(),
     services.GetRequiredService<LedgerKeyHolder>().Key, services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<CheckpointSigner>>()));
 builder.Services.AddSingleton(services => new LedgerReader(services.GetRequiredService<IActionStore>(), services.GetRequiredService<CheckpointSigner>()));
+builder.Services.AddSingleton(services =>
+{
+    Func<RolloutAlert, Task>? alert = null;
+    if (options.AlertWebhookUrl is { } alertUrl)
+    {
+        var webhook = new AlertWebhook(alertUrl, new HttpClient());
+        alert = webhook.SendAsync;
+    }
+    return new RolloutController(services.GetRequiredService<IActionStore>(), services.GetRequiredService<IngestPipeline>(),
+        services.GetRequiredService<ReleaseRegister>(), services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<RolloutController>>(),
+        services.GetService<Showrunner.Runtime.Audit.IAuditTrail>(), alert);
+});
+builder.Services.AddSingleton<RolloutEndpoints>();
+builder.Services.AddSingleton(services => new FlagBoard(services.GetRequiredService<IActionStore>(), services.GetRequiredService<IngestPipeline>(),
+    services.GetRequiredService<LifecycleCoordinator>(), services.GetRequiredService<TimeProvider>(), services.GetService<Showrunner.Runtime.Audit.IAuditTrail>()));
+builder.Services.AddSingleton<FlagsEndpoints>();
 builder.Services.AddSingleton<LedgerKeyHolder>();
 builder.Services.AddSingleton<LedgerEndpoints>();
 builder.Services.AddSingleton<PlayersEndpoints>();
@@ -62,6 +79,7 @@ builder.Services.AddSingleton<ReleasesEndpoints>();
 builder.Services.AddHostedService<IngestHostedService>();
 builder.Services.AddHostedService<LifecycleHostedService>();
 builder.Services.AddHostedService<CheckpointHostedService>();
+builder.Services.AddHostedService<RolloutHostedService>();
 OutboxHostedService.AddServices(builder.Services); // after ingest: stopped before the store closes
 
 var app = builder.Build();
@@ -131,6 +149,8 @@ PlayersEndpoints.Map(app);
 GrantsEndpoints.Map(app);
 LedgerEndpoints.Map(app, ledgerKey);
 OutboxEndpoints.Map(app);
+RolloutEndpoints.Map(app);
+FlagsEndpoints.Map(app);
 
 app.Run();
 return 0;

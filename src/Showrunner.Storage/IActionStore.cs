@@ -62,6 +62,9 @@ public interface IActionStore : IDisposable
     /// <summary>The recorded lifecycle of event runs, in the same data directory.</summary>
     IRunStore Runs { get; }
 
+    /// <summary>Staged rollouts, their assignments, and flags, in the same data directory.</summary>
+    IRolloutStore Rollouts { get; }
+
     /// <summary>The ledger, checkpoints, community-goal records and partition snapshots, in the same data directory.</summary>
     ILedgerStore Ledger { get; }
 

@@ -53,8 +53,9 @@ public sealed class CommitBatch
     public List<MerkleNodeRow> Nodes { get; } = [];
     public List<OutboxRow> Outbox { get; } = [];
     public List<PartitionSnapshotRow> Snapshots { get; } = [];
+    public List<RolloutAssignmentRow> Assignments { get; } = [];
 
-    public bool IsEmpty => Actions.Count == 0 && Ledger.Count == 0 && Nodes.Count == 0 && Outbox.Count == 0 && Snapshots.Count == 0;
+    public bool IsEmpty => Actions.Count == 0 && Ledger.Count == 0 && Nodes.Count == 0 && Outbox.Count == 0 && Snapshots.Count == 0 && Assignments.Count == 0;
 
     public void Clear()
     {
@@ -63,6 +64,7 @@ public sealed class CommitBatch
         Nodes.Clear();
         Outbox.Clear();
         Snapshots.Clear();
+        Assignments.Clear();
     }
 }
 

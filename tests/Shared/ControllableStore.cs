@@ -54,6 +54,7 @@ internal sealed class ControllableStore(IActionStore inner) : IActionStore
     public byte[]? FindPlayerProfile(string player) => inner.FindPlayerProfile(player);
     public IReleaseStore Releases => inner.Releases;
     public IRunStore Runs => inner.Runs;
+    public IRolloutStore Rollouts => inner.Rollouts;
     public ILedgerStore Ledger => inner.Ledger;
     public Storage.Outbox.IOutboxStore Outbox => inner.Outbox;
 

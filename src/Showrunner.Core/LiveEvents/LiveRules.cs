@@ -62,21 +62,31 @@ internal sealed record PendingGrant(GrantCause Cause, IReadOnlyList<Ledger.Rewar
 /// </summary>
 internal sealed class RunControls
 {
-    public static readonly RunControls None = new(new Dictionary<RunKey, long[]>());
+    public static readonly RunControls None = new(new Dictionary<RunKey, long[]>(), new Dictionary<string, long[]>(StringComparer.Ordinal));
 
     private readonly Dictionary<RunKey, long[]> _blocked;
+    private readonly Dictionary<string, long[]> _events;
 
-    private RunControls(Dictionary<RunKey, long[]> blocked) => _blocked = blocked;
+    private RunControls(Dictionary<RunKey, long[]> blocked, Dictionary<string, long[]> events)
+    {
+        _blocked = blocked;
+        _events = events;
+    }
 
-    public int Count => _blocked.Count;
+    public int Count => _blocked.Count + _events.Count;
 
     /// <summary>Whether an action ingested at <paramref name="ticks"/> is kept out of <paramref name="run"/> by a pause or a cancel.</summary>
     public bool Blocks(RunKey run, long ticks)
     {
-        if (_blocked.Count == 0 || !_blocked.TryGetValue(run, out long[]? intervals))
+        if (_events.Count > 0 && _events.TryGetValue(run.EventId, out long[]? killed) && Within(killed, ticks))
         {
-            return false;
+            return true;
         }
+        return _blocked.Count > 0 && _blocked.TryGetValue(run, out long[]? intervals) && Within(intervals, ticks);
+    }
+
+    private static bool Within(long[] intervals, long ticks)
+    {
         for (int i = 0; i < intervals.Length; i += 2)
         {
             if (ticks >= intervals[i] && ticks < intervals[i + 1])
@@ -88,9 +98,44 @@ internal sealed class RunControls
     }
 
     /// <summary>The controls of every run with an operator pause or cancel among <paramref name="transitions"/> (any runs, any order).</summary>
-    public static RunControls From(IEnumerable<RunTransition> transitions)
+    public static RunControls From(IEnumerable<RunTransition> transitions) => From(transitions, []);
+
+    /// <summary>
+    /// The controls of <paramref name="transitions"/> and of event kill switches: each flag flip
+    /// (in order) kills an event from its ingest stamp (every run, also future ones) or revives it.
+    /// </summary>
+    public static RunControls From(IEnumerable<RunTransition> transitions, IEnumerable<EventFlag> eventFlags)
     {
         ArgumentNullException.ThrowIfNull(transitions);
+        ArgumentNullException.ThrowIfNull(eventFlags);
+        var events = new Dictionary<string, long[]>(StringComparer.Ordinal);
+        foreach (var flags in eventFlags.GroupBy(f => f.EventId, StringComparer.Ordinal))
+        {
+            var intervals = new List<long>();
+            long? killedAt = null;
+            foreach (var flag in flags)
+            {
+                if (!flag.Enabled && killedAt is null)
+                {
+                    killedAt = flag.AtTicks;
+                }
+                else if (flag.Enabled && killedAt is { } start)
+                {
+                    intervals.Add(start);
+                    intervals.Add(flag.AtTicks);
+                    killedAt = null;
+                }
+            }
+            if (killedAt is { } open)
+            {
+                intervals.Add(open);
+                intervals.Add(long.MaxValue);
+            }
+            if (intervals.Count > 0)
+            {
+                events[flags.Key] = [.. intervals];
+            }
+        }
         var blocked = new Dictionary<RunKey, long[]>();
         foreach (var run in transitions.GroupBy(t => t.Key))
         {
@@ -124,6 +169,9 @@ internal sealed class RunControls
                 blocked[run.Key] = [.. intervals];
             }
         }
-        return new RunControls(blocked);
+        return new RunControls(blocked, events);
     }
 }
+
+/// <summary>One flip of an event's kill switch, in force from an ingest stamp (<paramref name="Enabled"/> false: the event counts nothing and grants nothing).</summary>
+internal sealed record EventFlag(string EventId, bool Enabled, long AtTicks);

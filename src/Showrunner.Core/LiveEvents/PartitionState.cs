@@ -415,6 +415,24 @@ internal sealed class PartitionState
         return (Seq, StateCodec.EncodePartition(_slots), players);
     }
 
+    /// <summary>
+    /// Takes in a player decoded from another state's copy (a shadow evaluation starts each player
+    /// where the live state has them); puts them on the leaderboards of their runs. Not marked dirty:
+    /// a shadow state is never stored.
+    /// </summary>
+    public void Adopt(PlayerState player)
+    {
+        ArgumentNullException.ThrowIfNull(player);
+        _players.Add(player.Player, player);
+        foreach (var progress in player.Runs)
+        {
+            if (progress.Total > 0)
+            {
+                Board(progress.Run, create: true)!.Move(null, new LeaderboardEntry(player.Player, progress.Total, progress.AchievedAt!.Value));
+            }
+        }
+    }
+
     /// <summary>Loads a stored snapshot (before any action is applied): partition data and players; rebuilds the leaderboards.</summary>
     public void Restore(long seq, byte[]? data, IEnumerable<(string Player, byte[] Data)> players)
     {

@@ -137,6 +137,7 @@ internal sealed partial class GroupCommitter
                 _batch.Ledger.AddRange(group.Ledger);
                 _batch.Nodes.AddRange(group.Nodes);
                 _batch.Outbox.AddRange(group.Outbox);
+                _batch.Assignments.AddRange(group.Assignments);
                 foreach (var snapshot in group.Snapshots)
                 {
                     // Behind every action of its partition up to its seq, all of which are in this

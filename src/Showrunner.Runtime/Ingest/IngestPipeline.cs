@@ -43,6 +43,7 @@ public sealed partial class IngestPipeline : IAsyncDisposable
     private long _overloaded;
     private Task? _recovery;
     private RuntimeRelease? _activeRelease;
+    private Rollouts.ActiveRollout? _activeRollout;
     private bool _started;
     private readonly StampClock _stamps;
     private RunControls _controls = RunControls.None;
@@ -135,8 +136,14 @@ public sealed partial class IngestPipeline : IAsyncDisposable
         return written;
     });
 
-    private void LoadControls() =>
-        PublishControls(RunControls.From(_store.Runs.Load().Select(LifecycleCoordinator.FromStored)));
+    private void LoadControls()
+    {
+        EventFlags = [.. _store.Rollouts.Flags().Where(f => f.Kind == "event").Select(f => new EventFlag(f.Target, f.Enabled, f.AtTicks))];
+        PublishControls(RunControls.From(_store.Runs.Load().Select(LifecycleCoordinator.FromStored), EventFlags));
+    }
+
+    /// <summary>Every recorded flip of an event kill switch, in order (part of <see cref="Controls"/>). Written under the lifecycle coordinator's lock.</summary>
+    internal IReadOnlyList<EventFlag> EventFlags { get; set; } = [];
 
     /// <summary>What the last load of live state (at start or after a failed write) did.</summary>
     public LiveLoadReport? LastLoad { get; private set; }
@@ -183,6 +190,10 @@ public sealed partial class IngestPipeline : IAsyncDisposable
             if (partition.Rules?.Ref == releaseRef)
             {
                 return partition.Rules;
+            }
+            if (partition.Rollout?.Candidate.Ref == releaseRef)
+            {
+                return partition.Rollout.Candidate;
             }
         }
         return null;
@@ -256,7 +267,19 @@ public sealed partial class IngestPipeline : IAsyncDisposable
         var tasks = new List<Task<LiveLoadReport>>();
         foreach (var executor in _executors)
         {
-            var item = new ControlItem<LiveLoadReport>((owner, _) => (loader.Load(owner.Partitions, Controls), false));
+            var item = new ControlItem<LiveLoadReport>((owner, _) =>
+            {
+                var report = loader.Load(owner.Partitions, Controls);
+                foreach (var partition in owner.Partitions)
+                {
+                    // Assignments in memory may include players whose first candidate action did not commit.
+                    if (partition.Rollout is { } rollout)
+                    {
+                        rollout.Reload(partition.Index, _store.Rollouts.Assignments(rollout.Id));
+                    }
+                }
+                return (report, false);
+            });
             executor.Enqueue(item);
             tasks.Add(item.Done);
         }
@@ -293,6 +316,36 @@ public sealed partial class IngestPipeline : IAsyncDisposable
         }
         await Task.WhenAll(switches).ConfigureAwait(false);
         Volatile.Write(ref _activeRelease, release);
+    }
+
+    /// <summary>The rollout in force on every partition (the last one switched to), or null.</summary>
+    internal Rollouts.ActiveRollout? ActiveRollout => Volatile.Read(ref _activeRollout);
+
+    /// <summary>
+    /// Puts <paramref name="rollout"/> (or none) in force on every partition and returns once it is,
+    /// like <see cref="SwitchReleaseAsync"/>: no action sequenced after the call returns is evaluated
+    /// under the previous rollout (after a rollback: no candidate grant follows).
+    /// </summary>
+    internal async Task SwitchRolloutAsync(Rollouts.ActiveRollout? rollout)
+    {
+        if (!_started)
+        {
+            foreach (var partition in _partitions)
+            {
+                partition.Rollout = rollout;
+            }
+            Volatile.Write(ref _activeRollout, rollout);
+            return;
+        }
+        var switches = new Task[_executors.Length];
+        for (int e = 0; e < _executors.Length; e++)
+        {
+            var change = new Rollouts.RolloutSwitch(rollout);
+            _executors[e].Enqueue(change);
+            switches[e] = change.Done;
+        }
+        await Task.WhenAll(switches).ConfigureAwait(false);
+        Volatile.Write(ref _activeRollout, rollout);
     }
 
     private void LoadState()

@@ -18,6 +18,9 @@ internal sealed class Partition(int index, int inboxCapacity)
     /// <summary>The release whose schemas check (and, later, whose rules evaluate) the partition's actions; null when none is active. Only the owning executor (or start-up, before the executors run) writes it.</summary>
     public RuntimeRelease? Rules { get; set; }
 
+    /// <summary>The rollout in force (its candidate evaluates the cohort's actions), or null. Written like <see cref="Rules"/>.</summary>
+    public Rollouts.ActiveRollout? Rollout { get; set; }
+
     /// <summary>The last seq handed out. Only the owning executor (or recovery, when quiescent) writes it.</summary>
     public long AssignedHead { get; set; }
 

@@ -20,6 +20,7 @@ internal sealed class CommitGroup
     public List<MerkleNodeRow> Nodes { get; } = [];
     public List<OutboxRow> Outbox { get; } = [];
     public List<PartitionSnapshotRow> Snapshots { get; } = [];
+    public List<RolloutAssignmentRow> Assignments { get; } = [];
 
     /// <summary>The ledger head of each partition that appended entries, after this group.</summary>
     public List<(Partition Partition, LedgerCommitted Head)> Heads { get; } = [];
@@ -67,11 +68,11 @@ internal sealed class PartitionExecutor
     /// <summary>Decoded values per action type of the release last seen (reused: decoding allocates only strings).</summary>
     private readonly Dictionary<ActionDecoder, RecordValues> _scratch = [];
     private readonly List<PendingGrant> _owed = [];
+    private readonly List<PendingGrant> _shadowOwed = [];
     private readonly List<CompletedNode> _nodes = [];
     private readonly HashSet<Partition> _appended = [];
     private readonly System.Buffers.ArrayBufferWriter<byte> _payloadBuffer = new(1024);
     private readonly System.Text.Json.Utf8JsonWriter _payloadWriter;
-    private RuntimeRelease? _scratchRelease;
     private Task? _loop;
 
     public PartitionExecutor(IngestPipeline pipeline, GroupCommitter committer, int maxActionsPerGroup, SnapshotPolicy snapshots, TimeProvider time)
@@ -109,6 +110,15 @@ internal sealed class PartitionExecutor
         }
     }
 
+    /// <summary>Queues a rollout change behind every unit already queued; it completes once in force on all the executor's partitions.</summary>
+    public void Enqueue(Rollouts.RolloutSwitch change)
+    {
+        if (!_inbox.Writer.TryWrite(change))
+        {
+            change.Fail(new InvalidOperationException("The runtime is stopping."));
+        }
+    }
+
     /// <summary>Queues control work or a query behind every item already queued.</summary>
     public void Enqueue(ControlItem item)
     {
@@ -118,12 +128,12 @@ internal sealed class PartitionExecutor
         }
     }
 
-    private RecordValues Scratch(RuntimeRelease release, ActionDecoder decoder)
+    private RecordValues Scratch(ActionDecoder decoder)
     {
-        if (_scratchRelease != release)
+        if (_scratch.Count > 512)
         {
+            // Decoders of releases no longer in force (each release switch brings new ones).
             _scratch.Clear();
-            _scratchRelease = release;
         }
         if (!_scratch.TryGetValue(decoder, out var values))
         {
@@ -160,6 +170,13 @@ internal sealed class PartitionExecutor
                         }
                         change.Complete();
                         break;
+                    case Rollouts.RolloutSwitch change:
+                        foreach (var partition in _partitions)
+                        {
+                            partition.Rollout = change.Rollout;
+                        }
+                        change.Complete();
+                        break;
                     case SnapshotAllItem all:
                         snapshotAll = true;
                         group.Completions.Add(all);
@@ -190,38 +207,88 @@ internal sealed class PartitionExecutor
     }
 
     /// <summary>
-    /// Checks each action against the partition's release (actions of a type the release declares
-    /// must match its schema), sequences the ones that pass, and applies them to the partition's
-    /// live state; grants they cause are appended to the partition's ledger in the same group.
-    /// Each record carries the release.
+    /// Checks each action against the release that evaluates it (actions of a type the release
+    /// declares must match its schema), sequences the ones that pass, and applies them to the
+    /// partition's live state; grants they cause are appended to the partition's ledger in the same
+    /// group. Each record carries the release. During a live rollout step the candidate evaluates
+    /// the players of its cohort (sticky: recorded with their first such action); during a shadow
+    /// step it evaluates the cohort's actions on its own copy of their state and grants nothing.
     /// </summary>
     private void Execute(WorkUnit unit, CommitGroup group)
     {
         var partition = unit.Partition;
-        var release = partition.Rules;
-        long releaseRef = release?.Ref ?? 0;
+        var baseline = partition.Rules;
+        var rollout = baseline is null ? null : partition.Rollout;
         long ingestedAt = unit.Batch.IngestedAtTicks;
         var controls = _pipeline.Controls;
         foreach (var entry in unit.Entries)
         {
             var action = entry.Action;
+            var release = baseline;
+            Rollouts.ActiveRollout? measured = null;
+            bool candidate = false, shadow = false;
+            long started = 0;
+            if (rollout is not null)
+            {
+                measured = rollout;
+                started = System.Diagnostics.Stopwatch.GetTimestamp();
+                if (rollout.Step.Mode == Core.Rollouts.StepMode.Live)
+                {
+                    var assigned = rollout.Assigned[partition.Index];
+                    if (assigned.Contains(action.Player) || rollout.InCohort(action.Player))
+                    {
+                        release = rollout.Candidate;
+                        candidate = true;
+                    }
+                }
+                else if (rollout.InCohort(action.Player))
+                {
+                    shadow = true;
+                }
+                else
+                {
+                    measured = null;
+                }
+            }
             RecordValues? decoded = null;
             if (release?.Loaded.DecoderFor(action.Type) is { } decoder)
             {
-                decoded = Scratch(release, decoder);
+                decoded = Scratch(decoder);
                 if (!decoder.TryDecode(action.Data, decoded, out var rejection))
                 {
                     entry.Seq = 0;
                     entry.Rejection = rejection;
+                    if (measured is not null)
+                    {
+                        (candidate ? measured.CandidateMeters : measured.BaselineMeters)[partition.Index].CountRejected(Microseconds(started));
+                    }
                     continue;
                 }
             }
             long seq = ++partition.AssignedHead;
             entry.Seq = seq;
-            group.Records.Add(new ActionRecord(partition.Index, seq, action.Id, action.Player, action.Type, action.AtTicks, ingestedAt, action.Data, releaseRef));
+            group.Records.Add(new ActionRecord(partition.Index, seq, action.Id, action.Player, action.Type, action.AtTicks, ingestedAt, action.Data, release?.Ref ?? 0));
+            if (candidate && rollout!.Assigned[partition.Index].Add(action.Player))
+            {
+                group.Assignments.Add(new RolloutAssignmentRow(rollout.Id, action.Player, partition.Index, seq));
+            }
+            var live = new LiveAction(action.Id, action.Player, action.Type, ingestedAt, seq, action.Data);
+            if (shadow)
+            {
+                EvaluateShadow(partition, rollout!, live);
+                started = System.Diagnostics.Stopwatch.GetTimestamp();
+            }
             _owed.Clear();
-            partition.Live.Apply(new LiveAction(action.Id, action.Player, action.Type, ingestedAt, seq, action.Data),
-                release?.Loaded.Live, decoded, controls, _owed);
+            partition.Live.Apply(live, release?.Loaded.Live, decoded, controls, _owed);
+            if (measured is not null)
+            {
+                var meter = (candidate ? measured.CandidateMeters : measured.BaselineMeters)[partition.Index];
+                meter.CountAction(Microseconds(started));
+                foreach (var grant in _owed)
+                {
+                    meter.CountGrant(grant.Cause.EventId, grant.Rewards);
+                }
+            }
             if (_owed.Count > 0)
             {
                 AppendGrants(partition, _owed, group);
@@ -229,6 +296,43 @@ internal sealed class PartitionExecutor
         }
         _pipeline.CountSequenced(unit.Entries.Length);
     }
+
+    /// <summary>
+    /// A shadow step: the candidate evaluates the action on its own copy of the player's state (taken
+    /// from the live state before the player's first shadowed action), and what it would grant is
+    /// only counted. Runs before the baseline applies the action, so the copy starts from the same point.
+    /// </summary>
+    private void EvaluateShadow(Partition partition, Rollouts.ActiveRollout rollout, LiveAction action)
+    {
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var meter = rollout.CandidateMeters[partition.Index];
+        var candidate = rollout.Candidate;
+        RecordValues? decoded = null;
+        if (candidate.Loaded.DecoderFor(action.Type) is { } decoder)
+        {
+            decoded = Scratch(decoder);
+            if (!decoder.TryDecode(action.Data, decoded, out _))
+            {
+                meter.CountRejected(Microseconds(started));
+                return;
+            }
+        }
+        var state = rollout.Shadow[partition.Index] ??= new PartitionState(partition.Index);
+        if (state.FindPlayer(action.Player) is null && partition.Live.FindPlayer(action.Player) is { } player)
+        {
+            state.Adopt(StateCodec.DecodePlayer(action.Player, StateCodec.EncodePlayer(player)));
+        }
+        _shadowOwed.Clear();
+        state.Apply(action, candidate.Loaded.Live, decoded, _pipeline.Controls, _shadowOwed);
+        meter.CountAction(Microseconds(started));
+        foreach (var grant in _shadowOwed)
+        {
+            meter.CountGrant(grant.Cause.EventId, grant.Rewards);
+        }
+    }
+
+    private static long Microseconds(long startedTimestamp) =>
+        (long)System.Diagnostics.Stopwatch.GetElapsedTime(startedTimestamp).TotalMicroseconds;
 
     /// <summary>Appends grants to the partition's ledger and their rows (entry, Merkle nodes, delivery) to the group.</summary>
     internal void AppendGrants(Partition partition, IReadOnlyList<PendingGrant> grants, CommitGroup group)

@@ -51,6 +51,7 @@ public sealed partial class LifecycleCoordinator : IDisposable
     public const int MaxRoundsPerTick = 100;
 
     private readonly IRunStore _store;
+    private readonly IRolloutStore _flags;
     private readonly ILedgerStore _ledger;
     private readonly IngestPipeline _pipeline;
     private readonly ReleaseRegister _register;
@@ -67,6 +68,7 @@ public sealed partial class LifecycleCoordinator : IDisposable
     {
         ArgumentNullException.ThrowIfNull(store);
         _store = store.Runs;
+        _flags = store.Rollouts;
         _ledger = store.Ledger;
         _pipeline = pipeline;
         _register = register;
@@ -325,7 +327,7 @@ public sealed partial class LifecycleCoordinator : IDisposable
                 {
                     all = [.. Recorded().Values.SelectMany(l => l), .. result.Transitions];
                 }
-                _pipeline.PublishControls(RunControls.From(all));
+                _pipeline.PublishControls(RunControls.From(all, _pipeline.EventFlags));
                 return (result, rows, _pipeline.RunOnWriterOrFailStopAsync(() => _store.Append(rows)));
             });
             if (result.Error is not null)
@@ -345,6 +347,44 @@ public sealed partial class LifecycleCoordinator : IDisposable
             Remember(result.Transitions);
             LogOperated(_logger, operation.ToString().ToLowerInvariant(), eventId, run);
             return new RunOperationResult(true, null, rows!);
+        }
+        finally
+        {
+            _changes.Release();
+        }
+    }
+
+    /// <summary>
+    /// Flips an event's kill switch, decided at an ingest stamp like a pause: in force for every
+    /// batch stamped later (on every partition before this returns) and durable before any of them
+    /// commits. A killed event counts no points and grants no tiers in any run until it is enabled again.
+    /// </summary>
+    public async Task<StoredFlag> SetEventFlagAsync(string eventId, bool enabled, string actor, string? reason)
+    {
+        await _changes.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            var (flag, written) = _pipeline.DecideAtStamp(stamp =>
+            {
+                var flags = new List<EventFlag>(_pipeline.EventFlags) { new(eventId, enabled, stamp) };
+                List<RunTransition> all;
+                lock (_gate)
+                {
+                    all = [.. Recorded().Values.SelectMany(l => l)];
+                }
+                _pipeline.EventFlags = flags;
+                _pipeline.PublishControls(RunControls.From(all, flags));
+                StoredFlag? stored = null;
+                var task = _pipeline.RunOnWriterOrFailStopAsync(() =>
+                {
+                    stored = _flags.AppendFlag("event", eventId, enabled, stamp, actor, reason);
+                    return true;
+                });
+                return (new Func<StoredFlag>(() => stored!), task);
+            });
+            await written.ConfigureAwait(false);
+            LogFlag(_logger, eventId, enabled ? "enabled" : "killed", actor);
+            return flag();
         }
         finally
         {
@@ -438,4 +478,7 @@ public sealed partial class LifecycleCoordinator : IDisposable
 
     [LoggerMessage(EventId = 4004, Level = LogLevel.Information, Message = "Event {EventId} run {Run}: {Granted} of {Prizes} prizes newly granted")]
     private static partial void LogPrizesGranted(ILogger logger, string eventId, long run, int granted, int prizes);
+
+    [LoggerMessage(EventId = 4010, Level = LogLevel.Warning, Message = "Event {EventId} {State} by kill switch ({Actor})")]
+    private static partial void LogFlag(ILogger logger, string eventId, string state, string actor);
 }

@@ -34,6 +34,8 @@ public enum ChangeStatus
     Incompatible,
     /// <summary>Rollback: the active release was not activated over another one.</summary>
     NothingToRollBack,
+    /// <summary>A staged rollout is running: the register moves only when it completes (or after it is rolled back).</summary>
+    RolloutInProgress,
 }
 
 public sealed record ChangeResult(ChangeStatus Status, RegisterEntry? Entry, long CurrentVersion, IReadOnlyList<(string Code, string Event, string Message)> Problems)
@@ -75,6 +77,9 @@ public sealed partial class ReleaseRegister : IDisposable
         _time = time;
         _logger = logger;
     }
+
+    /// <summary>Set by the rollout controller: a reason the register may not be changed directly now, or null.</summary>
+    public Func<string?>? ChangeGuard { get; set; }
 
     /// <summary>The register's latest version, or null while no release was ever activated.</summary>
     public RegisterEntry? Current => Volatile.Read(ref _current);
@@ -155,6 +160,10 @@ public sealed partial class ReleaseRegister : IDisposable
         {
             var current = Current;
             long version = current?.Version ?? 0;
+            if (ChangeGuard?.Invoke() is not null)
+            {
+                return ChangeResult.Of(ChangeStatus.RolloutInProgress, current);
+            }
             if (expectedVersion is { } expected && expected != version)
             {
                 return ChangeResult.Of(ChangeStatus.VersionConflict, current);
@@ -188,6 +197,10 @@ public sealed partial class ReleaseRegister : IDisposable
         {
             var current = Current;
             long version = current?.Version ?? 0;
+            if (ChangeGuard?.Invoke() is not null)
+            {
+                return ChangeResult.Of(ChangeStatus.RolloutInProgress, current);
+            }
             if (expectedVersion is { } expected && expected != version)
             {
                 return ChangeResult.Of(ChangeStatus.VersionConflict, current);
@@ -197,6 +210,24 @@ public sealed partial class ReleaseRegister : IDisposable
                 return ChangeResult.Of(ChangeStatus.NothingToRollBack, current);
             }
             return await AdvanceAsync(current, Loaded(previous.Release), previous.Restores, "rollback", reason).ConfigureAwait(false);
+        }
+        finally
+        {
+            _changes.Release();
+        }
+    }
+
+    /// <summary>
+    /// A completed rollout makes its candidate the active release (register kind <c>rollout</c>;
+    /// checked for compatibility when the rollout started). A later rollback returns to the baseline.
+    /// </summary>
+    public async Task<ChangeResult> PromoteAsync(StoredRelease candidate, string reason)
+    {
+        await _changes.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            var current = Current;
+            return await AdvanceAsync(current, Loaded(candidate), restores: current?.Version ?? 0, "rollout", reason).ConfigureAwait(false);
         }
         finally
         {

@@ -87,6 +87,13 @@ internal static class Requests
 internal static class ProblemCodes
 {
     public const string Overloaded = "overloaded";
+    public const string RolloutInProgress = "rollout_in_progress";
+    public const string RolloutNotRunning = "rollout_not_running";
+    public const string RolloutPlanInvalid = "rollout_plan_invalid";
+    public const string SoakNotElapsed = "soak_not_elapsed";
+    public const string GatesFailing = "gates_failing";
+    public const string SameRelease = "same_release";
+    public const string FlagTargetUnknown = "flag_target_unknown";
     public const string NotReady = "not_ready";
     public const string StoreUnavailable = "store_unavailable";
     public const string NotFound = "not_found";

@@ -17,7 +17,7 @@ namespace Showrunner.Server.Api;
 /// Releases and the active-release register: <c>/v1/releases…</c>, and the remote config a
 /// player gets, <c>GET /v1/config</c>. The contract is in docs/api.md.
 /// </summary>
-internal sealed class ReleasesEndpoints(ReleaseRegister register, IActionStore store, IngestPipeline pipeline, ServerOptions options, TimeProvider time)
+internal sealed class ReleasesEndpoints(ReleaseRegister register, IActionStore store, IngestPipeline pipeline, ServerOptions options, TimeProvider time, Runtime.Rollouts.FlagBoard flags)
 {
     /// <summary>Longest <c>reason</c> accepted on activate and rollback.</summary>
     public const int MaxReasonLength = 500;
@@ -207,7 +207,7 @@ internal sealed class ReleasesEndpoints(ReleaseRegister register, IActionStore s
             profileFound = profile is not null;
             attributes = release.Loaded.PlayerDecoder.DecodeLenient(profile ?? "{}"u8);
         }
-        var resolved = release.Loaded.ResolveConfig(now, attributes);
+        var resolved = release.Loaded.ResolveConfig(now, attributes, flags.KilledConfigs, flags.KilledEvents);
         await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w =>
         {
             w.WriteString("release", release.Id);
@@ -348,6 +348,11 @@ internal sealed class ReleasesEndpoints(ReleaseRegister register, IActionStore s
                 await Problems.WriteAsync(context, StatusCodes.Status409Conflict, ProblemCodes.VersionConflict, "Version conflict",
                     $"The register is at version {result.CurrentVersion}, not the expected one: someone changed the active release first. " +
                     "Read GET /v1/releases/active and decide again.", extensions: w => w.WriteNumber("current_version", result.CurrentVersion)).ConfigureAwait(false);
+                return;
+            case ChangeStatus.RolloutInProgress:
+                await Problems.WriteAsync(context, StatusCodes.Status409Conflict, ProblemCodes.RolloutInProgress, "Rollout in progress",
+                    "A staged rollout is running: the active release changes when it completes. Roll it back first (POST /v1/rollout/rollback) to change the register directly.",
+                    extensions: w => w.WriteNumber("current_version", result.CurrentVersion)).ConfigureAwait(false);
                 return;
             case ChangeStatus.NothingToRollBack:
                 await Problems.WriteAsync(context, StatusCodes.Status409Conflict, ProblemCodes.NothingToRollBack, "Nothing to roll back",
@@ -501,5 +506,5 @@ internal sealed class ReleasesEndpoints(ReleaseRegister register, IActionStore s
     }
 
 
-    private static bool IsReleaseId(string id) => id.Length == 64 && id.All(char.IsAsciiHexDigit);
+    internal static bool IsReleaseId(string id) => id.Length == 64 && id.All(char.IsAsciiHexDigit);
 }

@@ -9,7 +9,7 @@ namespace Showrunner.Server.Hosting;
 /// configured), starts the pipeline in the background — so <c>/healthz</c> answers while state is
 /// rebuilt — and drains it on shutdown before the store is closed.
 /// </summary>
-internal sealed partial class IngestHostedService(IngestPipeline pipeline, ReleaseRegister releases, ServerOptions options, IActionStore store,
+internal sealed partial class IngestHostedService(IngestPipeline pipeline, ReleaseRegister releases, Showrunner.Runtime.Rollouts.RolloutController rollouts, ServerOptions options, IActionStore store,
     IHostApplicationLifetime lifetime, ILogger<IngestHostedService> logger) : IHostedService
 {
     private Task? _start;
@@ -21,6 +21,7 @@ internal sealed partial class IngestHostedService(IngestPipeline pipeline, Relea
             try
             {
                 await releases.InitializeAsync(options.LoadExample ? ExampleRelease.Build : null).ConfigureAwait(false);
+                await rollouts.InitializeAsync().ConfigureAwait(false);
                 await pipeline.StartAsync(CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception exception)

@@ -31,12 +31,15 @@ internal sealed record ServerOptions
     /// <summary>How often a checkpoint is signed when the ledger grew (docs/ledger.md).</summary>
     public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>Where rollback alerts are posted (<c>Showrunner:Alerts:WebhookUrl</c>); none when null.</summary>
+    public Uri? AlertWebhookUrl { get; init; }
+
     private static readonly string[] KnownKeys =
     [
         "PartitionCount", "ExecutorCount", "PartitionInboxCapacity", "MaxActionsPerCommit", "RetryAfterSeconds",
         "MaxActionsPerBatch", "MaxBodyBytes", "MaxDataBytes", "MaxDataDepth", "MaxIdLength", "MaxPlayerLength",
         "MaxTypeLength", "MaxFutureSkewSeconds", "MaxAgeSeconds", "MaxConcurrentIngestRequests", "ReadConnections",
-        "LoadExample", "MaxReleaseBytes", "CheckpointIntervalMs", "SnapshotEveryActions", "SnapshotMaxLagActions", OutboxSettings.Section,
+        "LoadExample", "MaxReleaseBytes", "CheckpointIntervalMs", "SnapshotEveryActions", "SnapshotMaxLagActions", OutboxSettings.Section, "Alerts",
     ];
 
     /// <summary>Reads and validates the options; throws <see cref="OptionsException"/> naming every problem.</summary>
@@ -120,6 +123,25 @@ internal sealed record ServerOptions
         errors.AddRange(ingest.Validate().Select(e => "Showrunner:" + e));
         errors.AddRange(limits.Validate().Select(e => "Showrunner:" + e));
         var outbox = OutboxSettings.Read(configuration, errors);
+        Uri? alertUrl = null;
+        foreach (var child in section.GetSection("Alerts").GetChildren())
+        {
+            if (child.Key != "WebhookUrl")
+            {
+                errors.Add($"Showrunner:Alerts:{child.Key} is not a known option (known: WebhookUrl).");
+            }
+        }
+        if (section["Alerts:WebhookUrl"] is { Length: > 0 } alertText)
+        {
+            if (Uri.TryCreate(alertText, UriKind.Absolute, out var parsed) && parsed.Scheme is "http" or "https")
+            {
+                alertUrl = parsed;
+            }
+            else
+            {
+                errors.Add($"Showrunner:Alerts:WebhookUrl = '{alertText}': must be an absolute http or https URL.");
+            }
+        }
         if (errors.Count > 0)
         {
             throw new OptionsException(errors);
@@ -135,6 +157,7 @@ internal sealed record ServerOptions
             MaxReleaseBytes = maxReleaseBytes,
             CheckpointInterval = TimeSpan.FromMilliseconds(checkpointMs),
             Outbox = outbox,
+            AlertWebhookUrl = alertUrl,
         };
     }
 }

@@ -54,6 +54,7 @@ public sealed partial class SqliteActionStore : IActionStore
     private sqlite3_stmt? _profileStatement;
     private SqliteReleaseStore? _releases;
     private SqliteRunStore? _runs;
+    private SqliteRolloutStore? _rollouts;
     private SqliteOutboxStore? _outbox;
     private readonly Dictionary<int, long> _heads = [];
     /// <summary>Log positions of the actions of the batch being written, in order.</summary>
@@ -104,6 +105,7 @@ public sealed partial class SqliteActionStore : IActionStore
         }
         _releases = new SqliteReleaseStore(OpenConnection());
         _runs = new SqliteRunStore(OpenConnection());
+        _rollouts = new SqliteRolloutStore(OpenConnection());
         _outbox = new SqliteOutboxStore(OpenConnection());
         return new StoreInfo(partitionCount, created, schemaVersion, $"SQLite {connection.ServerVersion}",
             "journal_mode=WAL, synchronous=FULL", Path.Combine(_options.DataDirectory, DatabaseFileName));
@@ -242,6 +244,7 @@ public sealed partial class SqliteActionStore : IActionStore
         WriteActions(writer, batch.Actions);
         WriteLedger(writer, batch);
         WriteSnapshots(writer, batch.Snapshots, positionBefore);
+        SqliteRolloutStore.WriteAssignments(writer, transaction, batch.Assignments);
         var updateHead = _updateHeadStatement!;
         foreach (var (partition, head) in _heads)
         {
@@ -384,6 +387,8 @@ public sealed partial class SqliteActionStore : IActionStore
 
     public IRunStore Runs => _runs ?? throw new InvalidOperationException("The store is not open.");
 
+    public IRolloutStore Rollouts => _rollouts ?? throw new InvalidOperationException("The store is not open.");
+
     public Outbox.IOutboxStore Outbox => _outbox ?? throw new InvalidOperationException("The store is not open.");
 
     private ReaderLease LeaseReader()
@@ -440,6 +445,7 @@ public sealed partial class SqliteActionStore : IActionStore
         DisposeWriter();
         _releases?.Dispose();
         _runs?.Dispose();
+        _rollouts?.Dispose();
         _outbox?.Dispose();
         while (_readers.TryTake(out var reader))
         {

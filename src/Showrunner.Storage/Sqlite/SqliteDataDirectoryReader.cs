@@ -245,6 +245,20 @@ internal sealed class SqliteDataDirectoryReader : IDisposable
         return transitions;
     }
 
+    /// <summary>Every flag flip (kill switches), in order.</summary>
+    public IReadOnlyList<StoredFlag> Flags()
+    {
+        using var command = Command("SELECT sequence, kind, target, enabled, at, actor, reason FROM flags ORDER BY sequence");
+        using var reader = command.ExecuteReader();
+        var flags = new List<StoredFlag>();
+        while (reader.Read())
+        {
+            flags.Add(new StoredFlag(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3) != 0, reader.GetInt64(4),
+                reader.GetString(5), reader.IsDBNull(6) ? null : reader.GetString(6)));
+        }
+        return flags;
+    }
+
     /// <summary>Every recorded community goal, by event and run.</summary>
     public IReadOnlyList<StoredGoal> Goals()
     {

@@ -72,7 +72,8 @@ internal sealed class LoadedRelease
     /// the same key, the event whose id sorts last wins. An audience that fails to evaluate (an
     /// int overflow) does not contain the player.
     /// </remarks>
-    public ResolvedConfig ResolveConfig(DateTimeOffset now, RecordValues? player)
+    /// <param name="killed">Kill switches: configs (by name) served with their declared values only, and events (by id) whose overrides do not apply.</param>
+    public ResolvedConfig ResolveConfig(DateTimeOffset now, RecordValues? player, ISet<string>? killedConfigs = null, ISet<string>? killedEvents = null)
     {
         var configs = new SortedDictionary<string, SortedDictionary<string, ConfigValue>>(StringComparer.Ordinal);
         foreach (var config in Bundle.Release.Configs)
@@ -83,7 +84,7 @@ internal sealed class LoadedRelease
         EvaluationInput? input = player is null ? null : new EvaluationInput([], player.ToBoxed());
         foreach (var (definition, audience) in _overriding)
         {
-            if (definition.Schedule.RunAt(now) is not { } run)
+            if (definition.Schedule.RunAt(now) is not { } run || killedEvents?.Contains(definition.Id) == true)
             {
                 continue;
             }
@@ -93,7 +94,7 @@ internal sealed class LoadedRelease
             }
             foreach (var @override in definition.ConfigOverrides)
             {
-                if (!configs.TryGetValue(@override.Config, out var values))
+                if (!configs.TryGetValue(@override.Config, out var values) || killedConfigs?.Contains(@override.Config) == true)
                 {
                     continue;
                 }
