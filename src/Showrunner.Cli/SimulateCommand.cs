@@ -156,8 +156,10 @@ internal sealed class SimulateCommand(TextWriter output, TextWriter errors)
             errors.WriteLine($"error: {RecordUnreadable}: {exception.Message}");
             return ExitCodes.Usage;
         }
+        // As reconcile reads them: event kill switches block counting like a pause, on both sides.
+        var eventFlags = reader.Flags().Where(f => f.Kind == "event").Select(f => new EventFlag(f.Target, f.Enabled, f.AtTicks)).ToList();
         var goals = reader.Goals().Select(g => new RecordedGoal(g.EventId, g.Run, g.AtTicks, g.ReleaseRef)).ToList();
-        var simulation = new LogSimulation(reader.PartitionCount, window, transitions, goals, ReleaseOf, baseline, candidate.Live);
+        var simulation = new LogSimulation(reader.PartitionCount, window, transitions, eventFlags, goals, ReleaseOf, baseline, candidate.Live);
         foreach (var (_, action) in reader.Actions())
         {
             simulation.Apply(new LoggedAction(action.Partition, action.Seq, action.Id, action.Player, action.Type, action.IngestedAtTicks, action.Data, action.ReleaseRef));

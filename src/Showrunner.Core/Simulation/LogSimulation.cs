@@ -160,8 +160,8 @@ internal sealed record SimulationResult(SimulationWindow Window, long ActionsBef
 /// The state before the window decides what the window's actions do (a player already past a
 /// tier is not granted it again), so every action before the window is applied, as
 /// <c>reconcile</c> does (<see cref="GrantReplay"/>), to one <see cref="PartitionState"/> per
-/// partition with the release recorded on it and the operator's pauses and cancels
-/// (<see cref="RunControls"/>). At the first action of the window the state is forked: the
+/// partition with the release recorded on it and the operator's pauses, cancels and event kill
+/// switches (<see cref="RunControls"/>). At the first action of the window the state is forked: the
 /// community goals recorded before the window are learned (their participants were paid), and
 /// every partition is copied through <see cref="StateCodec"/>, its snapshot format. The baseline
 /// keeps the original, the candidate runs on the copy, and each window action is applied to both.
@@ -204,13 +204,15 @@ internal sealed class LogSimulation
     private long _lastRefBefore;
 
     /// <param name="transitions">Every recorded run transition: pauses and cancels apply to both sides.</param>
+    /// <param name="eventFlags">Every recorded flip of an event kill switch, in order: they apply to both sides too.</param>
     /// <param name="goals">Every recorded community goal (those before the window are history; the others are projected).</param>
     /// <param name="releaseOf">The rules of a stored release by ref; throws <see cref="SimulationException"/> when there is none.</param>
     /// <param name="baseline">One release for every window action; null to use the release recorded on each.</param>
-    public LogSimulation(int partitionCount, SimulationWindow window, IReadOnlyList<RunTransition> transitions, IReadOnlyList<RecordedGoal> goals,
-        Func<long, LiveRules> releaseOf, LiveRules? baseline, LiveRules candidate)
+    public LogSimulation(int partitionCount, SimulationWindow window, IReadOnlyList<RunTransition> transitions, IReadOnlyList<EventFlag> eventFlags,
+        IReadOnlyList<RecordedGoal> goals, Func<long, LiveRules> releaseOf, LiveRules? baseline, LiveRules candidate)
     {
         ArgumentNullException.ThrowIfNull(transitions);
+        ArgumentNullException.ThrowIfNull(eventFlags);
         ArgumentNullException.ThrowIfNull(goals);
         ArgumentNullException.ThrowIfNull(releaseOf);
         ArgumentNullException.ThrowIfNull(candidate);
@@ -220,7 +222,7 @@ internal sealed class LogSimulation
         }
         _window = window;
         _router = new PartitionRouter(partitionCount);
-        _controls = RunControls.From(transitions);
+        _controls = RunControls.From(transitions, eventFlags);
         _releaseOf = releaseOf;
         _goalsBefore = [.. goals.Where(g => g.AtTicks < window.FromTicks)];
         foreach (var goal in _goalsBefore)

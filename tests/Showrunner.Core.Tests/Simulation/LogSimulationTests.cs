@@ -57,9 +57,11 @@ public sealed class LogSimulationTests
     private static long At(int minutes) => (Day + TimeSpan.FromMinutes(minutes)).UtcTicks;
 
     /// <summary>Runs (player, minutes after midnight) in this log order, sequenced per partition, all under the recorded release (ref 1).</summary>
-    private static SimulationResult Simulate(LiveRules candidate, params (string Player, int Minutes)[] actions)
+    private static SimulationResult Simulate(LiveRules candidate, params (string Player, int Minutes)[] actions) => Simulate(candidate, [], actions);
+
+    private static SimulationResult Simulate(LiveRules candidate, IReadOnlyList<EventFlag> flags, params (string Player, int Minutes)[] actions)
     {
-        var simulation = new LogSimulation(Partitions, Window, [], [],
+        var simulation = new LogSimulation(Partitions, Window, [], flags, [],
             releaseRef => releaseRef == 1 ? Recorded.Value : throw new SimulationException(SimulationException.ReleaseUnknown, "none"), null, candidate);
         var seqs = new long[Partitions];
         for (int i = 0; i < actions.Length; i++)
@@ -91,6 +93,19 @@ public sealed class LogSimulationTests
     }
 
     [Fact]
+    public void An_event_kill_switch_recorded_in_the_log_blocks_counting_on_both_sides()
+    {
+        // hunt killed from minute 12 to 14: p's actions at 12 and 13 count for neither side.
+        var result = Simulate(Rules(Source(gems: "100")), [new EventFlag("hunt", false, At(12)), new EventFlag("hunt", true, At(14))],
+            ("p", 11), ("p", 12), ("p", 13), ("p", 15));
+        foreach (var side in new[] { result.Baseline, result.Candidate })
+        {
+            Assert.Equal((2L, 2L), (Hunt(side).ActionsMatched, Hunt(side).Points));
+            Assert.Equal(new SortedDictionary<string, long>(StringComparer.Ordinal) { ["bronze"] = 1 }, Hunt(side).Tiers);
+        }
+    }
+
+    [Fact]
     public void A_candidate_whose_schema_refuses_the_windows_actions_counts_them_refused_and_nothing_else()
     {
         var result = Simulate(Rules(Source(schema: "string")), ("p", 1), ("p", 11), ("p", 12), ("q", 13));
@@ -114,7 +129,7 @@ public sealed class LogSimulationTests
     [Fact]
     public void A_log_with_a_gap_or_an_action_in_the_wrong_partition_is_refused_with_a_code()
     {
-        var simulation = new LogSimulation(Partitions, Window, [], [], _ => Recorded.Value, null, Recorded.Value);
+        var simulation = new LogSimulation(Partitions, Window, [], [], [], _ => Recorded.Value, null, Recorded.Value);
         int partition = Router.PartitionOf("p");
         var gap = Assert.Throws<SimulationException>(() =>
             simulation.Apply(new LoggedAction(partition, 2, "k", "p", "kill", At(1), Encoding.UTF8.GetBytes("""{"n":1}"""), 1)));
