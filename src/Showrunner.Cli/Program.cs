@@ -90,8 +90,31 @@ namespace Showrunner.Cli
             var reconcile = new Command("reconcile", "Replay the action log from scratch and compare the grants it gives with the ledger.") { reconcileData, limit, json };
             reconcile.SetAction(result => reconcileCommand.Run(result.GetValue(reconcileData)!, result.GetValue(limit), result.GetValue(json)));
 
+            var simulateCommand = new SimulateCommand(output, errors);
+            var candidate = new Argument<string>("candidate") { Description = "The candidate release: a directory of .hcl sources or a bundle file." };
+            var simulateData = new Option<string>("--data") { Description = "A data directory (read-only; the server may be running).", Required = true };
+            var windowFrom = new Option<string?>("--from") { Description = "The window's start, RFC 3339 UTC, by ingest time (default: its end minus 1h)." };
+            var windowTo = new Option<string?>("--to") { Description = "The window's end, excluded (default: the end of the log)." };
+            var windowLast = new Option<string?>("--last") { Description = "The window is this last stretch of the log, such as 1h, 30m or 2d (default 1h)." };
+            var baselineRelease = new Option<string?>("--baseline") { Description = "Compare with this stored release for every action (default: the release recorded on each action)." };
+            var maxActions = new Option<long>("--max-actions")
+            {
+                Description = $"Refuse a window of more actions than this (1 to {SimulateCommand.MaxActionsLimit}).",
+                DefaultValueFactory = _ => SimulateCommand.DefaultMaxActions,
+            };
+            var warnFactor = new Option<string>("--warn-factor")
+            {
+                Description = "Warn (exit 1) for an event whose candidate reward rate exceeds the baseline's by more than this factor.",
+                DefaultValueFactory = _ => SimulateCommand.DefaultWarnFactor,
+            };
+            var simulate = new Command("simulate", "Replay a window of the action log against the baseline and a candidate release; report per event, side by side.")
+                { candidate, simulateData, windowFrom, windowTo, windowLast, baselineRelease, maxActions, warnFactor, json };
+            simulate.SetAction(result => simulateCommand.Run(new SimulateOptions(result.GetValue(candidate)!, result.GetValue(simulateData)!,
+                result.GetValue(windowFrom), result.GetValue(windowTo), result.GetValue(windowLast), result.GetValue(baselineRelease),
+                result.GetValue(maxActions), result.GetValue(warnFactor)!, result.GetValue(json))));
+
             var outbox = OutboxCommands.Build(remote, output, errors, server, json);
-            var root = new RootCommand("Showrunner: live events for online games.") { check, build, diff, inspect, publish, activateCommand, rollback, receipt, ledgerCommand, reconcile, outbox };
+            var root = new RootCommand("Showrunner: live events for online games.") { check, build, diff, inspect, publish, activateCommand, rollback, receipt, ledgerCommand, reconcile, simulate, outbox };
             var parsed = root.Parse(args);
             if (parsed.Errors.Count > 0)
             {

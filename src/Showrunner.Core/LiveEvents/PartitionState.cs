@@ -203,7 +203,13 @@ internal sealed class PartitionState
     /// </summary>
     /// <param name="rules">The release recorded on the action; null when none was active (nothing counts).</param>
     /// <param name="decoded">The action's data decoded with <paramref name="rules"/>' decoder, if the caller has it; else decoded here.</param>
-    public void Apply(LiveAction action, LiveRules? rules, RecordValues? decoded, RunControls controls, List<PendingGrant> owed)
+    /// <param name="counted">
+    /// Told of every run the action counted for (the run active and not blocked, an objective
+    /// matched with points &gt; 0), with what it did there, points added after caps included;
+    /// <c>simulate</c> tallies matches and participants with it. Null on the server's path.
+    /// </param>
+    public void Apply(LiveAction action, LiveRules? rules, RecordValues? decoded, RunControls controls, List<PendingGrant> owed,
+        Action<RunKey, ProgressResult>? counted = null)
     {
         ArgumentNullException.ThrowIfNull(controls);
         ArgumentNullException.ThrowIfNull(owed);
@@ -281,6 +287,7 @@ internal sealed class PartitionState
             {
                 continue;
             }
+            counted?.Invoke(key, result);
             if (result.Added > 0 || result.TiersReached.Count > 0)
             {
                 // A tier can be reached with nothing added (a release added a lower tier, or a cap

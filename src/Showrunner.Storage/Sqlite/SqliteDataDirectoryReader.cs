@@ -7,7 +7,7 @@ namespace Showrunner.Storage.Sqlite;
 internal sealed record DuplicateGrantRow(string GrantId, int Partition, long Index);
 
 /// <summary>
-/// Opens a data directory's database read-only, for tools (<c>ledger verify</c>, <c>reconcile</c>)
+/// Opens a data directory's database read-only, for tools (<c>ledger verify</c>, <c>reconcile</c>, <c>simulate</c>)
 /// that may run while the server has the directory open. Every read sees one consistent snapshot:
 /// the state as of the first read after <see cref="Open"/>, whatever the server commits meanwhile.
 /// </summary>
@@ -202,6 +202,32 @@ internal sealed class SqliteDataDirectoryReader : IDisposable
         }
         return (new StoredRelease(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetInt32(4), reader.GetInt64(5)),
             Blob(reader, 6));
+    }
+
+    /// <summary>The stored release with this id (64 lowercase hex characters) and its canonical bundle bytes, or null.</summary>
+    public (StoredRelease Release, byte[] Bundle)? FindRelease(string id)
+    {
+        using var command = Command("SELECT ref FROM releases WHERE id = $id");
+        command.Parameters.AddWithValue("$id", id);
+        return command.ExecuteScalar() is long releaseRef ? Release(releaseRef) : null;
+    }
+
+    /// <summary>How many actions the log holds, and the latest ingest time among them (null when the log is empty).</summary>
+    public (long Count, long? LastIngestedAtTicks) ActionLogExtent()
+    {
+        using var command = Command("SELECT count(*), max(ingested_at) FROM actions");
+        using var reader = command.ExecuteReader();
+        reader.Read();
+        return (reader.GetInt64(0), reader.IsDBNull(1) ? null : reader.GetInt64(1));
+    }
+
+    /// <summary>How many actions were ingested in [<paramref name="fromTicks"/>, <paramref name="toTicks"/>) (UTC ticks).</summary>
+    public long CountActionsIngested(long fromTicks, long toTicks)
+    {
+        using var command = Command("SELECT count(*) FROM actions WHERE ingested_at >= $from AND ingested_at < $to");
+        command.Parameters.AddWithValue("$from", fromTicks);
+        command.Parameters.AddWithValue("$to", toTicks);
+        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
     }
 
     /// <summary>Every recorded run transition, by event, run and sequence.</summary>
