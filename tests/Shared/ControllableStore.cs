@@ -56,6 +56,7 @@ internal sealed class ControllableStore(IActionStore inner) : IActionStore
     public IRunStore Runs => inner.Runs;
     public ILedgerStore Ledger => inner.Ledger;
     public Storage.Outbox.IOutboxStore Outbox => inner.Outbox;
+    public IKeyStore Keys => inner.Keys;
 
     public void ResetWriter()
     {
