@@ -19,10 +19,12 @@ internal sealed class ShowrunnerFactory : WebApplicationFactory<Program>
     public static readonly DateTimeOffset Now = new(2026, 11, 22, 12, 0, 0, TimeSpan.Zero);
     private readonly TempDirectory _directory = new();
     private readonly Dictionary<string, string?> _settings;
+    private readonly Action<IWebHostBuilder>? _configure;
 
-    public ShowrunnerFactory(Dictionary<string, string?>? settings = null, bool holdStart = false)
+    public ShowrunnerFactory(Dictionary<string, string?>? settings = null, bool holdStart = false, Action<IWebHostBuilder>? configure = null)
     {
         _settings = settings ?? [];
+        _configure = configure;
         Store = new ControllableStore(new SqliteActionStore(new SqliteStoreOptions { DataDirectory = _directory.Path, ReadConnections = 2 }, Clock));
         if (holdStart)
         {
@@ -54,6 +56,7 @@ internal sealed class ShowrunnerFactory : WebApplicationFactory<Program>
             services.AddSingleton<TimeProvider>(Clock);
             services.AddSingleton<IActionStore>(Store);
         });
+        _configure?.Invoke(builder);
     }
 
     /// <summary>The admin key the server created on its first start (the server is started if it was not).</summary>

@@ -56,6 +56,16 @@ internal static class ApiKeySecret
     }
 
     /// <summary>
+    /// Decodes unpadded base64url; false for any other text. (<see cref="Base64Url.TryDecodeFromChars"/>
+    /// throws on characters outside the alphabet instead of answering false, so they are checked first.)
+    /// </summary>
+    public static bool TryDecode(ReadOnlySpan<char> text, Span<byte> destination, out int written)
+    {
+        written = 0;
+        return Base64Url.IsValid(text, out int length) && length <= destination.Length && Base64Url.TryDecodeFromChars(text, destination, out written);
+    }
+
+    /// <summary>
     /// Splits a key's text into its id and the SHA-256 of its secret; false when the text is not
     /// exactly the key format (wrong length, characters or separators).
     /// </summary>
@@ -74,7 +84,7 @@ internal static class ApiKeySecret
         Span<byte> secret = stackalloc byte[SecretBytes + 2];
         try
         {
-            if (!Base64Url.TryDecodeFromChars(text[(Prefix.Length + IdLength + 1)..], secret, out int written) || written != SecretBytes)
+            if (!TryDecode(text[(Prefix.Length + IdLength + 1)..], secret, out int written) || written != SecretBytes)
             {
                 return false;
             }

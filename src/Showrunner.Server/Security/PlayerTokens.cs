@@ -73,7 +73,7 @@ internal sealed class PlayerTokens(byte[] key, TimeProvider time)
         }
         var signedPart = text[..dot];
         Span<byte> signature = stackalloc byte[34];
-        if (!Base64Url.TryDecodeFromChars(text[(dot + 1)..], signature, out int signatureLength) || signatureLength != 32)
+        if (!ApiKeySecret.TryDecode(text[(dot + 1)..], signature, out int signatureLength) || signatureLength != 32)
         {
             return (TokenStatus.Invalid, null);
         }
@@ -87,7 +87,7 @@ internal sealed class PlayerTokens(byte[] key, TimeProvider time)
         }
         // Signed by this server: the payload is what Issue wrote, but it is still read strictly.
         byte[] payload = new byte[MaxLength];
-        if (!Base64Url.TryDecodeFromChars(signedPart[Prefix.Length..], payload, out int payloadLength))
+        if (!ApiKeySecret.TryDecode(signedPart[Prefix.Length..], payload, out int payloadLength))
         {
             return (TokenStatus.Invalid, null);
         }
