@@ -3,8 +3,8 @@ using Showrunner.Core.Ledger;
 using Showrunner.Core.LiveEvents;
 using Showrunner.Runtime.Ingest;
 using Showrunner.Runtime.Ledger;
-using Showrunner.Storage;
 using Showrunner.Server.Security;
+using Showrunner.Storage;
 
 namespace Showrunner.Server.Api;
 

@@ -4,8 +4,8 @@ using Showrunner.Core.Actions;
 using Showrunner.Core.Ledger;
 using Showrunner.Runtime.Ingest;
 using Showrunner.Runtime.Ledger;
-using Showrunner.Storage;
 using Showrunner.Server.Security;
+using Showrunner.Storage;
 
 namespace Showrunner.Server.Api;
 

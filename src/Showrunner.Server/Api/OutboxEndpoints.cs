@@ -5,9 +5,9 @@ using Microsoft.AspNetCore.Http.Features;
 using Showrunner.Core.Actions;
 using Showrunner.Runtime.Outbox;
 using Showrunner.Server.Hosting;
+using Showrunner.Server.Security;
 using Showrunner.Storage;
 using Showrunner.Storage.Outbox;
-using Showrunner.Server.Security;
 
 namespace Showrunner.Server.Api;
 

@@ -6,8 +6,8 @@ using Showrunner.Core.LiveEvents;
 using Showrunner.Core.Rules.Model;
 using Showrunner.Runtime.Ingest;
 using Showrunner.Runtime.LiveEvents;
-using Showrunner.Storage;
 using Showrunner.Server.Security;
+using Showrunner.Storage;
 
 namespace Showrunner.Server.Api;
 

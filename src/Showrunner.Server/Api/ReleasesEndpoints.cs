@@ -9,8 +9,8 @@ using Showrunner.Core.Rules.Syntax;
 using Showrunner.Runtime.Ingest;
 using Showrunner.Runtime.Releases;
 using Showrunner.Server.Hosting;
-using Showrunner.Storage;
 using Showrunner.Server.Security;
+using Showrunner.Storage;
 
 namespace Showrunner.Server.Api;
 

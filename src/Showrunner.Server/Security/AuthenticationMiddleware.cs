@@ -47,7 +47,7 @@ internal sealed partial class AuthenticationMiddleware(RequestDelegate next, Key
         if (requirement is null)
         {
             await Problems.WriteAsync(context, StatusCodes.Status403Forbidden, AccessPolicy.Forbidden, "Forbidden",
-                $"{context.Request.Method} {endpoint.DisplayName ?? context.Request.Path} declares no access rule, so it is refused to everybody.").ConfigureAwait(false);
+                $"{context.Request.Method} {context.Request.Path} declares no access rule, so it is refused to everybody.").ConfigureAwait(false);
             return;
         }
         if (requirement.Access == Access.Public)
