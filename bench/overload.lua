@@ -1,6 +1,8 @@
 -- wrk script for the overload benchmark: batches of 100 new actions with unique ids, as cheap to
 -- generate as possible so that one 2-core machine can offer several times the sustainable rate.
--- Usage: wrk -t2 -c800 -d30s -s bench/overload.lua http://127.0.0.1:PORT
+-- Usage: SHOWRUNNER_KEY=$(cat DATA/admin.key) wrk -t2 -c800 -d30s -s bench/overload.lua http://127.0.0.1:PORT
+-- (the key is sent as "Authorization: Bearer"; start the server with its rate limit raised, as
+-- bench/run-ingest.sh does, so that the overload measured is the server's and not the limiter's)
 local counter = 0
 -- thread_id is a global set per thread by setup() (a local here would shadow it).
 local threads = {}
@@ -14,6 +16,10 @@ function init(args)
   math.randomseed(1000 + thread_id)
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/json"
+  local key = os.getenv("SHOWRUNNER_KEY")
+  if key then
+    wrk.headers["Authorization"] = "Bearer " .. key
+  end
 end
 
 local responses = { ok = 0, overloaded = 0, other = 0 }

@@ -5,7 +5,8 @@
 # and about 1.3 GiB of memory for the benchmark process; it prints its rate and time to go.
 # Run it on a quiet machine: every figure is the server and its load generator sharing the cores.
 # Environment: SECONDS_PER_RUN (default 30), RESTART_ACTIONS (default 10000000),
-# LEDGER_ENTRIES (default 1000000), SEED (default 1).
+# LEDGER_ENTRIES (default 1000000), SEED (default 1). The benchmark calls the servers it starts with
+# the admin key each writes to <data>/admin.key (bench --key KEY, or $SHOWRUNNER_KEY, for a server at --url).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dotnet build -c Release -v quiet src/Showrunner.Server >/dev/null

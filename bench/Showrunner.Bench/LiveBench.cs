@@ -27,7 +27,7 @@ internal static class LiveBench
         BenchServer server;
         if (options.Url is { } url)
         {
-            server = BenchServer.AtUrl(url);
+            server = BenchServer.AtUrl(url, options.Key);
         }
         else
         {
@@ -65,6 +65,7 @@ internal static class LiveLoad
             PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
         };
         using var client = new HttpClient(handler) { BaseAddress = server.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        BenchAuth.Apply(client, server.Key);
         var endpoint = new Uri("/v1/actions", UriKind.Relative);
 
         var ledgerBefore = await server.GetJsonAsync("/v1/ledger");

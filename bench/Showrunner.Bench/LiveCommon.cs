@@ -233,20 +233,25 @@ internal sealed class BenchServer : IDisposable
 
     private readonly bool _deleteData;
 
-    private BenchServer(Uri baseAddress, ServerProcess? process, bool deleteData)
+    private BenchServer(Uri baseAddress, ServerProcess? process, bool deleteData, string? key)
     {
         BaseAddress = baseAddress;
         Process = process;
         _deleteData = deleteData;
         Client = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(120) };
+        Key = key;
+        BenchAuth.Apply(Client, key);
     }
+
+    /// <summary>The API key every client of the benchmark sends: --key for a server at --url, the admin key of a started one (known once it started).</summary>
+    public string? Key { get; private set; }
 
     public Uri BaseAddress { get; }
     public ServerProcess? Process { get; }
     public HttpClient Client { get; }
     public string? DataDirectory => Process?.DataDirectory;
 
-    public static BenchServer AtUrl(string url) => new(new Uri(url), null, deleteData: false);
+    public static BenchServer AtUrl(string url, string? key) => new(new Uri(url), null, deleteData: false, key);
 
     /// <summary>A server process for <paramref name="data"/>, not started yet.</summary>
     public static BenchServer Create(BenchOptions options, string data, bool deleteData)
@@ -257,7 +262,7 @@ internal sealed class BenchServer : IDisposable
             arguments.Add("--Showrunner:CheckpointIntervalMs=" + checkpointMs);
         }
         var process = new ServerProcess(ServerProcess.LocateServerDll(options.Configuration), data, ServerProcess.FreePort(), [.. arguments]);
-        return new BenchServer(process.BaseAddress, process, deleteData);
+        return new BenchServer(process.BaseAddress, process, deleteData, key: null);
     }
 
     /// <summary>A fresh data directory: --data if given (it must not hold a store yet), else a temporary one deleted at the end.</summary>
@@ -301,6 +306,8 @@ internal sealed class BenchServer : IDisposable
                     if (listening is not null)
                     {
                         var ready = Stopwatch.GetElapsedTime(started);
+                        Key = process.AdminKey;
+                        BenchAuth.Apply(Client, Key);
                         Console.WriteLine($"# server pid {process.ProcessId} on {BaseAddress} data {process.DataDirectory}");
                         return (listening.Value, ready);
                     }

@@ -16,6 +16,8 @@ using Showrunner.Testing;
 // Options: --clients N --batch B --seconds S --rate ACTIONS_PER_S (0 = as fast as acknowledged)
 //          --repeat FRACTION (re-sent earlier actions) --players N --url URL --data DIR --warmup S
 //          --ids sequential|time|random (id style) --seed N (live modes)
+//          --key KEY: the API key for a server at --url (default $SHOWRUNNER_KEY); a server the
+//          benchmark starts is called with the admin key it writes to <data>/admin.key
 //   releases   the http workload, and meanwhile activate a second release and roll back, over and
 //              over (--switch-every MS, default 100), timing each call end to end: POST until the
 //              answer, which comes once the change is in force on every partition
@@ -92,6 +94,9 @@ internal sealed record BenchOptions(string Mode, int Clients, int Batch, int Sec
     }
 
     public int Int(string name, int fallback) => Text(name) is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
+
+    /// <summary>The API key for a server at --url: --key, else $SHOWRUNNER_KEY.</summary>
+    public string? Key => Text("key") ?? (Environment.GetEnvironmentVariable("SHOWRUNNER_KEY") is { Length: > 0 } key ? key : null);
 
     public long Long(string name, long fallback) => Text(name) is { } v ? long.Parse(v, CultureInfo.InvariantCulture) : fallback;
 
@@ -239,6 +244,8 @@ internal static class Http
             // Open-loop clients keep several requests outstanding, so they get more connections.
             using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = options.Rate > 0 ? options.Clients * 4 : options.Clients, PooledConnectionLifetime = Timeout.InfiniteTimeSpan };
             using var client = new HttpClient(handler) { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
+            string? key = server?.AdminKey ?? options.Key;
+            BenchAuth.Apply(client, key);
             var endpoint = new Uri("/v1/actions", UriKind.Relative);
             long rssMax = 0;
             using var sampling = new CancellationTokenSource();
@@ -260,7 +267,7 @@ internal static class Http
             var statsUri = new Uri("/v1/stats", UriKind.Relative);
             var statsBefore = System.Text.Json.Nodes.JsonNode.Parse(await client.GetStringAsync(statsUri))!;
             using var switching = new CancellationTokenSource();
-            var switcher = options.Mode == "releases" ? ReleaseSwitcher.RunAsync(baseAddress, options, switching.Token) : null;
+            var switcher = options.Mode == "releases" ? ReleaseSwitcher.RunAsync(baseAddress, key, options, switching.Token) : null;
             var result = await Driver.RunAsync(options, (body, tally) => PostBatchAsync(client, endpoint, body, tally));
             sampling.Cancel();
             await sampler;
@@ -506,10 +513,11 @@ internal static class ReleaseSwitcher
         }
     }
 
-    public static async Task<Timings> RunAsync(Uri baseAddress, BenchOptions options, CancellationToken stop)
+    public static async Task<Timings> RunAsync(Uri baseAddress, string? key, BenchOptions options, CancellationToken stop)
     {
         var timings = new Timings([], []);
         using var client = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        BenchAuth.Apply(client, key);
         string example = File.ReadAllText(Path.Combine(ServerProcess.RepositoryRoot(), "examples", "summer-week-1", "release.hcl"));
         var (bundle, diagnostics) = Showrunner.Core.Rules.Bundle.ReleaseBundle.Build(
             [new Showrunner.Core.Rules.Syntax.SourceText("release.hcl", example.Replace("Crystal Caves treasure hunt", "Crystal Caves treasure hunt (B)", StringComparison.Ordinal))]);
@@ -549,5 +557,17 @@ internal static class ReleaseSwitcher
         double ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         response.EnsureSuccessStatusCode();
         return ms;
+    }
+}
+
+/// <summary>The benchmark's clients send an API key like any other client (the server refuses requests without one).</summary>
+internal static class BenchAuth
+{
+    public static void Apply(HttpClient client, string? key)
+    {
+        if (key is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        }
     }
 }

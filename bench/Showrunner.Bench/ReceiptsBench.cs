@@ -30,7 +30,7 @@ internal static class ReceiptsBench
         BenchServer server;
         if (options.Url is { } url)
         {
-            server = BenchServer.AtUrl(url);
+            server = BenchServer.AtUrl(url, options.Key);
         }
         else if (options.Data is { } data && File.Exists(Path.Combine(data, "showrunner.db")))
         {
@@ -67,7 +67,7 @@ internal static class ReceiptsBench
                         grantIds.Add((string)reward!["grant_id"]!);
                     }
                 }
-            }, server.BaseAddress);
+            }, server.BaseAddress, server.Key);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"rewards list latency ms: {Percentiles.Format(listMs)}; {grantIds.Count} grants of {players.Count} players ({grantIds.Count / (double)players.Count:F1} per player)"));
             if (grantIds.Count == 0)
@@ -100,7 +100,7 @@ internal static class ReceiptsBench
                         kept[i] = json;
                     }
                 }
-            }, server.BaseAddress);
+            }, server.BaseAddress, server.Key);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"receipt latency ms ({clients} clients): {Percentiles.Format(receiptMs)}; {notFound} not 200"));
 
@@ -144,7 +144,7 @@ internal static class ReceiptsBench
     }
 
     /// <summary>Runs work items 0..count-1 on <paramref name="clients"/> concurrent clients (one connection each); returns each item's latency in ms.</summary>
-    private static async Task<List<double>> RunConcurrentAsync(int clients, int count, Func<HttpClient, int, Task> work, Uri baseAddress)
+    private static async Task<List<double>> RunConcurrentAsync(int clients, int count, Func<HttpClient, int, Task> work, Uri baseAddress, string? key)
     {
         var latencies = new List<double>(count);
         int next = -1;
@@ -152,6 +152,7 @@ internal static class ReceiptsBench
         {
             using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = 1, PooledConnectionLifetime = Timeout.InfiniteTimeSpan };
             using var client = new HttpClient(handler) { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(60) };
+            BenchAuth.Apply(client, key);
             var mine = new List<double>();
             for (int i = Interlocked.Increment(ref next); i < count; i = Interlocked.Increment(ref next))
             {

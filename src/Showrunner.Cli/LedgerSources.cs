@@ -214,8 +214,20 @@ internal sealed class ServerLedgerSource(HttpClient client) : ILedgerSource
         HttpResponseMessage response;
         try
         {
-            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(path, UriKind.Relative));
-            response = client.Send(request, HttpCompletionOption.ResponseContentRead);
+            // A walk of a large ledger is many pages: when the server's rate limit answers 429,
+            // wait as long as it says (up to a minute, a few times) instead of failing the walk.
+            for (int attempt = 0; ; attempt++)
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(path, UriKind.Relative));
+                response = client.Send(request, HttpCompletionOption.ResponseContentRead);
+                if (response.StatusCode != System.Net.HttpStatusCode.TooManyRequests || attempt == ServerCommands.RateLimitRetries ||
+                    response.Headers.RetryAfter?.Delta is not { } wait || wait > TimeSpan.FromSeconds(60))
+                {
+                    break;
+                }
+                response.Dispose();
+                Thread.Sleep(wait);
+            }
         }
         catch (Exception exception) when (exception is HttpRequestException or TaskCanceledException or NotSupportedException)
         {

@@ -20,7 +20,8 @@ internal sealed class LedgerVerifyCommand(TextWriter output, TextWriter errors, 
     public const string EntriesWithheld = "server.entries_withheld";
     private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(30);
 
-    public int Run(string? dataDirectory, string? server, string? keyFile, bool json)
+    /// <param name="apiKey">With <paramref name="server"/>: the API key sent as Bearer (a viewer key is enough).</param>
+    public int Run(string? dataDirectory, string? server, string? keyFile, bool json, string? apiKey = null)
     {
         if ((dataDirectory is null) == (server is null))
         {
@@ -32,7 +33,7 @@ internal sealed class LedgerVerifyCommand(TextWriter output, TextWriter errors, 
             errors.WriteLine($"error: {KeyMissing}: '{keyFile}' does not exist (save the server's key with: curl 'URL/v1/ledger/key?format=pem' > ledger.pub).");
             return ExitCodes.Usage;
         }
-        return dataDirectory is not null ? RunOnDirectory(dataDirectory, keyFile, json) : RunOnServer(server!, keyFile, json);
+        return dataDirectory is not null ? RunOnDirectory(dataDirectory, keyFile, json) : RunOnServer(server!, keyFile, json, apiKey);
     }
 
     private int RunOnDirectory(string dataDirectory, string? keyFile, bool json)
@@ -96,7 +97,7 @@ internal sealed class LedgerVerifyCommand(TextWriter output, TextWriter errors, 
         }
     }
 
-    private int RunOnServer(string server, string? keyFile, bool json)
+    private int RunOnServer(string server, string? keyFile, bool json, string? apiKey)
     {
         if (!Uri.TryCreate(server.EndsWith('/') ? server : server + "/", UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
         {
@@ -107,6 +108,15 @@ internal sealed class LedgerVerifyCommand(TextWriter output, TextWriter errors, 
         client.BaseAddress = uri;
         client.Timeout = RequestTimeout;
         client.MaxResponseContentBufferSize = ServerLedgerSource.MaxAnswerBytes;
+        if (apiKey is not null)
+        {
+            if (!ServerCommands.IsSendableKey(apiKey))
+            {
+                errors.WriteLine("error: --api-key (or $SHOWRUNNER_KEY) is not an API key: it must be printable ASCII without spaces.");
+                return ExitCodes.Usage;
+            }
+            client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", apiKey);
+        }
         var source = new ServerLedgerSource(client);
         try
         {

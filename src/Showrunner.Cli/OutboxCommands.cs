@@ -15,11 +15,11 @@ internal sealed class OutboxCommands(ServerCommands remote, TextWriter output, T
     public const int MaxGrantIds = 1_000;
 
     /// <summary>The <c>outbox</c> command with its subcommands, sharing the root's <c>--server</c> and <c>--json</c>.</summary>
-    public static Command Build(ServerCommands remote, TextWriter output, TextWriter errors, Option<string> server, Option<bool> json)
+    public static Command Build(ServerCommands remote, TextWriter output, TextWriter errors, Option<string> server, Option<string?> key, Option<bool> json)
     {
         var commands = new OutboxCommands(remote, output, errors);
-        var status = new Command("status", "Show the outbox: pending, delivered and dead-lettered grants, the webhook and its circuit.") { server, json };
-        status.SetAction((result, _) => commands.StatusAsync(result.GetValue(server)!, result.GetValue(json)));
+        var status = new Command("status", "Show the outbox: pending, delivered and dead-lettered grants, the webhook and its circuit.") { server, key, json };
+        status.SetAction((result, _) => commands.StatusAsync(result.GetValue(server)!, result.GetValue(key), result.GetValue(json)));
 
         var allFailed = new Option<bool>("--all-failed") { Description = "Also grants still being retried (failed at least once), not only dead letters." };
         var grants = new Option<string[]>("--grant")
@@ -28,15 +28,16 @@ internal sealed class OutboxCommands(ServerCommands remote, TextWriter output, T
             Arity = ArgumentArity.OneOrMore,
         };
         var redeliver = new Command("redeliver", "Move dead-lettered grants (with --all-failed, also failing ones) back to pending, attempts reset, due now.")
-            { allFailed, grants, server, json };
-        redeliver.SetAction((result, _) => commands.RedeliverAsync(result.GetValue(allFailed), result.GetValue(grants) ?? [], result.GetValue(server)!, result.GetValue(json)));
+            { allFailed, grants, server, key, json };
+        redeliver.SetAction((result, _) => commands.RedeliverAsync(result.GetValue(allFailed), result.GetValue(grants) ?? [], result.GetValue(server)!,
+            result.GetValue(key), result.GetValue(json)));
 
         return new Command("outbox", "Delivery of grants to the game's webhook.") { status, redeliver };
     }
 
-    public async Task<int> StatusAsync(string server, bool json)
+    public async Task<int> StatusAsync(string server, string? key, bool json)
     {
-        using var client = remote.Client(server);
+        using var client = remote.Client(server, key);
         if (client is null)
         {
             return ExitCodes.Usage;
@@ -68,7 +69,7 @@ internal sealed class OutboxCommands(ServerCommands remote, TextWriter output, T
         return ExitCodes.Ok;
     }
 
-    public async Task<int> RedeliverAsync(bool allFailed, string[] grantIds, string server, bool json)
+    public async Task<int> RedeliverAsync(bool allFailed, string[] grantIds, string server, string? key, bool json)
     {
         if (grantIds.Length > MaxGrantIds)
         {
@@ -80,7 +81,7 @@ internal sealed class OutboxCommands(ServerCommands remote, TextWriter output, T
             errors.WriteLine("error: --grant needs a grant id.");
             return ExitCodes.Usage;
         }
-        using var client = remote.Client(server);
+        using var client = remote.Client(server, key);
         if (client is null)
         {
             return ExitCodes.Usage;

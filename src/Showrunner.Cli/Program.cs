@@ -39,6 +39,7 @@ namespace Showrunner.Cli
                 Description = $"The server's base URL (default: $SHOWRUNNER_SERVER, else {ServerCommands.DefaultServer}).",
                 DefaultValueFactory = _ => ServerCommands.ServerFromEnvironment(),
             };
+            var apiKey = ServerCommands.KeyOption("--key", "--api-key");
             var expectedVersion = new Option<long?>("--expected-version")
             {
                 Description = "Change the active release only if the register is still at this version (GET /v1/releases/active shows it).",
@@ -48,18 +49,19 @@ namespace Showrunner.Cli
             var source = new Argument<string>("source") { Description = "A directory of .hcl sources, or a bundle file built by 'showrunner build'." };
             var activate = new Option<bool>("--activate") { Description = "Activate the release once it is published." };
             var publish = new Command("publish", "Upload a release to a server (the server verifies its id); with --activate, make it active.")
-                { source, server, activate, expectedVersion, reason, json };
-            publish.SetAction((result, _) => remote.PublishAsync(result.GetValue(source)!, result.GetValue(server)!, result.GetValue(activate),
+                { source, server, apiKey, activate, expectedVersion, reason, json };
+            publish.SetAction((result, _) => remote.PublishAsync(result.GetValue(source)!, result.GetValue(server)!, result.GetValue(apiKey), result.GetValue(activate),
                 result.GetValue(expectedVersion), result.GetValue(reason), result.GetValue(json)));
 
             var releaseId = new Argument<string>("id") { Description = "The release id (64 hex characters)." };
             var activateCommand = new Command("activate", "Make a published release the active one; in force on every partition when this returns.")
-                { releaseId, server, expectedVersion, reason, json };
-            activateCommand.SetAction((result, _) => remote.ActivateAsync(result.GetValue(releaseId)!, result.GetValue(server)!,
+                { releaseId, server, apiKey, expectedVersion, reason, json };
+            activateCommand.SetAction((result, _) => remote.ActivateAsync(result.GetValue(releaseId)!, result.GetValue(server)!, result.GetValue(apiKey),
                 result.GetValue(expectedVersion), result.GetValue(reason), result.GetValue(json)));
 
-            var rollback = new Command("rollback", "Return to the release the active one replaced.") { server, expectedVersion, reason, json };
-            rollback.SetAction((result, _) => remote.RollbackAsync(result.GetValue(server)!, result.GetValue(expectedVersion), result.GetValue(reason), result.GetValue(json)));
+            var rollback = new Command("rollback", "Return to the release the active one replaced.") { server, apiKey, expectedVersion, reason, json };
+            rollback.SetAction((result, _) => remote.RollbackAsync(result.GetValue(server)!, result.GetValue(apiKey), result.GetValue(expectedVersion),
+                result.GetValue(reason), result.GetValue(json)));
 
             var ledger = new LedgerCommands(output, errors);
             var receiptFile = new Argument<string>("file") { Description = "A receipt (GET /v1/rewards/{grant_id}/receipt saved to a file)." };
@@ -75,9 +77,12 @@ namespace Showrunner.Cli
             {
                 Description = "The ledger's public key, PEM (default: derived from the data directory's key file; with --server, the key the server serves).",
             };
+            // --key here is the ledger's public key (as in receipt verify), so the API key is --api-key.
+            var ledgerApiKey = ServerCommands.KeyOption("--api-key");
             var verifyLedger = new Command("verify", "Verify the whole ledger: every entry's hash link, every checkpoint's signature and root, unique grant ids.")
-                { data, ledgerServer, ledgerKey, json };
-            verifyLedger.SetAction(result => verifyCommand.Run(result.GetValue(data), result.GetValue(ledgerServer), result.GetValue(ledgerKey), result.GetValue(json)));
+                { data, ledgerServer, ledgerKey, ledgerApiKey, json };
+            verifyLedger.SetAction(result => verifyCommand.Run(result.GetValue(data), result.GetValue(ledgerServer), result.GetValue(ledgerKey),
+                result.GetValue(json), result.GetValue(ledgerApiKey)));
             var ledgerCommand = new Command("ledger", "The grant ledger.") { verifyLedger };
 
             var reconcileCommand = new ReconcileCommand(output, errors);
@@ -113,8 +118,9 @@ namespace Showrunner.Cli
                 result.GetValue(windowFrom), result.GetValue(windowTo), result.GetValue(windowLast), result.GetValue(baselineRelease),
                 result.GetValue(maxActions), result.GetValue(warnFactor)!, result.GetValue(json))));
 
-            var outbox = OutboxCommands.Build(remote, output, errors, server, json);
-            var root = new RootCommand("Showrunner: live events for online games.") { check, build, diff, inspect, publish, activateCommand, rollback, receipt, ledgerCommand, reconcile, simulate, outbox };
+            var outbox = OutboxCommands.Build(remote, output, errors, server, apiKey, json);
+            var keys = KeysCommands.Build(remote, output, errors, server, apiKey, json);
+            var root = new RootCommand("Showrunner: live events for online games.") { check, build, diff, inspect, publish, activateCommand, rollback, receipt, ledgerCommand, reconcile, simulate, outbox, keys };
             var parsed = root.Parse(args);
             if (parsed.Errors.Count > 0)
             {

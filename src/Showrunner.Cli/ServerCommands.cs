@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text;
@@ -9,25 +10,44 @@ namespace Showrunner.Cli;
 
 /// <summary>
 /// <c>publish</c>, <c>activate</c> and <c>rollback</c>: the commands that talk to a running server
-/// (<c>--server URL</c>, default <c>$SHOWRUNNER_SERVER</c> or http://127.0.0.1:5080). A refusal by the
+/// (<c>--server URL</c>, default <c>$SHOWRUNNER_SERVER</c> or http://127.0.0.1:5080), sending the API
+/// key of <c>--key</c> (default <c>$SHOWRUNNER_KEY</c>) as <c>Authorization: Bearer</c>. A refusal by the
 /// server (a problem response) prints its code and detail and exits 1; so does an unreachable server.
+/// A GET refused with 429 is retried after the server's Retry-After (a few times, at most a minute each).
 /// </summary>
 internal sealed class ServerCommands(TextWriter output, TextWriter errors, HttpMessageHandler? handler = null)
 {
     public const string DefaultServer = "http://127.0.0.1:5080";
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 
+    public const string KeyVariable = "SHOWRUNNER_KEY";
+    /// <summary>How often a GET answered 429 is sent again.</summary>
+    public const int RateLimitRetries = 5;
+    private static readonly TimeSpan RetryAfterMax = TimeSpan.FromSeconds(60);
+
     public static string ServerFromEnvironment() => Environment.GetEnvironmentVariable("SHOWRUNNER_SERVER") is { Length: > 0 } server ? server : DefaultServer;
 
+    public static string? KeyFromEnvironment() => Environment.GetEnvironmentVariable(KeyVariable) is { Length: > 0 } key ? key : null;
+
+    /// <summary>The <c>--key</c> option (alias <c>--api-key</c>) of the commands that call a server.</summary>
+    public static Option<string?> KeyOption(string name = "--key", params string[] aliases) => new(name, aliases)
+    {
+        Description = $"The API key sent as 'Authorization: Bearer' (default: ${KeyVariable}). A new server's admin key is in <data>/admin.key.",
+        DefaultValueFactory = _ => KeyFromEnvironment(),
+    };
+
+    /// <summary>Whether the text can travel in an Authorization header: printable ASCII without spaces.</summary>
+    public static bool IsSendableKey(string key) => key.Length is > 0 and <= 4096 && key.All(c => c is > ' ' and < (char)127);
+
     /// <summary>Builds (or reads) the bundle, uploads it with its id so the server verifies the hash, and optionally activates it.</summary>
-    public async Task<int> PublishAsync(string source, string server, bool activate, long? expectedVersion, string? reason, bool json)
+    public async Task<int> PublishAsync(string source, string server, string? key, bool activate, long? expectedVersion, string? reason, bool json)
     {
         var (bundle, usage) = ReleaseCommands.OpenBundle(source, errors);
         if (bundle is null)
         {
             return usage ? ExitCodes.Usage : ExitCodes.Problems;
         }
-        using var client = Client(server);
+        using var client = Client(server, key);
         if (client is null)
         {
             return ExitCodes.Usage;
@@ -52,20 +72,20 @@ internal sealed class ServerCommands(TextWriter output, TextWriter errors, HttpM
         return await ChangeAsync(client, $"v1/releases/{bundle.Id}/activate", expectedVersion, reason, json).ConfigureAwait(false);
     }
 
-    public async Task<int> ActivateAsync(string id, string server, long? expectedVersion, string? reason, bool json)
+    public async Task<int> ActivateAsync(string id, string server, string? key, long? expectedVersion, string? reason, bool json)
     {
         if (id.Length != 64 || !id.All(char.IsAsciiHexDigit))
         {
             errors.WriteLine($"error: '{id}' is not a release id (64 hexadecimal characters; 'showrunner inspect' shows a bundle's id).");
             return ExitCodes.Usage;
         }
-        using var client = Client(server);
+        using var client = Client(server, key);
         return client is null ? ExitCodes.Usage : await ChangeAsync(client, $"v1/releases/{id.ToLowerInvariant()}/activate", expectedVersion, reason, json).ConfigureAwait(false);
     }
 
-    public async Task<int> RollbackAsync(string server, long? expectedVersion, string? reason, bool json)
+    public async Task<int> RollbackAsync(string server, string? key, long? expectedVersion, string? reason, bool json)
     {
-        using var client = Client(server);
+        using var client = Client(server, key);
         return client is null ? ExitCodes.Usage : await ChangeAsync(client, "v1/releases/rollback", expectedVersion, reason, json).ConfigureAwait(false);
     }
 
@@ -106,16 +126,26 @@ internal sealed class ServerCommands(TextWriter output, TextWriter errors, HttpM
         }
     }
 
-    internal HttpClient? Client(string server)
+    internal HttpClient? Client(string server, string? key)
     {
         if (!Uri.TryCreate(server.EndsWith('/') ? server : server + "/", UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
         {
             errors.WriteLine($"error: --server '{server}' is not an http:// or https:// URL.");
             return null;
         }
+        if (key is not null && !IsSendableKey(key))
+        {
+            // The key itself is not printed: it may be a real one with a stray character.
+            errors.WriteLine("error: --key (or $SHOWRUNNER_KEY) is not an API key: it must be printable ASCII without spaces.");
+            return null;
+        }
         var client = handler is null ? new HttpClient() : new HttpClient(handler, disposeHandler: false);
         client.BaseAddress = uri;
         client.Timeout = Timeout;
+        if (key is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        }
         return client;
     }
 
@@ -125,8 +155,18 @@ internal sealed class ServerCommands(TextWriter output, TextWriter errors, HttpM
         HttpResponseMessage response;
         try
         {
-            using var request = new HttpRequestMessage(method, new Uri(path, UriKind.Relative)) { Content = content };
-            response = await client.SendAsync(request).ConfigureAwait(false);
+            for (int attempt = 0; ; attempt++)
+            {
+                using var request = new HttpRequestMessage(method, new Uri(path, UriKind.Relative)) { Content = content };
+                response = await client.SendAsync(request).ConfigureAwait(false);
+                if (response.StatusCode != System.Net.HttpStatusCode.TooManyRequests || method != HttpMethod.Get || attempt == RateLimitRetries ||
+                    response.Headers.RetryAfter?.Delta is not { } wait || wait > RetryAfterMax)
+                {
+                    break;
+                }
+                response.Dispose();
+                await Task.Delay(wait).ConfigureAwait(false);
+            }
         }
         catch (Exception exception) when (exception is HttpRequestException or TaskCanceledException)
         {
@@ -165,6 +205,10 @@ internal sealed class ServerCommands(TextWriter output, TextWriter errors, HttpM
             else
             {
                 errors.WriteLine($"error: the server answered {status.ToString(CultureInfo.InvariantCulture)} {response.ReasonPhrase}.");
+            }
+            if (status == 401 && client.DefaultRequestHeaders.Authorization is null)
+            {
+                errors.WriteLine($"hint: no API key was sent: pass --key KEY or set ${KeyVariable} (a new server's admin key is in <data>/admin.key).");
             }
             return null;
         }

@@ -7,6 +7,7 @@ using Showrunner.Runtime.Releases;
 using Showrunner.Runtime.Rollouts;
 using Showrunner.Server.Api;
 using Showrunner.Server.Hosting;
+using Showrunner.Server.Security;
 using Showrunner.Storage;
 using Showrunner.Storage.Sqlite;
 
@@ -76,6 +77,14 @@ builder.Services.AddSingleton<GrantsEndpoints>();
 builder.Services.AddSingleton<ActionsEndpoints>();
 builder.Services.AddSingleton<EventsEndpoints>();
 builder.Services.AddSingleton<ReleasesEndpoints>();
+// Principals: keys (read from the store once it is open), player tokens (key from the data directory), rate limits.
+builder.Services.AddSingleton(services => new KeyRing(services.GetRequiredService<IActionStore>().Keys, services.GetRequiredService<TimeProvider>(),
+    services.GetRequiredService<ILogger<KeyRing>>()));
+builder.Services.AddSingleton<TokenKeyHolder>();
+builder.Services.AddSingleton(services => new PlayerTokens(services.GetRequiredService<TokenKeyHolder>().Key, services.GetRequiredService<TimeProvider>()));
+builder.Services.AddSingleton(services => new RateLimiter(options.Security.RateLimits, services.GetRequiredService<TimeProvider>()));
+builder.Services.AddSingleton<KeysEndpoints>();
+builder.Services.AddSingleton<TokensEndpoints>();
 builder.Services.AddHostedService<IngestHostedService>();
 builder.Services.AddHostedService<LifecycleHostedService>();
 builder.Services.AddHostedService<CheckpointHostedService>();
@@ -112,6 +121,25 @@ catch (LedgerKeyException exception)
     store.Dispose();
     return 2;
 }
+try
+{
+    (byte[] tokenKey, bool tokenKeyCreated) = PlayerTokens.LoadOrCreateKey(options.DataDirectory);
+    app.Services.GetRequiredService<TokenKeyHolder>().Key = tokenKey;
+    // The first start on a data directory without keys creates the admin key: shown here once,
+    // on standard output (not in the log), and kept in <data>/admin.key (mode 0600).
+    if (app.Services.GetRequiredService<KeyRing>().Bootstrap(options.DataDirectory) is { } admin)
+    {
+        Console.Out.WriteLine($"Admin key (shown once, also in {admin.Path}): {admin.Text}");
+        Console.Out.Flush();
+    }
+    StartupLog.Security(startupLog, tokenKeyCreated ? "created" : "loaded", SecuritySettings.Describe(options.Security));
+}
+catch (Exception exception) when (exception is InvalidDataException or IOException or UnauthorizedAccessException)
+{
+    Console.Error.WriteLine($"error: security_files: {exception.Message}");
+    store.Dispose();
+    return 2;
+}
 StartupLog.Options(startupLog, info.Location, info.Created ? "created" : "opened", info.PartitionCount, info.SchemaVersion, info.Engine,
     info.Durability, options.Ingest.EffectiveExecutorCount, options.Ingest.PartitionInboxCapacity, options.Ingest.MaxActionsPerCommit,
     options.Limits.MaxActionsPerBatch, options.Limits.MaxBodyBytes, options.MaxConcurrentIngestRequests);
@@ -140,6 +168,9 @@ app.UseStatusCodePages(async status =>
     await Problems.WriteAsync(context, code, problem, title, $"{context.Request.Method} {context.Request.Path} is not available.");
 });
 
+// Every request below is authenticated, rate-limited and authorized by its endpoint's declared access.
+app.UseMiddleware<AuthenticationMiddleware>();
+
 SystemEndpoints.Map(app);
 ActionsEndpoints.Map(app);
 ReleasesEndpoints.Map(app);
@@ -151,6 +182,8 @@ LedgerEndpoints.Map(app, ledgerKey);
 OutboxEndpoints.Map(app);
 RolloutEndpoints.Map(app);
 FlagsEndpoints.Map(app);
+KeysEndpoints.Map(app);
+TokensEndpoints.Map(app);
 
 app.Run();
 return 0;
@@ -163,6 +196,18 @@ internal sealed class LedgerKeyHolder
     public Showrunner.Core.Ledger.LedgerSigningKey Key
     {
         get => _key ?? throw new InvalidOperationException("The ledger key is not loaded yet.");
+        set => _key = value;
+    }
+}
+
+/// <summary>The player-token key, read from the data directory after the store opens (and locks it).</summary>
+internal sealed class TokenKeyHolder
+{
+    private byte[]? _key;
+
+    public byte[] Key
+    {
+        get => _key ?? throw new InvalidOperationException("The token key is not loaded yet.");
         set => _key = value;
     }
 }
@@ -180,6 +225,9 @@ internal static partial class StartupLog
 
     [LoggerMessage(EventId = 3, Level = LogLevel.Information, Message = "Ledger signing key {How}: key id {KeyId}")]
     public static partial void LedgerKey(ILogger logger, string how, string keyId);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Information, Message = "Player token key {How}; {Settings}")]
+    public static partial void Security(ILogger logger, string how, string settings);
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Error, Message = "Unhandled failure on {Path}")]
     public static partial void Unhandled(ILogger logger, Exception? exception, string path);

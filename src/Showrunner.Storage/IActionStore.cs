@@ -71,6 +71,9 @@ public interface IActionStore : IDisposable
     /// <summary>Deliveries of grants to the game's webhook, in the same data directory.</summary>
     Outbox.IOutboxStore Outbox { get; }
 
+    /// <summary>API keys (hashed), in the same data directory.</summary>
+    IKeyStore Keys { get; }
+
     /// <summary>Discards the write connection after a failed <see cref="Append"/> and opens a fresh one.</summary>
     void ResetWriter();
 }

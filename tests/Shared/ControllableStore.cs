@@ -57,6 +57,7 @@ internal sealed class ControllableStore(IActionStore inner) : IActionStore
     public IRolloutStore Rollouts => inner.Rollouts;
     public ILedgerStore Ledger => inner.Ledger;
     public Storage.Outbox.IOutboxStore Outbox => inner.Outbox;
+    public IKeyStore Keys => inner.Keys;
 
     public void ResetWriter()
     {

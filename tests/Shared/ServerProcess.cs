@@ -9,6 +9,12 @@ namespace Showrunner.Testing;
 /// benchmarks: start, wait until ready, kill with SIGKILL, restart on the same data directory.
 /// Shared as a linked source file by the fault tests and the benchmark.
 /// </summary>
+/// <remarks>
+/// Clients from <see cref="CreateClient"/> send the admin key the server wrote to
+/// <c>&lt;data&gt;/admin.key</c> on its first start. That key carries the load of the crash tests and
+/// benchmarks, so its rate limit is raised out of the way unless the arguments set rate limits
+/// themselves: they measure the server, not the limiter (which has tests of its own).
+/// </remarks>
 internal sealed class ServerProcess : IDisposable
 {
     private readonly string _serverDll;
@@ -28,6 +34,34 @@ internal sealed class ServerProcess : IDisposable
     public int Port { get; }
     public Uri BaseAddress => new($"http://127.0.0.1:{Port}");
     public int? ProcessId => _process is { HasExited: false } ? _process.Id : null;
+
+    /// <summary>The admin key the server created on its first start on this data directory.</summary>
+    public string AdminKey => File.ReadAllText(Path.Combine(DataDirectory, "admin.key")).Trim();
+
+    /// <summary>A client of this server that sends <paramref name="credential"/> (by default the admin key) as its Bearer credential.</summary>
+    public HttpClient CreateClient(TimeSpan? timeout = null, HttpMessageHandler? handler = null, string? credential = null)
+    {
+        var client = handler is null ? new HttpClient() : new HttpClient(handler);
+        client.BaseAddress = BaseAddress;
+        if (timeout is { } value)
+        {
+            client.Timeout = value;
+        }
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", credential ?? AdminKey);
+        return client;
+    }
+
+    /// <summary>Every line the server printed since it was started (bounded), e.g. to find the admin key line.</summary>
+    public IReadOnlyList<string> OutputLines
+    {
+        get
+        {
+            lock (_output)
+            {
+                return [.. _output];
+            }
+        }
+    }
 
     /// <summary>The last lines the server printed (for failure messages).</summary>
     public string RecentOutput
@@ -91,8 +125,17 @@ internal sealed class ServerProcess : IDisposable
         {
             info.ArgumentList.Add(argument);
         }
+        if (!_extraArguments.Any(a => a.Contains("RateLimits", StringComparison.OrdinalIgnoreCase)))
+        {
+            info.ArgumentList.Add("--Showrunner:RateLimits:OperatorPerSecond=1000000");
+            info.ArgumentList.Add("--Showrunner:RateLimits:OperatorBurst=1000000");
+        }
         info.Environment["Logging__LogLevel__Default"] = "Warning";
         info.Environment["Logging__LogLevel__Showrunner"] = "Information";
+        lock (_output)
+        {
+            _output.Clear();
+        }
         _process = Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start.");
         _process.OutputDataReceived += (_, e) => Remember(e.Data);
         _process.ErrorDataReceived += (_, e) => Remember(e.Data);

@@ -28,6 +28,7 @@ public sealed class ServerFixture : IAsyncLifetime
 public sealed class ServerCommandTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
     private string Url => fixture.Server.BaseAddress.ToString();
+    private string Key => fixture.Server.AdminKey;
 
     private static string Example(string name) => Path.Combine(AppContext.BaseDirectory, "examples", name);
 
@@ -48,7 +49,7 @@ public sealed class ServerCommandTests(ServerFixture fixture) : IClassFixture<Se
 
     private JsonElement Active()
     {
-        using var client = new HttpClient { BaseAddress = fixture.Server.BaseAddress };
+        using var client = fixture.Server.CreateClient();
         return JsonDocument.Parse(client.GetStringAsync(new Uri("/v1/releases/active", UriKind.Relative)).GetAwaiter().GetResult()).RootElement;
     }
 
@@ -62,35 +63,35 @@ public sealed class ServerCommandTests(ServerFixture fixture) : IClassFixture<Se
         long version = Active().GetProperty("version").GetInt64();
 
         // Publishing alone changes nothing that is active; the second time is a no-op.
-        var published = Run("publish", Example("casino-weekend"), "--server", Url);
+        var published = Run("publish", Example("casino-weekend"), "--server", Url, "--key", Key);
         Assert.Equal((0, $"published: casino-weekend-aug {casino}\n", ""), published);
-        Assert.Equal(0, Run("publish", Example("casino-weekend"), "--server", Url).ExitCode);
-        Assert.Contains("already published", Run("publish", Example("casino-weekend"), "--server", Url).Output, StringComparison.Ordinal);
+        Assert.Equal(0, Run("publish", Example("casino-weekend"), "--server", Url, "--key", Key).ExitCode);
+        Assert.Contains("already published", Run("publish", Example("casino-weekend"), "--server", Url, "--key", Key).Output, StringComparison.Ordinal);
         Assert.Equal(version, Active().GetProperty("version").GetInt64());
 
         // A stale expected version is refused with the server's code, and nothing changes.
-        var stale = Run("activate", casino, "--server", Url, "--expected-version", (version - 1).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var stale = Run("activate", casino, "--server", Url, "--key", Key, "--expected-version", (version - 1).ToString(System.Globalization.CultureInfo.InvariantCulture));
         Assert.Equal(1, stale.ExitCode);
         Assert.Contains("error: version_conflict (409)", stale.Errors, StringComparison.Ordinal);
         Assert.Equal(summer, Active().GetProperty("release").GetProperty("id").GetString());
 
-        var activated = Run("publish", Example("weekly-tournament"), "--server", Url, "--activate", "--expected-version",
+        var activated = Run("publish", Example("weekly-tournament"), "--server", Url, "--key", Key, "--activate", "--expected-version",
             version.ToString(System.Globalization.CultureInfo.InvariantCulture), "--reason", "season start");
         Assert.Equal(0, activated.ExitCode);
         Assert.Contains($"active: arena-weekly {weekly} (version {version + 1}, activate; rollback returns to {summer})", activated.Output, StringComparison.Ordinal);
 
         // The weekly tournament recurs, so it is always live: a candidate without it is refused.
-        var refused = Run("activate", casino, "--server", Url);
+        var refused = Run("activate", casino, "--server", Url, "--key", Key);
         Assert.Equal(1, refused.ExitCode);
         Assert.Contains("error: release_incompatible (422)", refused.Errors, StringComparison.Ordinal);
         Assert.Contains("compat.event_removed", refused.Errors, StringComparison.Ordinal);
 
-        var back = Run("rollback", "--server", Url, "--json", "--reason", "wrong season");
+        var back = Run("rollback", "--server", Url, "--key", Key, "--json", "--reason", "wrong season");
         Assert.Equal(0, back.ExitCode);
         var state = JsonDocument.Parse(back.Output).RootElement;
         Assert.Equal((version + 2, summer, "rollback", "wrong season"),
             (state.GetProperty("version").GetInt64(), state.GetProperty("release").GetProperty("id").GetString(), state.GetProperty("kind").GetString(), state.GetProperty("reason").GetString()));
-        var nothing = Run("rollback", "--server", Url);
+        var nothing = Run("rollback", "--server", Url, "--key", Key);
         Assert.Equal(1, nothing.ExitCode);
         Assert.Contains("nothing_to_roll_back", nothing.Errors, StringComparison.Ordinal);
     }
@@ -118,10 +119,10 @@ public sealed class ServerCommandTests(ServerFixture fixture) : IClassFixture<Se
     [Fact]
     public void Usage_errors_exit_2_and_an_unreachable_server_exits_1()
     {
-        Assert.Equal(2, Run("activate", "not-an-id", "--server", Url).ExitCode);
+        Assert.Equal(2, Run("activate", "not-an-id", "--server", Url, "--key", Key).ExitCode);
         Assert.Equal(2, Run("rollback", "--server", "ftp://example").ExitCode);
-        Assert.Equal(2, Run("rollback", "--server", Url, "--expected-version", "three").ExitCode);
-        Assert.Equal(2, Run("publish", "/no/such/dir", "--server", Url).ExitCode);
+        Assert.Equal(2, Run("rollback", "--server", Url, "--key", Key, "--expected-version", "three").ExitCode);
+        Assert.Equal(2, Run("publish", "/no/such/dir", "--server", Url, "--key", Key).ExitCode);
         var unreachable = Run("rollback", "--server", "http://127.0.0.1:1");
         Assert.Equal(1, unreachable.ExitCode);
         Assert.Contains("cannot reach", unreachable.Errors, StringComparison.Ordinal);

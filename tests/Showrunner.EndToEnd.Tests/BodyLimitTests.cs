@@ -31,7 +31,7 @@ public sealed class BodyLimitTests : IAsyncLifetime
         await socket.ConnectAsync("127.0.0.1", _server.Port);
         var stream = socket.GetStream();
         await stream.WriteAsync(Encoding.ASCII.GetBytes(
-            "POST /v1/actions HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: 500000000\r\n\r\n"));
+            "POST /v1/actions HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer " + _server.AdminKey + "\r\nContent-Type: application/json\r\nContent-Length: 500000000\r\n\r\n"));
         string head = await ReadHeadAsync(stream, TimeSpan.FromSeconds(10));
         Assert.StartsWith("HTTP/1.1 413", head, StringComparison.Ordinal);
         Assert.Contains("application/problem+json", head, StringComparison.Ordinal);
@@ -44,7 +44,7 @@ public sealed class BodyLimitTests : IAsyncLifetime
         await socket.ConnectAsync("127.0.0.1", _server.Port);
         var stream = socket.GetStream();
         await stream.WriteAsync(Encoding.ASCII.GetBytes(
-            "POST /v1/actions HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"));
+            "POST /v1/actions HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer " + _server.AdminKey + "\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"));
         byte[] chunk = Encoding.ASCII.GetBytes($"{64 * 1024:x}\r\n" + new string(' ', 64 * 1024) + "\r\n");
         var response = ReadHeadAsync(stream, TimeSpan.FromSeconds(30));
         long sent = 0;

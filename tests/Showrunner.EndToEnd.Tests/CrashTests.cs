@@ -45,7 +45,7 @@ public sealed class CrashTests(ITestOutputHelper output)
         {
             var clientRandom = new Random(clientSeeds[c]);
             var history = new List<Sent>();
-            using var http = new HttpClient { BaseAddress = server.BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
+            using var http = server.CreateClient(TimeSpan.FromSeconds(5));
             long counter = 0;
             while (!stop.IsCancellationRequested)
             {
@@ -122,7 +122,7 @@ public sealed class CrashTests(ITestOutputHelper output)
         server.Kill();
         server.Start();
         await server.WaitReadyAsync(TimeSpan.FromSeconds(60));
-        using (var http = new HttpClient { BaseAddress = server.BaseAddress })
+        using (var http = server.CreateClient())
         {
             var ids = acknowledged.Keys.ToArray();
             await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (id, _) =>

@@ -72,7 +72,7 @@ public sealed class GrantsCrashTests(ITestOutputHelper output)
             "--Showrunner:CheckpointIntervalMs=200", "--Showrunner:SnapshotEveryActions=50");
         server.Start();
         await server.WaitReadyAsync(TimeSpan.FromSeconds(60));
-        using var admin = new HttpClient { BaseAddress = server.BaseAddress, Timeout = TimeSpan.FromSeconds(10) };
+        using var admin = server.CreateClient(TimeSpan.FromSeconds(10));
         var (bundle, diagnostics) = ReleaseBundle.Build([new SourceText("crash.hcl", Release())]);
         Assert.True(bundle is not null, string.Join("\n", diagnostics.Select(d => d.Format())));
         var content = new ByteArrayContent(bundle.CanonicalBytes);
@@ -88,7 +88,7 @@ public sealed class GrantsCrashTests(ITestOutputHelper output)
         {
             var clientRandom = new Random(clientSeeds[c]);
             var history = new List<(string Id, string Player, string Json)>();
-            using var http = new HttpClient { BaseAddress = server.BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
+            using var http = server.CreateClient(TimeSpan.FromSeconds(5));
             long counter = 0;
             while (!stop.IsCancellationRequested)
             {

@@ -50,6 +50,24 @@ public sealed class StartupTests
     }
 
     [Fact]
+    public async Task A_token_key_other_users_can_read_is_refused_with_exit_code_2_and_no_admin_key_is_made()
+    {
+        using var data = new TempDirectory("showrunner-startup");
+        string tokenKey = Path.Combine(data.Path, "token.key");
+        File.WriteAllText(tokenKey, Convert.ToBase64String(new byte[32]) + "\n");
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+        File.SetUnixFileMode(tokenKey, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.OtherRead);
+        var (exitCode, output) = await RunToExitAsync(["--urls", $"http://127.0.0.1:{ServerProcess.FreePort()}", "--data", data.Path]);
+        Assert.Equal(2, exitCode);
+        Assert.Contains($"error: security_files: {tokenKey} is readable or writable by other users; run 'chmod 600 {tokenKey}'.", output, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(data.Path, "admin.key")));
+        Assert.DoesNotContain("Admin key", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task An_unknown_option_is_refused_with_exit_code_2_naming_it()
     {
         using var data = new TempDirectory("showrunner-startup");

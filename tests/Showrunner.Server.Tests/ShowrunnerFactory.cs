@@ -10,17 +10,21 @@ namespace Showrunner.Server.Tests;
 
 /// <summary>
 /// The real server (Program) on a fresh data directory, with a manual clock and a store whose
-/// commits and start-up can be held or failed.
+/// commits and start-up can be held or failed. Clients it creates send the bootstrap admin key
+/// (read from <c>&lt;data&gt;/admin.key</c>) unless a test asks for another credential; rate
+/// limits are raised out of the way (the manual clock never refills a bucket) unless a test sets them.
 /// </summary>
 internal sealed class ShowrunnerFactory : WebApplicationFactory<Program>
 {
     public static readonly DateTimeOffset Now = new(2026, 11, 22, 12, 0, 0, TimeSpan.Zero);
     private readonly TempDirectory _directory = new();
     private readonly Dictionary<string, string?> _settings;
+    private readonly Action<IWebHostBuilder>? _configure;
 
-    public ShowrunnerFactory(Dictionary<string, string?>? settings = null, bool holdStart = false)
+    public ShowrunnerFactory(Dictionary<string, string?>? settings = null, bool holdStart = false, Action<IWebHostBuilder>? configure = null)
     {
         _settings = settings ?? [];
+        _configure = configure;
         Store = new ControllableStore(new SqliteActionStore(new SqliteStoreOptions { DataDirectory = _directory.Path, ReadConnections = 2 }, Clock));
         if (holdStart)
         {
@@ -38,6 +42,11 @@ internal sealed class ShowrunnerFactory : WebApplicationFactory<Program>
         builder.UseSetting("Showrunner:PartitionCount", "16");
         // The built-in example release checks combat.kill actions; most tests send free-form ones.
         builder.UseSetting("Showrunner:LoadExample", "false");
+        foreach (string kind in new[] { "Operator", "GameServer", "Player", "Anonymous" })
+        {
+            builder.UseSetting($"Showrunner:RateLimits:{kind}PerSecond", "1000000");
+            builder.UseSetting($"Showrunner:RateLimits:{kind}Burst", "1000000");
+        }
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);
@@ -47,6 +56,62 @@ internal sealed class ShowrunnerFactory : WebApplicationFactory<Program>
             services.AddSingleton<TimeProvider>(Clock);
             services.AddSingleton<IActionStore>(Store);
         });
+        _configure?.Invoke(builder);
+    }
+
+    /// <summary>The admin key the server created on its first start (the server is started if it was not).</summary>
+    public string AdminKey
+    {
+        get
+        {
+            _ = Server;
+            return File.ReadAllText(Path.Combine(_directory.Path, "admin.key")).Trim();
+        }
+    }
+
+    protected override void ConfigureClient(HttpClient client)
+    {
+        base.ConfigureClient(client);
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AdminKey);
+    }
+
+    /// <summary>A client that sends <paramref name="credential"/> as its Bearer credential, or none when null.</summary>
+    public HttpClient ClientWith(string? credential)
+    {
+        var client = CreateClient();
+        client.DefaultRequestHeaders.Authorization = credential is null ? null : new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", credential);
+        return client;
+    }
+
+    /// <summary>Creates a key with the admin key: an operator key of <paramref name="role"/>, or a game-server key of <paramref name="title"/>. Returns its id and secret.</summary>
+    public async Task<(string Id, string Secret)> CreateKeyAsync(string? role = null, string? title = null, string name = "test")
+    {
+        using var client = CreateClient();
+        var body = new System.Text.Json.Nodes.JsonObject { ["name"] = name, ["kind"] = title is null ? "operator" : "game_server" };
+        if (title is null)
+        {
+            body["role"] = role ?? "viewer";
+        }
+        else
+        {
+            body["title"] = title;
+        }
+        using var response = await client.PostAsync(new Uri("/v1/keys", UriKind.Relative),
+            new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json"));
+        string text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == System.Net.HttpStatusCode.Created, text);
+        var created = System.Text.Json.Nodes.JsonNode.Parse(text)!;
+        return ((string)created["id"]!, (string)created["secret"]!);
+    }
+
+    /// <summary>A player token issued through <paramref name="gameServerKey"/>.</summary>
+    public async Task<string> IssueTokenAsync(string gameServerKey, string player)
+    {
+        using var client = ClientWith(gameServerKey);
+        using var response = await client.PostAsync(new Uri($"/v1/players/{Uri.EscapeDataString(player)}/tokens", UriKind.Relative), null);
+        string text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == System.Net.HttpStatusCode.OK, text);
+        return (string)System.Text.Json.Nodes.JsonNode.Parse(text)!["token"]!;
     }
 
     /// <summary>A client for a server that is ready to accept actions.</summary>

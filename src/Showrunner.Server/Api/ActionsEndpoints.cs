@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Showrunner.Core.Actions;
 using Showrunner.Runtime.Ingest;
 using Showrunner.Server.Hosting;
+using Showrunner.Server.Security;
 
 namespace Showrunner.Server.Api;
 
@@ -19,8 +20,8 @@ internal sealed class ActionsEndpoints(IngestPipeline pipeline, ServerOptions op
     public static void Map(WebApplication app)
     {
         var endpoints = app.Services.GetRequiredService<ActionsEndpoints>();
-        app.MapPost("/v1/actions", endpoints.PostAsync);
-        app.MapGet("/v1/actions/{id}", endpoints.GetAsync);
+        app.MapPost("/v1/actions", endpoints.PostAsync).Allow(Access.Ingest);
+        app.MapGet("/v1/actions/{id}", endpoints.GetAsync).Allow(Access.Viewer);
     }
 
     public async Task PostAsync(HttpContext context)

@@ -5,6 +5,7 @@ using Showrunner.Core.LiveEvents;
 using Showrunner.Core.Rules.Model;
 using Showrunner.Runtime.Ingest;
 using Showrunner.Runtime.LiveEvents;
+using Showrunner.Server.Security;
 
 namespace Showrunner.Server.Api;
 
@@ -21,9 +22,9 @@ internal sealed class EventsEndpoints(LifecycleCoordinator coordinator, IngestPi
     public static void Map(WebApplication app)
     {
         var endpoints = app.Services.GetRequiredService<EventsEndpoints>();
-        app.MapGet("/v1/events", endpoints.ListAsync);
-        app.MapGet("/v1/events/{id}", endpoints.GetAsync);
-        app.MapPost("/v1/events/{id}/runs/{run}/{operation}", endpoints.OperateAsync);
+        app.MapGet("/v1/events", endpoints.ListAsync).Allow(Access.Viewer);
+        app.MapGet("/v1/events/{id}", endpoints.GetAsync).Allow(Access.Viewer);
+        app.MapPost("/v1/events/{id}/runs/{run}/{operation}", endpoints.OperateAsync).Allow(Access.Operator);
     }
 
     public async Task ListAsync(HttpContext context)

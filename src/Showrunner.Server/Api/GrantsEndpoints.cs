@@ -3,6 +3,7 @@ using Showrunner.Core.Ledger;
 using Showrunner.Core.LiveEvents;
 using Showrunner.Runtime.Ingest;
 using Showrunner.Runtime.Ledger;
+using Showrunner.Server.Security;
 using Showrunner.Storage;
 
 namespace Showrunner.Server.Api;
@@ -25,8 +26,8 @@ internal sealed class GrantsEndpoints(IActionStore store, IngestPipeline pipelin
     public static void Map(WebApplication app)
     {
         var endpoints = app.Services.GetRequiredService<GrantsEndpoints>();
-        app.MapPost("/v1/grants", endpoints.GrantAsync);
-        app.MapPost("/v1/rewards/{grantId}/corrections", endpoints.CorrectAsync);
+        app.MapPost("/v1/grants", endpoints.GrantAsync).Allow(Access.Operator);
+        app.MapPost("/v1/rewards/{grantId}/corrections", endpoints.CorrectAsync).Allow(Access.Operator);
     }
 
     private sealed record Request(string RequestId, string Author, string Reason, string? Player, string? Event, long Run, List<RewardLine> Rewards);

@@ -6,6 +6,7 @@ using Showrunner.Core.LiveEvents;
 using Showrunner.Core.Rules.Model;
 using Showrunner.Runtime.Ingest;
 using Showrunner.Runtime.LiveEvents;
+using Showrunner.Server.Security;
 
 namespace Showrunner.Server.Api;
 
@@ -22,9 +23,9 @@ internal sealed class LeaderboardEndpoints(IngestPipeline pipeline, LifecycleCoo
     public static void Map(WebApplication app)
     {
         var endpoints = app.Services.GetRequiredService<LeaderboardEndpoints>();
-        app.MapGet("/v1/events/{id}/leaderboard", endpoints.TopAsync);
-        app.MapGet("/v1/events/{id}/leaderboard/rank/{player}", endpoints.RankAsync);
-        app.MapGet("/v1/events/{id}/community", endpoints.CommunityAsync);
+        app.MapGet("/v1/events/{id}/leaderboard", endpoints.TopAsync).Allow(Access.PlayerData);
+        app.MapGet("/v1/events/{id}/leaderboard/rank/{player}", endpoints.RankAsync).Allow(Access.PlayerData);
+        app.MapGet("/v1/events/{id}/community", endpoints.CommunityAsync).Allow(Access.PlayerData);
     }
 
     public async Task TopAsync(HttpContext context, string id)

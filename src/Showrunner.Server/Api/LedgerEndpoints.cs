@@ -4,6 +4,7 @@ using Showrunner.Core.Actions;
 using Showrunner.Core.Ledger;
 using Showrunner.Runtime.Ingest;
 using Showrunner.Runtime.Ledger;
+using Showrunner.Server.Security;
 using Showrunner.Storage;
 
 namespace Showrunner.Server.Api;
@@ -28,15 +29,15 @@ internal sealed class LedgerEndpoints(IActionStore store, IngestPipeline pipelin
                 return Results.Text(publicKeyPem + "\n", "application/x-pem-file");
             }
             return Results.Json(new LedgerKeyResponse(key.KeyId, "ECDSA P-256, SHA-256, DER signatures", publicKeyPem), ServerJsonContext.Default.LedgerKeyResponse);
-        });
+        }).Allow(Access.Public);
         var endpoints = app.Services.GetRequiredService<LedgerEndpoints>();
-        app.MapGet("/v1/ledger", endpoints.SummaryAsync);
-        app.MapGet("/v1/ledger/checkpoints", endpoints.CheckpointsAsync);
-        app.MapGet("/v1/ledger/checkpoints/latest", endpoints.LatestAsync);
-        app.MapGet("/v1/ledger/checkpoints/{sequence}", endpoints.CheckpointAsync);
-        app.MapGet("/v1/ledger/consistency", endpoints.ConsistencyAsync);
-        app.MapGet("/v1/ledger/partitions/{partition}/entries", endpoints.EntriesAsync);
-        app.MapGet("/v1/rewards/{grantId}/receipt", endpoints.ReceiptAsync);
+        app.MapGet("/v1/ledger", endpoints.SummaryAsync).Allow(Access.Viewer);
+        app.MapGet("/v1/ledger/checkpoints", endpoints.CheckpointsAsync).Allow(Access.Viewer);
+        app.MapGet("/v1/ledger/checkpoints/latest", endpoints.LatestAsync).Allow(Access.Viewer);
+        app.MapGet("/v1/ledger/checkpoints/{sequence}", endpoints.CheckpointAsync).Allow(Access.Viewer);
+        app.MapGet("/v1/ledger/consistency", endpoints.ConsistencyAsync).Allow(Access.Viewer);
+        app.MapGet("/v1/ledger/partitions/{partition}/entries", endpoints.EntriesAsync).Allow(Access.Viewer);
+        app.MapGet("/v1/rewards/{grantId}/receipt", endpoints.ReceiptAsync).Allow(Access.PlayerData);
     }
 
     public async Task SummaryAsync(HttpContext context)
@@ -213,7 +214,9 @@ internal sealed class LedgerEndpoints(IActionStore store, IngestPipeline pipelin
 
     public async Task ReceiptAsync(HttpContext context, string grantId)
     {
-        var (status, json) = await reader.ReceiptAsync(grantId).ConfigureAwait(false);
+        var (status, json) = PlayerAccess.IsOtherPlayersGrant(context, store.Ledger, grantId)
+            ? (ReceiptStatus.NotFound, null)
+            : await reader.ReceiptAsync(grantId).ConfigureAwait(false);
         switch (status)
         {
             case ReceiptStatus.InvalidId:

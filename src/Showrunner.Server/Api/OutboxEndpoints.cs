@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Showrunner.Core.Actions;
 using Showrunner.Runtime.Outbox;
 using Showrunner.Server.Hosting;
+using Showrunner.Server.Security;
 using Showrunner.Storage;
 using Showrunner.Storage.Outbox;
 
@@ -30,10 +31,10 @@ internal sealed class OutboxEndpoints(IActionStore store, OutboxHostedService ou
     public static void Map(WebApplication app)
     {
         var endpoints = app.Services.GetRequiredService<OutboxEndpoints>();
-        app.MapGet("/v1/outbox", endpoints.StatusAsync);
-        app.MapGet("/v1/outbox/dead-letters", endpoints.DeadLettersAsync);
-        app.MapPost("/v1/outbox/redeliver", endpoints.RedeliverAsync);
-        app.MapGet("/v1/outbox/{grantId}", endpoints.GetAsync);
+        app.MapGet("/v1/outbox", endpoints.StatusAsync).Allow(Access.Viewer);
+        app.MapGet("/v1/outbox/dead-letters", endpoints.DeadLettersAsync).Allow(Access.Viewer);
+        app.MapPost("/v1/outbox/redeliver", endpoints.RedeliverAsync).Allow(Access.Operator);
+        app.MapGet("/v1/outbox/{grantId}", endpoints.GetAsync).Allow(Access.Viewer);
     }
 
     public async Task StatusAsync(HttpContext context)

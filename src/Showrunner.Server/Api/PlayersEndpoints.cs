@@ -6,6 +6,7 @@ using Showrunner.Core.LiveEvents;
 using Showrunner.Core.Rules.Model;
 using Showrunner.Runtime.Ingest;
 using Showrunner.Runtime.LiveEvents;
+using Showrunner.Server.Security;
 using Showrunner.Storage;
 
 namespace Showrunner.Server.Api;
@@ -24,9 +25,9 @@ internal sealed class PlayersEndpoints(IActionStore store, IngestPipeline pipeli
     public static void Map(WebApplication app)
     {
         var endpoints = app.Services.GetRequiredService<PlayersEndpoints>();
-        app.MapGet("/v1/players/{player}/events", endpoints.EventsAsync);
-        app.MapGet("/v1/players/{player}/rewards", endpoints.RewardsAsync);
-        app.MapGet("/v1/rewards/{grantId}", endpoints.RewardAsync);
+        app.MapGet("/v1/players/{player}/events", endpoints.EventsAsync).Allow(Access.PlayerData);
+        app.MapGet("/v1/players/{player}/rewards", endpoints.RewardsAsync).Allow(Access.PlayerData);
+        app.MapGet("/v1/rewards/{grantId}", endpoints.RewardAsync).Allow(Access.PlayerData);
     }
 
     /// <summary>A snapshot of a player's progress, copied on the partition's executor.</summary>
@@ -206,7 +207,8 @@ internal sealed class PlayersEndpoints(IActionStore store, IngestPipeline pipeli
                 "A grant id is 64 hexadecimal characters (a SHA-256).").ConfigureAwait(false);
             return;
         }
-        if (store.Ledger.FindGrant(id) is not { } row)
+        // Another player's grant is "not found" to a player token: its existence is not theirs to learn.
+        if (store.Ledger.FindGrant(id) is not { } row || !context.MayReadPlayer(row.Player))
         {
             await Problems.WriteAsync(context, StatusCodes.Status404NotFound, ProblemCodes.GrantNotFound, "Grant not found",
                 $"The ledger has no grant {grantId}.").ConfigureAwait(false);
@@ -326,6 +328,11 @@ internal sealed class PlayersEndpoints(IActionStore store, IngestPipeline pipeli
         if (player.Length is 0 or > GrantEntry.IdentifierLengthMax || player.Any(char.IsControl))
         {
             await Requests.InvalidParameterAsync(context, "player", $"A player id is 1 to {GrantEntry.IdentifierLengthMax} characters without control characters.").ConfigureAwait(false);
+            return false;
+        }
+        if (!context.MayReadPlayer(player))
+        {
+            await PlayerAccess.OtherPlayerAsync(context).ConfigureAwait(false);
             return false;
         }
         return true;

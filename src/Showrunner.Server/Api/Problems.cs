@@ -120,6 +120,11 @@ internal static class ProblemCodes
     public const string InvalidGrantRequest = "invalid_grant_request";
     public const string GrantConflict = "grant_conflict";
     public const string GrantInProgress = "grant_in_progress";
+    // Principals and keys (the 401, 403 and 429 codes are in Security: AuthenticationMiddleware, AccessPolicy).
+    public const string InvalidKeyRequest = "invalid_key_request";
+    public const string KeyNotFound = "key_not_found";
+    public const string LastAdminKey = "last_admin_key";
+    public const string TooManyKeys = "too_many_keys";
 }
 
 /// <summary>Writer settings for hand-written JSON responses: readable escaping (the API is not embedded in HTML).</summary>

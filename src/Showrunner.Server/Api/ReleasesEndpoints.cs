@@ -9,6 +9,7 @@ using Showrunner.Core.Rules.Syntax;
 using Showrunner.Runtime.Ingest;
 using Showrunner.Runtime.Releases;
 using Showrunner.Server.Hosting;
+using Showrunner.Server.Security;
 using Showrunner.Storage;
 
 namespace Showrunner.Server.Api;
@@ -29,14 +30,14 @@ internal sealed class ReleasesEndpoints(ReleaseRegister register, IActionStore s
     public static void Map(WebApplication app)
     {
         var endpoints = app.Services.GetRequiredService<ReleasesEndpoints>();
-        app.MapPost("/v1/releases", endpoints.PublishAsync);
-        app.MapGet("/v1/releases", endpoints.ListAsync);
-        app.MapGet("/v1/releases/active", endpoints.ActiveAsync);
-        app.MapPost("/v1/releases/rollback", endpoints.RollbackAsync);
-        app.MapGet("/v1/releases/{id}", endpoints.GetAsync);
-        app.MapGet("/v1/releases/{id}/bundle", endpoints.GetBundleAsync);
-        app.MapPost("/v1/releases/{id}/activate", endpoints.ActivateAsync);
-        app.MapGet("/v1/config", endpoints.ConfigAsync);
+        app.MapPost("/v1/releases", endpoints.PublishAsync).Allow(Access.Operator);
+        app.MapGet("/v1/releases", endpoints.ListAsync).Allow(Access.Viewer);
+        app.MapGet("/v1/releases/active", endpoints.ActiveAsync).Allow(Access.Viewer);
+        app.MapPost("/v1/releases/rollback", endpoints.RollbackAsync).Allow(Access.Operator);
+        app.MapGet("/v1/releases/{id}", endpoints.GetAsync).Allow(Access.Viewer);
+        app.MapGet("/v1/releases/{id}/bundle", endpoints.GetBundleAsync).Allow(Access.Viewer);
+        app.MapPost("/v1/releases/{id}/activate", endpoints.ActivateAsync).Allow(Access.Operator);
+        app.MapGet("/v1/config", endpoints.ConfigAsync).Allow(Access.PlayerData);
     }
 
     public async Task PublishAsync(HttpContext context)
@@ -189,6 +190,11 @@ internal sealed class ReleasesEndpoints(ReleaseRegister register, IActionStore s
         if (player is not null && !ActionBatchParser.IsValidPlayer(player, options.Limits.MaxPlayerLength))
         {
             await Requests.InvalidParameterAsync(context, "player", $"player must be 1 to {options.Limits.MaxPlayerLength} characters without control characters.").ConfigureAwait(false);
+            return;
+        }
+        if (player is not null && !context.MayReadPlayer(player))
+        {
+            await PlayerAccess.OtherPlayerAsync(context).ConfigureAwait(false);
             return;
         }
         var release = pipeline.ActiveRelease;

@@ -27,7 +27,7 @@ internal sealed class RolloutEndpoints(RolloutController rollouts)
         app.MapPost("/v1/rollout/rollback", endpoints.RollbackAsync).Allow(Access.Operator);
     }
 
-    internal static string ActorOf(HttpContext context) => context.GetPrincipal()?.Actor ?? "key:anonymous";
+    internal static string ActorOf(HttpContext context) => context.GetPrincipal()!.Actor;
 
     public Task GetAsync(HttpContext context)
     {

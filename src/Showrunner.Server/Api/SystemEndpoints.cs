@@ -1,4 +1,5 @@
 using Showrunner.Runtime.Ingest;
+using Showrunner.Server.Security;
 
 namespace Showrunner.Server.Api;
 
@@ -9,7 +10,7 @@ internal static class SystemEndpoints
     {
         // Liveness: answers as soon as the process listens, also while state is being rebuilt.
         app.MapGet("/healthz", (IngestPipeline pipeline) =>
-            Results.Json(new HealthResponse("alive", pipeline.State.ToString().ToLowerInvariant()), ServerJsonContext.Default.HealthResponse));
+            Results.Json(new HealthResponse("alive", pipeline.State.ToString().ToLowerInvariant()), ServerJsonContext.Default.HealthResponse)).Allow(Access.Public);
 
         // Readiness: 200 only when actions are accepted.
         app.MapGet("/readyz", (IngestPipeline pipeline) =>
@@ -18,7 +19,7 @@ internal static class SystemEndpoints
             var body = new HealthResponse(state == RuntimeState.Ready ? "ready" : "not_ready", state.ToString().ToLowerInvariant());
             return Results.Json(body, ServerJsonContext.Default.HealthResponse,
                 statusCode: state == RuntimeState.Ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
-        });
+        }).Allow(Access.Public);
 
         app.MapGet("/v1/stats", (IngestPipeline pipeline) =>
         {
@@ -28,7 +29,7 @@ internal static class SystemEndpoints
                 stats.Accepted, stats.Duplicates, stats.Rejected, stats.RejectedByCode, stats.Overloaded,
                 stats.PartitionCount, stats.State, stats.Since, gauges.InboxActions, gauges.Commits, gauges.CommittedActions),
                 ServerJsonContext.Default.StatsResponse);
-        });
+        }).Allow(Access.Viewer);
     }
 }
 

@@ -28,6 +28,9 @@ internal sealed record ServerOptions
     /// <summary>Delivery of grants to the game's webhook (<c>Showrunner:Outbox:*</c>, read by <see cref="OutboxSettings"/>); off without a URL.</summary>
     public Runtime.Outbox.OutboxOptions Outbox { get; init; } = new();
 
+    /// <summary>Title, player-token lifetime and rate limits (<see cref="SecuritySettings"/>).</summary>
+    public Security.SecurityOptions Security { get; init; } = new();
+
     /// <summary>How often a checkpoint is signed when the ledger grew (docs/ledger.md).</summary>
     public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromSeconds(1);
 
@@ -40,6 +43,7 @@ internal sealed record ServerOptions
         "MaxActionsPerBatch", "MaxBodyBytes", "MaxDataBytes", "MaxDataDepth", "MaxIdLength", "MaxPlayerLength",
         "MaxTypeLength", "MaxFutureSkewSeconds", "MaxAgeSeconds", "MaxConcurrentIngestRequests", "ReadConnections",
         "LoadExample", "MaxReleaseBytes", "CheckpointIntervalMs", "SnapshotEveryActions", "SnapshotMaxLagActions", OutboxSettings.Section, "Alerts",
+        SecuritySettings.TitleKey, SecuritySettings.LifetimeKey, SecuritySettings.RateLimitsSection,
     ];
 
     /// <summary>Reads and validates the options; throws <see cref="OptionsException"/> naming every problem.</summary>
@@ -142,6 +146,7 @@ internal sealed record ServerOptions
                 errors.Add($"Showrunner:Alerts:WebhookUrl = '{alertText}': must be an absolute http or https URL.");
             }
         }
+        var security = SecuritySettings.Read(section, errors);
         if (errors.Count > 0)
         {
             throw new OptionsException(errors);
@@ -158,6 +163,7 @@ internal sealed record ServerOptions
             CheckpointInterval = TimeSpan.FromMilliseconds(checkpointMs),
             Outbox = outbox,
             AlertWebhookUrl = alertUrl,
+            Security = security,
         };
     }
 }

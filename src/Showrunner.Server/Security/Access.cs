@@ -22,6 +22,8 @@ public enum Access
     PlayerData,
     /// <summary>Any authenticated principal (players, game servers, operators).</summary>
     Authenticated,
+    /// <summary>Game-server keys of this server's title only (issuing player tokens).</summary>
+    GameServer,
 }
 
 /// <summary>Endpoint metadata naming the <see cref="Access"/> of an endpoint.</summary>

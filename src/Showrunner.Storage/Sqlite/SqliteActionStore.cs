@@ -56,6 +56,7 @@ public sealed partial class SqliteActionStore : IActionStore
     private SqliteRunStore? _runs;
     private SqliteRolloutStore? _rollouts;
     private SqliteOutboxStore? _outbox;
+    private SqliteKeyStore? _keys;
     private readonly Dictionary<int, long> _heads = [];
     /// <summary>Log positions of the actions of the batch being written, in order.</summary>
     private readonly List<long> _positions = [];
@@ -107,6 +108,7 @@ public sealed partial class SqliteActionStore : IActionStore
         _runs = new SqliteRunStore(OpenConnection());
         _rollouts = new SqliteRolloutStore(OpenConnection());
         _outbox = new SqliteOutboxStore(OpenConnection());
+        _keys = new SqliteKeyStore(OpenConnection());
         return new StoreInfo(partitionCount, created, schemaVersion, $"SQLite {connection.ServerVersion}",
             "journal_mode=WAL, synchronous=FULL", Path.Combine(_options.DataDirectory, DatabaseFileName));
     }
@@ -391,6 +393,8 @@ public sealed partial class SqliteActionStore : IActionStore
 
     public Outbox.IOutboxStore Outbox => _outbox ?? throw new InvalidOperationException("The store is not open.");
 
+    public IKeyStore Keys => _keys ?? throw new InvalidOperationException("The store is not open.");
+
     private ReaderLease LeaseReader()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -447,6 +451,7 @@ public sealed partial class SqliteActionStore : IActionStore
         _runs?.Dispose();
         _rollouts?.Dispose();
         _outbox?.Dispose();
+        _keys?.Dispose();
         while (_readers.TryTake(out var reader))
         {
             reader.Probe.Dispose();

@@ -30,10 +30,10 @@ public sealed class LedgerAgainstServerTests
         server.Start();
         await server.WaitReadyAsync(TimeSpan.FromSeconds(60));
         string url = server.BaseAddress.ToString();
-        var published = Run("publish", Path.Combine(AppContext.BaseDirectory, "examples", "daily-quest"), "--activate", "--server", url);
+        var published = Run("publish", Path.Combine(AppContext.BaseDirectory, "examples", "daily-quest"), "--activate", "--server", url, "--key", server.AdminKey);
         Assert.True(published.ExitCode == 0, published.Errors);
 
-        using var http = new HttpClient { BaseAddress = server.BaseAddress };
+        using var http = server.CreateClient();
         string at = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
         // 12 players, 6 kills each: 60 points, tiers first_blood (10) and hunter (50).
         var actions = Enumerable.Range(0, 72).Select(i =>
@@ -51,7 +51,7 @@ public sealed class LedgerAgainstServerTests
 
         var offline = Run("receipt", "verify", receipt, "--key", key);
         Assert.True(offline.ExitCode == 0, offline.Errors);
-        var overHttp = Run("ledger", "verify", "--server", url, "--key", key, "--json");
+        var overHttp = Run("ledger", "verify", "--server", url, "--key", key, "--api-key", server.AdminKey, "--json");
         Assert.True(overHttp.ExitCode == 0, overHttp.Output + overHttp.Errors);
         Assert.Equal(24, JsonDocument.Parse(overHttp.Output).RootElement.GetProperty("entries").GetInt64());
         var onDisk = Run("ledger", "verify", "--data", directory.Path, "--key", key);
