@@ -120,7 +120,8 @@ namespace Showrunner.Cli
 
             var outbox = OutboxCommands.Build(remote, output, errors, server, apiKey, json);
             var keys = KeysCommands.Build(remote, output, errors, server, apiKey, json);
-            var root = new RootCommand("Showrunner: live events for online games.") { check, build, diff, inspect, publish, activateCommand, rollback, receipt, ledgerCommand, reconcile, simulate, outbox, keys };
+            var rolloutCommands = RolloutCommands.Build(remote, output, errors, server, apiKey, json);
+            var root = new RootCommand("Showrunner: live events for online games.") { check, build, diff, inspect, publish, activateCommand, rollback, receipt, ledgerCommand, reconcile, simulate, outbox, keys, rolloutCommands[0], rolloutCommands[1] };
             var parsed = root.Parse(args);
             if (parsed.Errors.Count > 0)
             {
