@@ -68,6 +68,12 @@ public interface IActionStore : IDisposable
     /// <summary>Deliveries of grants to the game's webhook, in the same data directory.</summary>
     Outbox.IOutboxStore Outbox { get; }
 
+    /// <summary>The hash-chained audit log of operator acts, in the same data directory.</summary>
+    Audit.IAuditStore Audit { get; }
+
+    /// <summary>Requests waiting for a second person's approval, in the same data directory.</summary>
+    Audit.IApprovalStore Approvals { get; }
+
     /// <summary>Discards the write connection after a failed <see cref="Append"/> and opens a fresh one.</summary>
     void ResetWriter();
 }

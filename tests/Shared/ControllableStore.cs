@@ -56,6 +56,8 @@ internal sealed class ControllableStore(IActionStore inner) : IActionStore
     public IRunStore Runs => inner.Runs;
     public ILedgerStore Ledger => inner.Ledger;
     public Storage.Outbox.IOutboxStore Outbox => inner.Outbox;
+    public Storage.Audit.IAuditStore Audit => inner.Audit;
+    public Storage.Audit.IApprovalStore Approvals => inner.Approvals;
 
     public void ResetWriter()
     {

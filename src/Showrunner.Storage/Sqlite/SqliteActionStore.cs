@@ -55,6 +55,8 @@ public sealed partial class SqliteActionStore : IActionStore
     private SqliteReleaseStore? _releases;
     private SqliteRunStore? _runs;
     private SqliteOutboxStore? _outbox;
+    private SqliteAuditStore? _audit;
+    private SqliteApprovalStore? _approvals;
     private readonly Dictionary<int, long> _heads = [];
     /// <summary>Log positions of the actions of the batch being written, in order.</summary>
     private readonly List<long> _positions = [];
@@ -105,6 +107,8 @@ public sealed partial class SqliteActionStore : IActionStore
         _releases = new SqliteReleaseStore(OpenConnection());
         _runs = new SqliteRunStore(OpenConnection());
         _outbox = new SqliteOutboxStore(OpenConnection());
+        _audit = new SqliteAuditStore(OpenConnection());
+        _approvals = new SqliteApprovalStore(OpenConnection());
         return new StoreInfo(partitionCount, created, schemaVersion, $"SQLite {connection.ServerVersion}",
             "journal_mode=WAL, synchronous=FULL", Path.Combine(_options.DataDirectory, DatabaseFileName));
     }
@@ -386,6 +390,10 @@ public sealed partial class SqliteActionStore : IActionStore
 
     public Outbox.IOutboxStore Outbox => _outbox ?? throw new InvalidOperationException("The store is not open.");
 
+    public Audit.IAuditStore Audit => _audit ?? throw new InvalidOperationException("The store is not open.");
+
+    public Audit.IApprovalStore Approvals => _approvals ?? throw new InvalidOperationException("The store is not open.");
+
     private ReaderLease LeaseReader()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -441,6 +449,8 @@ public sealed partial class SqliteActionStore : IActionStore
         _releases?.Dispose();
         _runs?.Dispose();
         _outbox?.Dispose();
+        _audit?.Dispose();
+        _approvals?.Dispose();
         while (_readers.TryTake(out var reader))
         {
             reader.Probe.Dispose();
