@@ -51,6 +51,14 @@ builder.Services.AddSingleton(services => new LifecycleCoordinator(services.GetR
 builder.Services.AddSingleton(services => new CheckpointSigner(services.GetRequiredService<IActionStore>(), services.GetRequiredService<IngestPipeline>(),
     services.GetRequiredService<LedgerKeyHolder>().Key, services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<CheckpointSigner>>()));
 builder.Services.AddSingleton(services => new LedgerReader(services.GetRequiredService<IActionStore>(), services.GetRequiredService<CheckpointSigner>()));
+builder.Services.AddSingleton(services => new Showrunner.Runtime.Audit.AuditTrail(services.GetRequiredService<IActionStore>().Audit,
+    services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<Showrunner.Runtime.Audit.AuditTrail>>()));
+builder.Services.AddSingleton<Showrunner.Runtime.Audit.IAuditTrail>(services => services.GetRequiredService<Showrunner.Runtime.Audit.AuditTrail>());
+builder.Services.AddSingleton(services => new Showrunner.Runtime.Approvals.ApprovalService(services.GetRequiredService<IActionStore>().Approvals,
+    services.GetRequiredService<Showrunner.Runtime.Audit.IAuditTrail>(), options.Approvals, services.GetRequiredService<TimeProvider>(),
+    services.GetRequiredService<ILogger<Showrunner.Runtime.Approvals.ApprovalService>>()));
+builder.Services.AddSingleton<AuditEndpoints>();
+builder.Services.AddSingleton<ApprovalsEndpoints>();
 builder.Services.AddSingleton<LedgerKeyHolder>();
 builder.Services.AddSingleton<LedgerEndpoints>();
 builder.Services.AddSingleton<PlayersEndpoints>();
@@ -97,6 +105,8 @@ catch (LedgerKeyException exception)
 StartupLog.Options(startupLog, info.Location, info.Created ? "created" : "opened", info.PartitionCount, info.SchemaVersion, info.Engine,
     info.Durability, options.Ingest.EffectiveExecutorCount, options.Ingest.PartitionInboxCapacity, options.Ingest.MaxActionsPerCommit,
     options.Limits.MaxActionsPerBatch, options.Limits.MaxBodyBytes, options.MaxConcurrentIngestRequests);
+StartupLog.Approvals(startupLog, options.Approvals.Enabled, options.Approvals.Grants, options.Approvals.ActivationPercent,
+    (int)options.Approvals.Expiry.TotalMinutes);
 
 app.UseExceptionHandler(handler => handler.Run(context =>
 {
@@ -131,6 +141,8 @@ PlayersEndpoints.Map(app);
 GrantsEndpoints.Map(app);
 LedgerEndpoints.Map(app, ledgerKey);
 OutboxEndpoints.Map(app);
+AuditEndpoints.Map(app);
+ApprovalsEndpoints.Map(app);
 
 app.Run();
 return 0;
@@ -160,6 +172,10 @@ internal static partial class StartupLog
 
     [LoggerMessage(EventId = 3, Level = LogLevel.Information, Message = "Ledger signing key {How}: key id {KeyId}")]
     public static partial void LedgerKey(ILogger logger, string how, string keyId);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Information,
+        Message = "Two-person rule: enabled={Enabled} grants={Grants} activation_percent={ActivationPercent} expiry_minutes={ExpiryMinutes}")]
+    public static partial void Approvals(ILogger logger, bool enabled, bool grants, int activationPercent, int expiryMinutes);
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Error, Message = "Unhandled failure on {Path}")]
     public static partial void Unhandled(ILogger logger, Exception? exception, string path);

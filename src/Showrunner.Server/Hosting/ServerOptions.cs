@@ -28,6 +28,9 @@ internal sealed record ServerOptions
     /// <summary>Delivery of grants to the game's webhook (<c>Showrunner:Outbox:*</c>, read by <see cref="OutboxSettings"/>); off without a URL.</summary>
     public Runtime.Outbox.OutboxOptions Outbox { get; init; } = new();
 
+    /// <summary>The two-person rule (<c>Showrunner:Approvals:*</c>, read by <see cref="ApprovalSettings"/>).</summary>
+    public Runtime.Approvals.ApprovalOptions Approvals { get; init; } = new();
+
     /// <summary>How often a checkpoint is signed when the ledger grew (docs/ledger.md).</summary>
     public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromSeconds(1);
 
@@ -37,6 +40,7 @@ internal sealed record ServerOptions
         "MaxActionsPerBatch", "MaxBodyBytes", "MaxDataBytes", "MaxDataDepth", "MaxIdLength", "MaxPlayerLength",
         "MaxTypeLength", "MaxFutureSkewSeconds", "MaxAgeSeconds", "MaxConcurrentIngestRequests", "ReadConnections",
         "LoadExample", "MaxReleaseBytes", "CheckpointIntervalMs", "SnapshotEveryActions", "SnapshotMaxLagActions", OutboxSettings.Section,
+        ApprovalSettings.Section,
     ];
 
     /// <summary>Reads and validates the options; throws <see cref="OptionsException"/> naming every problem.</summary>
@@ -120,6 +124,7 @@ internal sealed record ServerOptions
         errors.AddRange(ingest.Validate().Select(e => "Showrunner:" + e));
         errors.AddRange(limits.Validate().Select(e => "Showrunner:" + e));
         var outbox = OutboxSettings.Read(configuration, errors);
+        var approvals = ApprovalSettings.Read(configuration, errors);
         if (errors.Count > 0)
         {
             throw new OptionsException(errors);
@@ -135,6 +140,7 @@ internal sealed record ServerOptions
             MaxReleaseBytes = maxReleaseBytes,
             CheckpointInterval = TimeSpan.FromMilliseconds(checkpointMs),
             Outbox = outbox,
+            Approvals = approvals,
         };
     }
 }
