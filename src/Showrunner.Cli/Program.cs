@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Showrunner.Cli;
 
-// The `showrunner` command. Exit codes: 0 ok, 1 problems found, 2 usage. docs/cli.md.
+// The `showrunner` command. Exit codes: 0 ok, 1 problems found, 2 usage, 3 waiting for approval. docs/cli.md.
 return ShowrunnerCommand.Run(args, Console.Out, Console.Error);
 
 namespace Showrunner.Cli
@@ -90,8 +90,20 @@ namespace Showrunner.Cli
             var reconcile = new Command("reconcile", "Replay the action log from scratch and compare the grants it gives with the ledger.") { reconcileData, limit, json };
             reconcile.SetAction(result => reconcileCommand.Run(result.GetValue(reconcileData)!, result.GetValue(limit), result.GetValue(json)));
 
+            var auditCommand = new AuditVerifyCommand(output, errors, handler);
+            var auditData = new Option<string?>("--data") { Description = "A data directory (read-only; the server may be running)." };
+            var auditServer = new Option<string?>("--server") { Description = "A running server's base URL, to verify over GET /v1/audit instead." };
+            var expectHead = new Option<string?>("--expect-head")
+            {
+                Description = "A head hash recorded earlier (kept off-site): fail unless it is still an entry of the chain (detects truncation and rewrites).",
+            };
+            var verifyAudit = new Command("verify", "Recompute the audit log's hash chain and report the first bad entry.") { auditData, auditServer, expectHead, json };
+            verifyAudit.SetAction(result => auditCommand.Run(result.GetValue(auditData), result.GetValue(auditServer), result.GetValue(expectHead), result.GetValue(json)));
+            var audit = new Command("audit", "The audit log of operator acts.") { verifyAudit };
+
             var outbox = OutboxCommands.Build(remote, output, errors, server, json);
-            var root = new RootCommand("Showrunner: live events for online games.") { check, build, diff, inspect, publish, activateCommand, rollback, receipt, ledgerCommand, reconcile, outbox };
+            var approvals = ApprovalCommands.Build(remote, output, server, json);
+            var root = new RootCommand("Showrunner: live events for online games.") { check, build, diff, inspect, publish, activateCommand, rollback, receipt, ledgerCommand, reconcile, outbox, audit, approvals };
             var parsed = root.Parse(args);
             if (parsed.Errors.Count > 0)
             {
