@@ -19,7 +19,9 @@ public sealed record ApprovalOptions
     public const int ExpiryMinutesMin = 1;
     public const int ExpiryMinutesMax = 7 * 24 * 60;
     /// <summary>Most requests pending at once; more are refused (409 <c>approval_limit</c>) until some are decided or expire.</summary>
-    public const int MaxPending = 1000;
+    public int MaxPending { get; init; } = DefaultMaxPending;
+
+    public const int DefaultMaxPending = 1000;
 
     public bool GrantsNeedApproval => Enabled && Grants;
 
@@ -159,7 +161,7 @@ public sealed partial class ApprovalService : IDisposable
             {
                 return (ApprovalRequestStatus.Existing, existing);
             }
-            if (_store.CountPending() >= ApprovalOptions.MaxPending)
+            if (_store.CountPending() >= Options.MaxPending)
             {
                 return (ApprovalRequestStatus.LimitReached, null);
             }

@@ -34,8 +34,9 @@ internal sealed class ApprovalsEndpoints(ApprovalService approvals)
     {
         if (status == ApprovalRequestStatus.LimitReached || approval is null)
         {
+            int max = context.RequestServices.GetRequiredService<ApprovalService>().Options.MaxPending;
             return Problems.WriteAsync(context, StatusCodes.Status409Conflict, ProblemCodes.ApprovalLimit, "Too many pending approvals",
-                $"{ApprovalOptions.MaxPending} requests are waiting for approval; decide some (GET /v1/approvals?status=pending) or let them expire, then ask again.");
+                $"{max} requests are waiting for approval; decide some (GET /v1/approvals?status=pending) or let them expire, then ask again.");
         }
         return ApiResult.Json(StatusCodes.Status202Accepted, w =>
         {
