@@ -10,7 +10,8 @@ namespace Showrunner.Server.Tests;
 
 /// <summary>
 /// The real server (Program) on a fresh data directory, with a manual clock and a store whose
-/// commits and start-up can be held or failed.
+/// commits and start-up can be held or failed. The two-person rule is off unless the settings turn
+/// it on; a request with <c>X-Test-Principal: ID,ROLE</c> runs as that operator (<see cref="TestPrincipals"/>).
 /// </summary>
 internal sealed class ShowrunnerFactory : WebApplicationFactory<Program>
 {
@@ -38,6 +39,9 @@ internal sealed class ShowrunnerFactory : WebApplicationFactory<Program>
         builder.UseSetting("Showrunner:PartitionCount", "16");
         // The built-in example release checks combat.kill actions; most tests send free-form ones.
         builder.UseSetting("Showrunner:LoadExample", "false");
+        // Most tests exercise something other than the two-person rule: they act alone, as before
+        // approvals existed. The approval tests turn it on in their settings.
+        builder.UseSetting("Showrunner:Approvals:Enabled", "false");
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);
@@ -46,6 +50,8 @@ internal sealed class ShowrunnerFactory : WebApplicationFactory<Program>
         {
             services.AddSingleton<TimeProvider>(Clock);
             services.AddSingleton<IActionStore>(Store);
+            // X-Test-Principal: ID,ROLE stands in for authentication (TestPrincipals).
+            services.AddSingleton<IStartupFilter, TestPrincipals>();
         });
     }
 
