@@ -133,8 +133,15 @@ public sealed class SqliteAuditStoreTests : IDisposable
         Assert.True(store.Approvals.TryComplete(1, ApprovalStatuses.Executed, 201, "{\"status\":\"created\"}"));
         Assert.False(store.Approvals.TryComplete(1, ApprovalStatuses.Failed, 409, "{}"));
         Assert.Throws<ArgumentException>(() => store.Approvals.TryComplete(2, ApprovalStatuses.Rejected, 200, "{}"));
-        Assert.Equal(first with { Status = ApprovalStatuses.Executed, DecidedBy = "key:bob", DecidedAtTicks = At + 5, DecisionReason = "ok", ResultStatus = 201,
-            Result = "{\"status\":\"created\"}" }, store.Approvals.Find(1));
+        Assert.Equal(first with
+        {
+            Status = ApprovalStatuses.Executed,
+            DecidedBy = "key:bob",
+            DecidedAtTicks = At + 5,
+            DecisionReason = "ok",
+            ResultStatus = 201,
+            Result = "{\"status\":\"created\"}"
+        }, store.Approvals.Find(1));
         Assert.Equal(1, store.Approvals.CountPending());
 
         Assert.Equal([2L, 1], store.Approvals.List(10, null, null).Select(a => a.Id));

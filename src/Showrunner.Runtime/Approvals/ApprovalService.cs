@@ -50,7 +50,11 @@ public sealed record ApprovalOutcome(int Status, string Body)
     public bool Succeeded => Status is >= 200 and < 300;
 }
 
-/// <summary>Carries out one kind of approved request. It must check the request again (the world may have changed since it was made) and be idempotent.</summary>
+/// <summary>
+/// Carries out one kind of approved request. It must check the request again (the world may have
+/// changed since it was made) and be idempotent. It is called with <see cref="CancellationToken.None"/>:
+/// once an approval is recorded, its act runs to the end.
+/// </summary>
 public delegate Task<ApprovalOutcome> ApprovalExecutor(ApprovalExecution execution, CancellationToken cancellationToken);
 
 public enum ApprovalRequestStatus
@@ -92,6 +96,11 @@ public sealed record DecisionResult(DecisionStatus Status, StoredApproval? Appro
 /// a crash in between leaves the request approved without a result, and approving it again
 /// executes it again, which is safe because executors are idempotent (a grant by its request id,
 /// an activation is unchanged when already active).
+/// </para>
+/// <para>
+/// Cancellation (the caller went away) is honoured only while waiting for the turn to decide:
+/// once a decision is durable, its audit entry, the execution and its outcome run to the end, so
+/// an approval is never left approved-but-unrecorded because a client disconnected.
 /// </para>
 /// <para>
 /// Every request, approval and rejection is an audit entry (<c>approval.request</c>,
@@ -174,7 +183,7 @@ public sealed partial class ApprovalService : IDisposable
                     w.WriteString("subject", subject);
                     w.WriteString("path", path);
                     w.WriteString("expires_at", Core.Actions.Rfc3339.Format(stored.ExpiresAtTicks));
-                })), cancellationToken).ConfigureAwait(false);
+                })), CancellationToken.None).ConfigureAwait(false);
             LogRequested(_logger, stored.Id, kind, subject, requestedBy);
             return (ApprovalRequestStatus.Created, stored);
         }
@@ -237,7 +246,7 @@ public sealed partial class ApprovalService : IDisposable
                     return new DecisionResult(DecisionStatus.AlreadyDecided, _store.Find(id));
                 }
                 await _audit.RecordAsync(new AuditRecord(approver, "approval.approve", Id(request), ApprovalStatuses.Pending, ApprovalStatuses.Approved, reason,
-                    Details(request)), cancellationToken).ConfigureAwait(false);
+                    Details(request)), CancellationToken.None).ConfigureAwait(false);
             }
             else
             {
@@ -246,7 +255,7 @@ public sealed partial class ApprovalService : IDisposable
                 LogResumed(_logger, id, request.Kind);
             }
             var outcome = await executor(new ApprovalExecution(id, request.Kind, request.Subject, request.Body, request.RequestedBy, approver),
-                cancellationToken).ConfigureAwait(false);
+                CancellationToken.None).ConfigureAwait(false);
             string final = outcome.Succeeded ? ApprovalStatuses.Executed : ApprovalStatuses.Failed;
             if (!_store.TryComplete(id, final, outcome.Status, outcome.Body))
             {
@@ -277,7 +286,7 @@ public sealed partial class ApprovalService : IDisposable
                 return new DecisionResult(DecisionStatus.AlreadyDecided, _store.Find(id));
             }
             await _audit.RecordAsync(new AuditRecord(decider, "approval.reject", Id(request!), ApprovalStatuses.Pending, ApprovalStatuses.Rejected, reason,
-                Details(request!)), cancellationToken).ConfigureAwait(false);
+                Details(request!)), CancellationToken.None).ConfigureAwait(false);
             LogRejected(_logger, id, request!.Kind, decider);
             return new DecisionResult(DecisionStatus.Rejected, _store.Find(id));
         }

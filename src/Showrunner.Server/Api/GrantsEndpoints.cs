@@ -151,7 +151,6 @@ internal sealed class GrantsEndpoints(IActionStore store, IngestPipeline pipelin
                 result = await AppendAsync(CorrectionCause(original, id, request.RequestId), request, acting, path).ConfigureAwait(false);
             }
         }
-        cancellationToken.ThrowIfCancellationRequested();
         return new ApprovalOutcome(result.Status, result.Text);
     }
 

@@ -250,7 +250,6 @@ internal sealed class ReleasesEndpoints(ReleaseRegister register, IActionStore s
         string path = "/v1/releases/" + execution.Subject + "/activate";
         var result = await ActivateNowAsync(execution.Subject, change, new Acting(execution.RequestedBy, execution.ApprovalId, execution.ApprovedBy), path)
             .ConfigureAwait(false);
-        cancellationToken.ThrowIfCancellationRequested();
         return new ApprovalOutcome(result.Status, result.Text);
     }
 
