@@ -42,12 +42,39 @@ public sealed partial class AuditTrail : IAuditTrail, IDisposable
 
     /// <remarks>An empty reason is recorded as no reason (null).</remarks>
     /// <exception cref="ArgumentException">A field of the record breaks a rule of the audit entry (docs/audit.md); nothing was written.</exception>
-    public async Task<long> RecordAsync(AuditRecord record, CancellationToken cancellationToken = default)
+    public Task<long> RecordAsync(AuditRecord record, CancellationToken cancellationToken = default) => AppendAsync(record, null, cancellationToken);
+
+    /// <summary>
+    /// Records <paramref name="record"/> unless the log already has an entry for the same act: one
+    /// of the latest <see cref="RecordOnceScanMax"/> entries with the same action and target for
+    /// which <paramref name="sameAct"/> is true (its seq is returned then). Checked and appended
+    /// under the append lock, so two callers never both record it.
+    /// </summary>
+    /// <remarks>
+    /// For an idempotent repeat of an act (a grant requested again, a release published or
+    /// activated again): if the server stopped after the act committed and before its entry did,
+    /// the repeat — which tells its caller the act happened — writes the missing entry.
+    /// </remarks>
+    public Task<long> RecordOnceAsync(AuditRecord record, Func<StoredAuditEntry, bool> sameAct, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(sameAct);
+        return AppendAsync(record, sameAct, cancellationToken);
+    }
+
+    /// <summary>How many entries of one action and target <see cref="RecordOnceAsync"/> looks back through.</summary>
+    public const int RecordOnceScanMax = 500;
+
+    private async Task<long> AppendAsync(AuditRecord record, Func<StoredAuditEntry, bool>? sameAct, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(record);
         await _appends.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            if (sameAct is not null && _store.Query(new AuditQuery(RecordOnceScanMax, Action: record.Action, Target: record.Target))
+                .FirstOrDefault(sameAct) is { } existing)
+            {
+                return existing.Seq;
+            }
             var (seq, atTicks, hash) = _head ??= ReadHead();
             var entry = AuditEntry.Create(seq + 1, hash, Math.Max(_time.GetUtcNow().UtcTicks, atTicks), record.Actor, record.Action, record.Target,
                 record.Before, record.After, string.IsNullOrEmpty(record.Reason) ? null : record.Reason, record.Details);

@@ -105,7 +105,7 @@ internal sealed class GrantsEndpoints(IActionStore store, IngestPipeline pipelin
         if (store.Ledger.FindGrant(Convert.FromHexString(cause.GrantId)) is { } row)
         {
             // Already granted (this request, approved earlier): answered as a repeat, nothing to approve.
-            var answer = await Answer(row, request, GrantOutcome.Existing, path, context.RequestAborted).ConfigureAwait(false);
+            var answer = await Answer(cause, row, request, GrantOutcome.Existing, new Acting(actor), path).ConfigureAwait(false);
             await answer.WriteAsync(context).ConfigureAwait(false);
             return;
         }
@@ -203,39 +203,49 @@ internal sealed class GrantsEndpoints(IActionStore store, IngestPipeline pipelin
             return Problems.Of(path, StatusCodes.Status409Conflict, ProblemCodes.GrantInProgress, "Grant in progress",
                 "The same request is being granted by a concurrent call; retry to read its result.", retryAfter: TimeSpan.FromSeconds(1));
         }
-        if (outcome == GrantOutcome.Created)
-        {
-            await audit.RecordAsync(new AuditRecord(acting.Actor, cause.Kind == CauseKind.Correction ? "grant.correct" : "grant.create",
-                cause.Kind == CauseKind.Correction ? cause.Rule["correction:".Length..] : cause.GrantId,
-                cause.Kind == CauseKind.Correction ? cause.Rule["correction:".Length..] : null,
-                cause.GrantId, request.Reason, AuditDetails.Of(w =>
-                {
-                    w.WriteString("grant_id", cause.GrantId);
-                    w.WriteString("request_id", request.RequestId);
-                    w.WriteString("player", cause.Player);
-                    w.WriteString("event", cause.EventId);
-                    w.WriteNumber("run", cause.Run);
-                    w.WriteStartObject("rewards");
-                    foreach (var line in request.Rewards)
-                    {
-                        w.WriteNumber(line.Name, line.Amount);
-                    }
-                    w.WriteEndObject();
-                    acting.WriteApproval(w);
-                }))).ConfigureAwait(false);
-        }
-        return await Answer(row, request, outcome, path, CancellationToken.None).ConfigureAwait(false);
+        return await Answer(cause, row, request, outcome, acting, path).ConfigureAwait(false);
     }
 
-    private async Task<ApiResult> Answer(LedgerRow row, Request request, GrantOutcome outcome, string path, CancellationToken cancellationToken)
+    /// <summary>
+    /// The answer for a grant created now or found (a repeat of the request). A repeat of the same
+    /// request also makes sure the grant's audit entry exists: if the server stopped after the
+    /// grant committed and before its entry did, the repeat — which tells its caller the grant was
+    /// made — writes the entry, marked <c>recovered</c> (written by a repeat of the request).
+    /// </summary>
+    private async Task<ApiResult> Answer(GrantCause cause, LedgerRow row, Request request, GrantOutcome outcome, Acting acting, string path)
     {
         if (outcome == GrantOutcome.Existing && !SameGrant(row, request))
         {
             return Problems.Of(path, StatusCodes.Status409Conflict, ProblemCodes.GrantConflict, "Request id reused",
                 $"Request id '{request.RequestId}' already granted something else; use a new request id.");
         }
-        var delivery = await store.Outbox.GetAsync(Convert.ToHexStringLower(row.GrantId), cancellationToken).ConfigureAwait(false);
+        bool correction = cause.Kind == CauseKind.Correction;
+        string? corrected = correction ? cause.Rule["correction:".Length..] : null;
+        var record = new AuditRecord(acting.Actor, correction ? "grant.correct" : "grant.create", corrected ?? cause.GrantId, corrected, cause.GrantId,
+            request.Reason, AuditDetails.Of(w =>
+            {
+                w.WriteString("grant_id", cause.GrantId);
+                w.WriteString("request_id", request.RequestId);
+                w.WriteString("player", cause.Player);
+                w.WriteString("event", cause.EventId);
+                w.WriteNumber("run", cause.Run);
+                w.WriteStartObject("rewards");
+                foreach (var line in request.Rewards)
+                {
+                    w.WriteNumber(line.Name, line.Amount);
+                }
+                w.WriteEndObject();
+                acting.WriteApproval(w);
+                if (outcome == GrantOutcome.Existing)
+                {
+                    w.WriteBoolean("recovered", true);
+                }
+            }));
+        // Once for both: a repeat racing the call that created the grant (after its commit, before
+        // its entry) must not record it a second time.
+        await audit.RecordOnceAsync(record, e => e.After == cause.GrantId).ConfigureAwait(false);
         string grantId = Convert.ToHexStringLower(row.GrantId);
+        var delivery = await store.Outbox.GetAsync(grantId, CancellationToken.None).ConfigureAwait(false);
         return ApiResult.Json(outcome == GrantOutcome.Created ? StatusCodes.Status201Created : StatusCodes.Status200OK, w =>
         {
             w.WriteString("status", outcome == GrantOutcome.Created ? "created" : "existing");

@@ -64,6 +64,22 @@ public sealed class AuditTrailTests : IDisposable
     }
 
     [Fact]
+    public async Task Record_once_writes_an_act_a_single_time_even_when_callers_race()
+    {
+        using var trail = Trail();
+        await trail.RecordAsync(new AuditRecord("key:a", "grant.create", "g-1", null, "g-1", null));
+        var act = new AuditRecord("key:a", "grant.create", "g-2", null, "g-2", null, "{\"recovered\":true}");
+        var seqs = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => Task.Run(() => trail.RecordOnceAsync(act, e => e.After == "g-2"))));
+        Assert.Equal([2L, 2, 2, 2, 2, 2], seqs);
+        // Another act on the same target is not the same act.
+        Assert.Equal(3, await trail.RecordOnceAsync(new AuditRecord("key:a", "grant.correct", "g-1", "g-1", "g-3", null), e => e.After == "g-3"));
+        Assert.Equal(4, await trail.RecordOnceAsync(new AuditRecord("key:a", "grant.correct", "g-1", "g-1", "g-4", null), e => e.After == "g-4"));
+        Assert.Equal(3, await trail.RecordOnceAsync(new AuditRecord("key:a", "grant.correct", "g-1", "g-1", "g-3", null), e => e.After == "g-3"));
+        Assert.Equal(4, _store.Audit.Head()!.Seq);
+        Assert.Equal(AuditVerification.Ok, VerifyStored(_store.Audit).Code);
+    }
+
+    [Fact]
     public async Task Entry_times_come_from_the_clock_and_never_go_back()
     {
         using var trail = Trail();
