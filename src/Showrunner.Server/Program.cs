@@ -69,6 +69,14 @@ builder.Services.AddSingleton<RolloutEndpoints>();
 builder.Services.AddSingleton(services => new FlagBoard(services.GetRequiredService<IActionStore>(), services.GetRequiredService<IngestPipeline>(),
     services.GetRequiredService<LifecycleCoordinator>(), services.GetRequiredService<TimeProvider>(), services.GetService<Showrunner.Runtime.Audit.IAuditTrail>()));
 builder.Services.AddSingleton<FlagsEndpoints>();
+builder.Services.AddSingleton(services => new Showrunner.Runtime.Audit.AuditTrail(services.GetRequiredService<IActionStore>().Audit,
+    services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<Showrunner.Runtime.Audit.AuditTrail>>()));
+builder.Services.AddSingleton<Showrunner.Runtime.Audit.IAuditTrail>(services => services.GetRequiredService<Showrunner.Runtime.Audit.AuditTrail>());
+builder.Services.AddSingleton(services => new Showrunner.Runtime.Approvals.ApprovalService(services.GetRequiredService<IActionStore>().Approvals,
+    services.GetRequiredService<Showrunner.Runtime.Audit.IAuditTrail>(), options.Approvals, services.GetRequiredService<TimeProvider>(),
+    services.GetRequiredService<ILogger<Showrunner.Runtime.Approvals.ApprovalService>>()));
+builder.Services.AddSingleton<AuditEndpoints>();
+builder.Services.AddSingleton<ApprovalsEndpoints>();
 builder.Services.AddSingleton<LedgerKeyHolder>();
 builder.Services.AddSingleton<LedgerEndpoints>();
 builder.Services.AddSingleton<PlayersEndpoints>();
@@ -143,6 +151,8 @@ catch (Exception exception) when (exception is InvalidDataException or IOExcepti
 StartupLog.Options(startupLog, info.Location, info.Created ? "created" : "opened", info.PartitionCount, info.SchemaVersion, info.Engine,
     info.Durability, options.Ingest.EffectiveExecutorCount, options.Ingest.PartitionInboxCapacity, options.Ingest.MaxActionsPerCommit,
     options.Limits.MaxActionsPerBatch, options.Limits.MaxBodyBytes, options.MaxConcurrentIngestRequests);
+StartupLog.Approvals(startupLog, options.Approvals.Enabled, options.Approvals.Grants, options.Approvals.ActivationPercent,
+    (int)options.Approvals.Expiry.TotalMinutes);
 
 app.UseExceptionHandler(handler => handler.Run(context =>
 {
@@ -184,6 +194,8 @@ RolloutEndpoints.Map(app);
 FlagsEndpoints.Map(app);
 KeysEndpoints.Map(app);
 TokensEndpoints.Map(app);
+AuditEndpoints.Map(app);
+ApprovalsEndpoints.Map(app);
 
 app.Run();
 return 0;
@@ -228,6 +240,9 @@ internal static partial class StartupLog
 
     [LoggerMessage(EventId = 4, Level = LogLevel.Information, Message = "Player token key {How}; {Settings}")]
     public static partial void Security(ILogger logger, string how, string settings);
+    [LoggerMessage(EventId = 5, Level = LogLevel.Information,
+        Message = "Two-person rule: enabled={Enabled} grants={Grants} activation_percent={ActivationPercent} expiry_minutes={ExpiryMinutes}")]
+    public static partial void Approvals(ILogger logger, bool enabled, bool grants, int activationPercent, int expiryMinutes);
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Error, Message = "Unhandled failure on {Path}")]
     public static partial void Unhandled(ILogger logger, Exception? exception, string path);

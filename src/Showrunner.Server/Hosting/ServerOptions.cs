@@ -30,6 +30,8 @@ internal sealed record ServerOptions
 
     /// <summary>Title, player-token lifetime and rate limits (<see cref="SecuritySettings"/>).</summary>
     public Security.SecurityOptions Security { get; init; } = new();
+    /// <summary>The two-person rule (<c>Showrunner:Approvals:*</c>, read by <see cref="ApprovalSettings"/>).</summary>
+    public Runtime.Approvals.ApprovalOptions Approvals { get; init; } = new();
 
     /// <summary>How often a checkpoint is signed when the ledger grew (docs/ledger.md).</summary>
     public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromSeconds(1);
@@ -44,6 +46,7 @@ internal sealed record ServerOptions
         "MaxTypeLength", "MaxFutureSkewSeconds", "MaxAgeSeconds", "MaxConcurrentIngestRequests", "ReadConnections",
         "LoadExample", "MaxReleaseBytes", "CheckpointIntervalMs", "SnapshotEveryActions", "SnapshotMaxLagActions", OutboxSettings.Section, "Alerts",
         SecuritySettings.TitleKey, SecuritySettings.LifetimeKey, SecuritySettings.RateLimitsSection,
+        ApprovalSettings.Section,
     ];
 
     /// <summary>Reads and validates the options; throws <see cref="OptionsException"/> naming every problem.</summary>
@@ -147,6 +150,7 @@ internal sealed record ServerOptions
             }
         }
         var security = SecuritySettings.Read(section, errors);
+        var approvals = ApprovalSettings.Read(configuration, errors);
         if (errors.Count > 0)
         {
             throw new OptionsException(errors);
@@ -164,6 +168,7 @@ internal sealed record ServerOptions
             Outbox = outbox,
             AlertWebhookUrl = alertUrl,
             Security = security,
+            Approvals = approvals,
         };
     }
 }
