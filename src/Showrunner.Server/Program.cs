@@ -2,11 +2,13 @@ using System.Globalization;
 using Microsoft.AspNetCore.Diagnostics;
 using Showrunner.Runtime.Ingest;
 using Showrunner.Runtime.Ledger;
+using Showrunner.Runtime.Observability;
 using Showrunner.Runtime.LiveEvents;
 using Showrunner.Runtime.Releases;
 using Showrunner.Runtime.Rollouts;
 using Showrunner.Server.Api;
 using Showrunner.Server.Hosting;
+using Showrunner.Server.Observability;
 using Showrunner.Server.Security;
 using Showrunner.Storage;
 using Showrunner.Storage.Sqlite;
@@ -41,6 +43,9 @@ builder.WebHost.ConfigureKestrel(kestrel =>
 });
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton(options);
+// Metrics (docs/observability.md): the host's instruments and the in-process collector /metrics and the dashboard read.
+builder.Services.AddSingleton(services => new ShowrunnerMetrics(services.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
+builder.Services.AddSingleton<MetricsCollector>();
 builder.Services.AddSingleton<IActionStore>(services => new SqliteActionStore(
     new SqliteStoreOptions { DataDirectory = options.DataDirectory, ReadConnections = options.ReadConnections },
     services.GetRequiredService<TimeProvider>()));
@@ -100,6 +105,8 @@ builder.Services.AddHostedService<RolloutHostedService>();
 OutboxHostedService.AddServices(builder.Services); // after ingest: stopped before the store closes
 
 var app = builder.Build();
+// The collector listens before anything records, so no measurement is missed.
+app.Services.GetRequiredService<MetricsCollector>();
 
 // Open the store before listening: a data directory that cannot be used (wrong partition count,
 // newer schema, in use by another process) stops the server with a clear message and exit code 2.
