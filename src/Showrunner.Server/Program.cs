@@ -50,7 +50,7 @@ builder.Services.AddSingleton<IActionStore>(services => new SqliteActionStore(
     new SqliteStoreOptions { DataDirectory = options.DataDirectory, ReadConnections = options.ReadConnections },
     services.GetRequiredService<TimeProvider>()));
 builder.Services.AddSingleton(services => new IngestPipeline(options.Ingest, services.GetRequiredService<IActionStore>(),
-    services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<IngestPipeline>>()));
+    services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<IngestPipeline>>(), services.GetRequiredService<ShowrunnerMetrics>()));
 builder.Services.AddSingleton(services => new ReleaseRegister(services.GetRequiredService<IActionStore>(), services.GetRequiredService<IngestPipeline>(),
     services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<ReleaseRegister>>()));
 builder.Services.AddSingleton(services => new LifecycleCoordinator(services.GetRequiredService<IActionStore>(), services.GetRequiredService<IngestPipeline>(),
@@ -95,6 +95,8 @@ builder.Services.AddHostedService<LifecycleHostedService>();
 builder.Services.AddHostedService<CheckpointHostedService>();
 builder.Services.AddHostedService<RolloutHostedService>();
 OutboxHostedService.AddServices(builder.Services); // after ingest: stopped before the store closes
+builder.Services.AddSingleton<OutboxGaugeService>(); // likewise
+builder.Services.AddHostedService(services => services.GetRequiredService<OutboxGaugeService>());
 
 var app = builder.Build();
 // The collector listens before anything records, so no measurement is missed.
@@ -191,6 +193,7 @@ RolloutEndpoints.Map(app);
 FlagsEndpoints.Map(app);
 KeysEndpoints.Map(app);
 TokensEndpoints.Map(app);
+MetricsEndpoints.Map(app);
 
 app.Run();
 return 0;

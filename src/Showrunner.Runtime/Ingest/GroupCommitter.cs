@@ -1,5 +1,8 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
+using Showrunner.Core.Ledger;
+using Showrunner.Runtime.Observability;
 using Showrunner.Storage;
 
 namespace Showrunner.Runtime.Ingest;
@@ -24,6 +27,7 @@ internal sealed partial class GroupCommitter
     private readonly InFlightRegistry _registry;
     private readonly int _maxActionsPerCommit;
     private readonly ILogger _logger;
+    private readonly ShowrunnerMetrics _metrics;
     private readonly List<CommitGroup> _taken = [];
     private readonly CommitBatch _batch = new();
     private readonly System.Collections.Concurrent.ConcurrentQueue<WriterTask> _exclusive = new();
@@ -31,8 +35,9 @@ internal sealed partial class GroupCommitter
     private volatile bool _faulted;
     private volatile bool _running;
 
-    public GroupCommitter(IActionStore store, InFlightRegistry registry, int maxActionsPerCommit, ILogger logger)
+    public GroupCommitter(IActionStore store, InFlightRegistry registry, int maxActionsPerCommit, ILogger logger, ShowrunnerMetrics metrics)
     {
+        _metrics = metrics;
         _store = store;
         _registry = registry;
         _maxActionsPerCommit = maxActionsPerCommit;
@@ -159,6 +164,9 @@ internal sealed partial class GroupCommitter
                 }
                 continue;
             }
+            long started = Stopwatch.GetTimestamp();
+            // Span timestamps are wall-clock time by definition (the clock the Activity API itself uses), taken only when someone traces.
+            var startedAt = ShowrunnerActivities.Source.HasListeners() ? DateTime.UtcNow : default;
             try
             {
                 if (!_batch.IsEmpty)
@@ -168,6 +176,7 @@ internal sealed partial class GroupCommitter
             }
             catch (Exception exception)
             {
+                _metrics.CommitFailures.Add(1);
                 _faulted = true;
                 LogCommitFailed(_logger, exception, _batch.Actions.Count);
                 // The runtime learns of the fault (and starts recovering) before any sender hears of
@@ -184,6 +193,7 @@ internal sealed partial class GroupCommitter
             Commits++;
             CommittedActions += _batch.Actions.Count;
             CommittedGrants += _batch.Ledger.Count;
+            Measure(started, startedAt);
             foreach (var group in _taken)
             {
                 CompleteGroup(group);
@@ -191,6 +201,71 @@ internal sealed partial class GroupCommitter
             if (_batch.Outbox.Count > 0)
             {
                 GrantsCommitted?.Invoke();
+            }
+        }
+    }
+
+    /// <summary>Records one successful commit: its size and latency, the grants it made durable, and a commit span per traced unit.</summary>
+    private void Measure(long started, DateTime startedAt)
+    {
+        if (_batch.IsEmpty)
+        {
+            return;
+        }
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        _metrics.CommitLatency.Record(elapsed.TotalSeconds);
+        _metrics.CommitBatchSize.Record(_batch.Actions.Count);
+        if (_batch.Ledger.Count > 0 && (_metrics.Grants.Enabled || _metrics.CurrencyGranted.Enabled || _metrics.CurrencyReversed.Enabled))
+        {
+            foreach (var group in _taken)
+            {
+                foreach (var grant in group.Grants)
+                {
+                    CountGrant(grant);
+                }
+            }
+        }
+        if (!ShowrunnerActivities.Source.HasListeners())
+        {
+            return;
+        }
+        foreach (var group in _taken)
+        {
+            foreach (var unit in group.Units)
+            {
+                if (unit.Trace == default)
+                {
+                    continue;
+                }
+                using var span = ShowrunnerActivities.Source.StartActivity(ShowrunnerActivities.Spans.Commit, ActivityKind.Internal, unit.Trace,
+                    startTime: startedAt);
+                if (span is null)
+                {
+                    continue;
+                }
+                span.SetTag(ShowrunnerActivities.Tags.ActionId, unit.Entries[0].Action.Id);
+                span.SetTag(ShowrunnerActivities.Tags.ActionCount, unit.Entries.Length);
+                span.SetTag(ShowrunnerActivities.Tags.Partition, unit.Partition.Index);
+                span.SetTag(ShowrunnerActivities.Tags.CommitActions, _batch.Actions.Count);
+                span.SetEndTime(startedAt + elapsed);
+            }
+        }
+    }
+
+    private void CountGrant(Core.LiveEvents.PendingGrant grant)
+    {
+        var eventTag = new KeyValuePair<string, object?>("event", grant.Cause.EventId);
+        _metrics.Grants.Add(1, eventTag, new KeyValuePair<string, object?>("kind", GrantEntry.KindName(grant.Cause.Kind)));
+        foreach (var reward in grant.Rewards)
+        {
+            var currency = new KeyValuePair<string, object?>("currency", reward.Name);
+            if (reward.Amount > 0)
+            {
+                _metrics.CurrencyGranted.Add(reward.Amount, eventTag, currency);
+            }
+            else if (reward.Amount < 0)
+            {
+                _metrics.CurrencyReversed.Add(-reward.Amount, eventTag, currency);
             }
         }
     }
