@@ -46,6 +46,8 @@ builder.Services.AddSingleton(options);
 // Metrics (docs/observability.md): the host's instruments and the in-process collector /metrics and the dashboard read.
 builder.Services.AddSingleton(services => new ShowrunnerMetrics(services.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
 builder.Services.AddSingleton<MetricsCollector>();
+string? otlpEndpoint = OtlpExport.Configure(builder.Services, builder.Configuration);
+LogFormat.Configure(builder.Logging, options.LogFormat);
 builder.Services.AddSingleton<IActionStore>(services => new SqliteActionStore(
     new SqliteStoreOptions { DataDirectory = options.DataDirectory, ReadConnections = options.ReadConnections },
     services.GetRequiredService<TimeProvider>()));
@@ -117,6 +119,7 @@ catch (StoreConfigurationException exception)
     return 2;
 }
 var startupLog = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Showrunner.Startup");
+StartupLog.Telemetry(startupLog, options.LogFormat, otlpEndpoint ?? "off");
 Showrunner.Core.Ledger.LedgerSigningKey ledgerKey;
 try
 {
@@ -238,6 +241,9 @@ internal static partial class StartupLog
 
     [LoggerMessage(EventId = 4, Level = LogLevel.Information, Message = "Player token key {How}; {Settings}")]
     public static partial void Security(ILogger logger, string how, string settings);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Information, Message = "Telemetry: GET /metrics (Prometheus text), log format {LogFormat}, OTLP export {OtlpEndpoint}")]
+    public static partial void Telemetry(ILogger logger, string logFormat, string otlpEndpoint);
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Error, Message = "Unhandled failure on {Path}")]
     public static partial void Unhandled(ILogger logger, Exception? exception, string path);
