@@ -283,8 +283,8 @@ internal sealed partial class OutboxWorker : IAsyncDisposable
             int attempt = delivery.Attempts + 1;
             // A delivery starts its own trace: the request that caused the grant was answered long ago.
             // The webhook request carries this span's traceparent (HttpClient propagates it).
-            using var span = ShowrunnerActivities.Source.StartActivity(ShowrunnerActivities.Spans.Deliver, System.Diagnostics.ActivityKind.Producer,
-                parentContext: default);
+            System.Diagnostics.Activity.Current = null;
+            using var span = ShowrunnerActivities.Source.StartActivity(ShowrunnerActivities.Spans.Deliver, System.Diagnostics.ActivityKind.Producer);
             span?.SetTag(ShowrunnerActivities.Tags.GrantId, delivery.GrantId);
             span?.SetTag(ShowrunnerActivities.Tags.Attempt, attempt);
             var result = await _deliverer.DeliverAsync(delivery, attempt, _abort.Token).ConfigureAwait(false);
