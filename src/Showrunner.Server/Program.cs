@@ -16,6 +16,12 @@ using Showrunner.Storage.Sqlite;
 // The Showrunner server. Quick start: `dotnet run --project src/Showrunner.Server` serves
 // http://127.0.0.1:5080 with data in ./data. Options: docs/operations.md.
 var builder = WebApplication.CreateSlimBuilder(args);
+// ASP.NET Core's per-request lines (Information) carry URL paths, and paths carry player ids: they
+// stay out of the log unless asked for. Lowest precedence, so Logging:LogLevel:* still overrides it.
+builder.Configuration.Sources.Insert(0, new Microsoft.Extensions.Configuration.Memory.MemoryConfigurationSource
+{
+    InitialData = new Dictionary<string, string?> { ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning" },
+});
 if (builder.Configuration["urls"] is null && Environment.GetEnvironmentVariable("ASPNETCORE_URLS") is null)
 {
     builder.WebHost.UseUrls(ServerOptions.DefaultUrl);
@@ -159,7 +165,9 @@ StartupLog.Options(startupLog, info.Location, info.Created ? "created" : "opened
 app.UseExceptionHandler(handler => handler.Run(context =>
 {
     var failure = context.Features.Get<IExceptionHandlerFeature>()?.Error;
-    StartupLog.Unhandled(startupLog, failure, context.Request.Path.Value ?? "");
+    // The route pattern, not the path: a path can carry a player id.
+    StartupLog.Unhandled(startupLog, failure, context.Request.Method + " " +
+        ((context.Features.Get<IExceptionHandlerPathFeature>()?.Endpoint as RouteEndpoint)?.RoutePattern.RawText ?? "(no route)"));
     return Problems.WriteAsync(context, StatusCodes.Status500InternalServerError, ProblemCodes.InternalError, "Internal error",
         "The server failed to handle the request; the failure is logged.");
 }));
@@ -245,6 +253,6 @@ internal static partial class StartupLog
     [LoggerMessage(EventId = 5, Level = LogLevel.Information, Message = "Telemetry: GET /metrics (Prometheus text), log format {LogFormat}, OTLP export {OtlpEndpoint}")]
     public static partial void Telemetry(ILogger logger, string logFormat, string otlpEndpoint);
 
-    [LoggerMessage(EventId = 2, Level = LogLevel.Error, Message = "Unhandled failure on {Path}")]
-    public static partial void Unhandled(ILogger logger, Exception? exception, string path);
+    [LoggerMessage(EventId = 2, Level = LogLevel.Error, Message = "Unhandled failure on {Route}")]
+    public static partial void Unhandled(ILogger logger, Exception? exception, string route);
 }

@@ -86,7 +86,8 @@ internal sealed class JsonLogFormatter : ConsoleFormatter
                         writer.WriteStartObject();
                         foreach (var (key, value) in values)
                         {
-                            if (key != "{OriginalFormat}")
+                            // ASP.NET Core's request scope carries the path, and a path can name a player: only its RequestId is written.
+                            if (key is not ("{OriginalFormat}" or "RequestPath"))
                             {
                                 WriteValue(writer, key, value);
                             }
@@ -131,11 +132,12 @@ internal sealed class JsonLogFormatter : ConsoleFormatter
     private static void WriteFields(Utf8JsonWriter writer, IReadOnlyList<KeyValuePair<string, object?>> fields)
     {
         bool opened = false;
+        string? template = null;
         foreach (var (key, value) in fields)
         {
             if (key == "{OriginalFormat}")
             {
-                writer.WriteString("template", Convert.ToString(value, CultureInfo.InvariantCulture));
+                template = Convert.ToString(value, CultureInfo.InvariantCulture);
                 continue;
             }
             if (!opened)
@@ -148,6 +150,10 @@ internal sealed class JsonLogFormatter : ConsoleFormatter
         if (opened)
         {
             writer.WriteEndObject();
+        }
+        if (template is not null)
+        {
+            writer.WriteString("template", template);
         }
     }
 

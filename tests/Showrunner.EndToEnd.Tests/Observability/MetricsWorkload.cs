@@ -13,6 +13,9 @@ namespace Showrunner.EndToEnd.Tests.Observability;
 /// </summary>
 internal static class MetricsWorkload
 {
+    /// <summary>The workload's players: names no other log text contains, so a test can look for them in the log.</summary>
+    public const string P1 = "ann-player-3141", P2 = "bo-player-2718", P3 = "cy-player-1618";
+
     /// <summary>The expected samples, by Prometheus series name as /metrics writes it.</summary>
     public static readonly IReadOnlyDictionary<string, double> Expected = new Dictionary<string, double>(StringComparer.Ordinal)
     {
@@ -104,17 +107,17 @@ internal static class MetricsWorkload
     }
 
     /// <summary>
-    /// p-1 kills 4 dragons (bronze, then silver: 250 gems and a blade), p-2 kills 2 (bronze: 50
+    /// P1 kills 4 dragons (bronze, then silver: 250 gems and a blade), P2 kills 2 (bronze: 50
     /// gems), one repeated id, one action with a wrong field type, one with a bad type, one
     /// malformed batch and one with the wrong media type. The first batch carries <paramref name="traceparent"/>.
     /// </summary>
     public static async Task RunAsync(HttpClient ingest, string? traceparent = null)
     {
-        var first = await PostAsync(ingest, Batch(Kill("k1", "p-1"), Kill("k2", "p-1"), Kill("k3", "p-2")), traceparent);
+        var first = await PostAsync(ingest, Batch(Kill("k1", P1), Kill("k2", P1), Kill("k3", P2)), traceparent);
         Assert.All(first, r => Assert.Equal("accepted", r.Status));
-        var second = await PostAsync(ingest, Batch(Kill("k4", "p-1"), Kill("k5", "p-1"), Kill("k6", "p-2"), Kill("k1", "p-1"),
-            Kill("bad-data", "p-3").Replace("\"target\":\"dragon\"", "\"target\":7", StringComparison.Ordinal),
-            Kill("bad-type", "p-3").Replace("combat.kill", "Combat", StringComparison.Ordinal)), null);
+        var second = await PostAsync(ingest, Batch(Kill("k4", P1), Kill("k5", P1), Kill("k6", P2), Kill("k1", P1),
+            Kill("bad-data", P3).Replace("\"target\":\"dragon\"", "\"target\":7", StringComparison.Ordinal),
+            Kill("bad-type", P3).Replace("combat.kill", "Combat", StringComparison.Ordinal)), null);
         Assert.Equal([("accepted", null), ("accepted", null), ("accepted", null), ("duplicate", null), ("rejected", "invalid_field_type"), ("rejected", "invalid_type")],
             second);
         using (var malformed = await ingest.PostAsync(U("/v1/actions"), Json("{\"actions\":[")))
@@ -155,9 +158,9 @@ internal static class MetricsWorkload
     }
 
     /// <summary>Starts a server on a fresh data directory without the example release.</summary>
-    public static ServerProcess StartServer(TempDirectory data, Dictionary<string, string>? environment = null)
+    public static ServerProcess StartServer(TempDirectory data, Dictionary<string, string>? environment = null, params string[] arguments)
     {
-        var server = new ServerProcess(TestServer.Dll, data.Path, ServerProcess.FreePort(), "--Showrunner:LoadExample=false");
+        var server = new ServerProcess(TestServer.Dll, data.Path, ServerProcess.FreePort(), ["--Showrunner:LoadExample=false", .. arguments]);
         foreach (var (name, value) in environment ?? [])
         {
             server.Environment[name] = value;
