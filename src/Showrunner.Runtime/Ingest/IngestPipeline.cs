@@ -417,7 +417,13 @@ public sealed partial class IngestPipeline : IAsyncDisposable
 
     private static void Describe(Activity span, SubmitOutcome outcome)
     {
-        span.SetTag(ShowrunnerActivities.Tags.Outcome, outcome.Status.ToString().ToLowerInvariant());
+        span.SetTag(ShowrunnerActivities.Tags.Outcome, outcome.Status switch
+        {
+            SubmitStatus.Completed => "completed",
+            SubmitStatus.Overloaded => "overloaded",
+            SubmitStatus.NotReady => "not_ready",
+            _ => "store_failed",
+        });
         if (outcome.Results is { } results)
         {
             int accepted = 0, duplicates = 0, rejected = 0;

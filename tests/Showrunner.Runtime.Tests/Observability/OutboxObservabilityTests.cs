@@ -84,4 +84,33 @@ public sealed class OutboxObservabilityTests
         Assert.Equal(("delivered", 200, ActivityStatusCode.Unset),
             ((string)delivered.GetTagItem(ShowrunnerActivities.Tags.Outcome)!, (int)delivered.GetTagItem(ShowrunnerActivities.Tags.StatusCode)!, delivered.Status));
     }
+
+    [Fact]
+    [Trait("Category", "Integration")]
+    public async Task A_webhook_request_carries_the_deliver_spans_trace_context()
+    {
+        const string secret = "test-secret-0123456789-abcdefghijklmnop";
+        await using var receiver = await Outbox.WebhookReceiver.StartAsync(secret);
+        var spans = new ConcurrentBag<Activity>();
+        using var tracer = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == ShowrunnerActivities.SourceName,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = spans.Add,
+        };
+        ActivitySource.AddActivityListener(tracer);
+        var store = new InMemoryOutboxStore();
+        string grantId = "traced-" + Guid.NewGuid().ToString("N");
+        Assert.Equal(EnqueueResult.Added, await store.EnqueueAsync(grantId, Encoding.UTF8.GetBytes("{}"), DateTimeOffset.UtcNow));
+        var options = new OutboxOptions { WebhookUrl = receiver.Url, WebhookSecret = secret, AttemptTimeout = TimeSpan.FromSeconds(10) };
+        using var http = WebhookDeliverer.CreateHttpClient(options);
+        await using var worker = new OutboxWorker(options, store, new WebhookDeliverer(options, http, TimeProvider.System), TimeProvider.System,
+            NullLogger<OutboxWorker>.Instance);
+        Assert.Equal(1, await worker.DeliverDueAsync());
+
+        var request = Assert.Single(receiver.Requests, r => r.GrantId == grantId);
+        var span = Assert.Single(spans, s => (string?)s.GetTagItem(ShowrunnerActivities.Tags.GrantId) == grantId);
+        Assert.NotNull(request.TraceParent);
+        Assert.StartsWith($"00-{span.TraceId}-", request.TraceParent, StringComparison.Ordinal);
+    }
 }
