@@ -1,5 +1,4 @@
 using System.Diagnostics.Metrics;
-using Showrunner.Runtime.Observability;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using Showrunner.Core.Ledger;
@@ -8,6 +7,7 @@ using Showrunner.Core.Rollouts;
 using Showrunner.Core.Rules.Bundle;
 using Showrunner.Runtime.Audit;
 using Showrunner.Runtime.Ingest;
+using Showrunner.Runtime.Observability;
 using Showrunner.Runtime.Releases;
 using Showrunner.Storage;
 

@@ -125,7 +125,8 @@ internal sealed class WebhookReceiver : IAsyncDisposable
             string? signature = headers["X-Showrunner-Signature"];
             var behavior = Behave(grantId ?? "");
             var request = new ReceivedRequest(grantId, body, context.Request.ContentType, timestamp, signature, headers["X-Showrunner-Attempt"],
-                Verify(timestamp, signature, body), behavior) { TraceParent = headers["traceparent"] };
+                Verify(timestamp, signature, body), behavior)
+            { TraceParent = headers["traceparent"] };
             _requests.Enqueue(request);
             OnRequest?.Invoke(request);
             switch (behavior)
