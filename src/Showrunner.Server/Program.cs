@@ -90,6 +90,12 @@ builder.Services.AddHostedService<LifecycleHostedService>();
 builder.Services.AddHostedService<CheckpointHostedService>();
 builder.Services.AddHostedService<RolloutHostedService>();
 OutboxHostedService.AddServices(builder.Services); // after ingest: stopped before the store closes
+// The operator dashboard (sampled once for every viewer) and demo mode; registered last, so stopped first.
+builder.Services.AddSingleton<Showrunner.Server.Dashboard.LedgerSelfCheck>();
+builder.Services.AddSingleton<Showrunner.Server.Dashboard.DashboardSampler>();
+builder.Services.AddSingleton<Showrunner.Server.Dashboard.DashboardEndpoints>();
+builder.Services.AddHostedService<Showrunner.Server.Dashboard.DashboardHostedService>();
+Showrunner.Server.Demo.DemoHostedService.AddServices(builder.Services, options.Demo);
 
 var app = builder.Build();
 
@@ -184,6 +190,7 @@ RolloutEndpoints.Map(app);
 FlagsEndpoints.Map(app);
 KeysEndpoints.Map(app);
 TokensEndpoints.Map(app);
+Showrunner.Server.Dashboard.DashboardEndpoints.Map(app);
 
 app.Run();
 return 0;
