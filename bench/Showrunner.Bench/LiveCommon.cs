@@ -256,7 +256,8 @@ internal sealed class BenchServer : IDisposable
     /// <summary>A server process for <paramref name="data"/>, not started yet.</summary>
     public static BenchServer Create(BenchOptions options, string data, bool deleteData)
     {
-        var arguments = new List<string> { "--Showrunner:LoadExample=false" };
+        // One operator publishes and activates: no second person, so no two-person rule.
+        var arguments = new List<string> { "--Showrunner:LoadExample=false", "--Showrunner:Approvals:Enabled=false" };
         if (options.Text("checkpoint-ms") is { } checkpointMs)
         {
             arguments.Add("--Showrunner:CheckpointIntervalMs=" + checkpointMs);

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Showrunner.Cli;
 
-// The `showrunner` command. Exit codes: 0 ok, 1 problems found, 2 usage. docs/cli.md.
+// The `showrunner` command. Exit codes: 0 ok, 1 problems found, 2 usage, 3 waiting for approval. docs/cli.md.
 return ShowrunnerCommand.Run(args, Console.Out, Console.Error);
 
 namespace Showrunner.Cli
@@ -118,10 +118,24 @@ namespace Showrunner.Cli
                 result.GetValue(windowFrom), result.GetValue(windowTo), result.GetValue(windowLast), result.GetValue(baselineRelease),
                 result.GetValue(maxActions), result.GetValue(warnFactor)!, result.GetValue(json))));
 
+            var auditCommand = new AuditVerifyCommand(output, errors, handler);
+            var auditData = new Option<string?>("--data") { Description = "A data directory (read-only; the server may be running)." };
+            var auditServer = new Option<string?>("--server") { Description = "A running server's base URL, to verify over GET /v1/audit instead." };
+            var expectHead = new Option<string?>("--expect-head")
+            {
+                Description = "A head hash recorded earlier (kept off-site): fail unless it is still an entry of the chain (detects truncation and rewrites).",
+            };
+            var auditKey = ServerCommands.KeyOption("--api-key", "--key");
+            var verifyAudit = new Command("verify", "Recompute the audit log's hash chain and report the first bad entry.") { auditData, auditServer, expectHead, auditKey, json };
+            verifyAudit.SetAction(result => auditCommand.Run(result.GetValue(auditData), result.GetValue(auditServer), result.GetValue(expectHead), result.GetValue(json),
+                result.GetValue(auditKey)));
+            var audit = new Command("audit", "The audit log of operator acts.") { verifyAudit };
+
             var outbox = OutboxCommands.Build(remote, output, errors, server, apiKey, json);
             var keys = KeysCommands.Build(remote, output, errors, server, apiKey, json);
+            var approvals = ApprovalCommands.Build(remote, output, server, apiKey, json);
             var rolloutCommands = RolloutCommands.Build(remote, output, errors, server, apiKey, json);
-            var root = new RootCommand("Showrunner: live events for online games.") { check, build, diff, inspect, publish, activateCommand, rollback, receipt, ledgerCommand, reconcile, simulate, outbox, keys, rolloutCommands[0], rolloutCommands[1] };
+            var root = new RootCommand("Showrunner: live events for online games.") { check, build, diff, inspect, publish, activateCommand, rollback, receipt, ledgerCommand, reconcile, simulate, outbox, keys, audit, approvals, rolloutCommands[0], rolloutCommands[1] };
             var parsed = root.Parse(args);
             if (parsed.Errors.Count > 0)
             {

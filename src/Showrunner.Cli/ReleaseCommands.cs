@@ -11,6 +11,8 @@ internal static class ExitCodes
     public const int Ok = 0;
     public const int Problems = 1;
     public const int Usage = 2;
+    /// <summary>The server stored the request for a second person's approval (two-person rule): nothing changed yet.</summary>
+    public const int PendingApproval = 3;
 }
 
 /// <summary>

@@ -105,6 +105,13 @@ internal sealed class ServerCommands(TextWriter output, TextWriter errors, HttpM
         {
             return ExitCodes.Problems;
         }
+        if (state["approval"] is { } approval)
+        {
+            // 202: the two-person rule holds the activation until a second person approves it.
+            Report(json, state, $"pending approval: request {approval["id"]} ({approval["kind"]} {approval["subject"]}) waits for a second person " +
+                $"until {approval["expires_at"]}; nothing changed yet. Another approver runs: showrunner approvals approve {approval["id"]}");
+            return ExitCodes.PendingApproval;
+        }
         var release = state["release"];
         string text = (bool?)state["changed"] == false
             ? $"unchanged: {release?["name"]} {release?["id"]} is already active (version {state["version"]})"

@@ -2,11 +2,13 @@ using System.Globalization;
 using Microsoft.AspNetCore.Diagnostics;
 using Showrunner.Runtime.Ingest;
 using Showrunner.Runtime.Ledger;
+using Showrunner.Runtime.Observability;
 using Showrunner.Runtime.LiveEvents;
 using Showrunner.Runtime.Releases;
 using Showrunner.Runtime.Rollouts;
 using Showrunner.Server.Api;
 using Showrunner.Server.Hosting;
+using Showrunner.Server.Observability;
 using Showrunner.Server.Security;
 using Showrunner.Storage;
 using Showrunner.Storage.Sqlite;
@@ -41,6 +43,9 @@ builder.WebHost.ConfigureKestrel(kestrel =>
 });
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton(options);
+// Metrics (docs/observability.md): the host's instruments and the in-process collector /metrics and the dashboard read.
+builder.Services.AddSingleton(services => new ShowrunnerMetrics(services.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
+builder.Services.AddSingleton<MetricsCollector>();
 builder.Services.AddSingleton<IActionStore>(services => new SqliteActionStore(
     new SqliteStoreOptions { DataDirectory = options.DataDirectory, ReadConnections = options.ReadConnections },
     services.GetRequiredService<TimeProvider>()));
@@ -69,6 +74,14 @@ builder.Services.AddSingleton<RolloutEndpoints>();
 builder.Services.AddSingleton(services => new FlagBoard(services.GetRequiredService<IActionStore>(), services.GetRequiredService<IngestPipeline>(),
     services.GetRequiredService<LifecycleCoordinator>(), services.GetRequiredService<TimeProvider>(), services.GetService<Showrunner.Runtime.Audit.IAuditTrail>()));
 builder.Services.AddSingleton<FlagsEndpoints>();
+builder.Services.AddSingleton(services => new Showrunner.Runtime.Audit.AuditTrail(services.GetRequiredService<IActionStore>().Audit,
+    services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<Showrunner.Runtime.Audit.AuditTrail>>()));
+builder.Services.AddSingleton<Showrunner.Runtime.Audit.IAuditTrail>(services => services.GetRequiredService<Showrunner.Runtime.Audit.AuditTrail>());
+builder.Services.AddSingleton(services => new Showrunner.Runtime.Approvals.ApprovalService(services.GetRequiredService<IActionStore>().Approvals,
+    services.GetRequiredService<Showrunner.Runtime.Audit.IAuditTrail>(), options.Approvals, services.GetRequiredService<TimeProvider>(),
+    services.GetRequiredService<ILogger<Showrunner.Runtime.Approvals.ApprovalService>>()));
+builder.Services.AddSingleton<AuditEndpoints>();
+builder.Services.AddSingleton<ApprovalsEndpoints>();
 builder.Services.AddSingleton<LedgerKeyHolder>();
 builder.Services.AddSingleton<LedgerEndpoints>();
 builder.Services.AddSingleton<PlayersEndpoints>();
@@ -98,6 +111,8 @@ builder.Services.AddHostedService<Showrunner.Server.Dashboard.DashboardHostedSer
 Showrunner.Server.Demo.DemoHostedService.AddServices(builder.Services, options.Demo);
 
 var app = builder.Build();
+// The collector listens before anything records, so no measurement is missed.
+app.Services.GetRequiredService<MetricsCollector>();
 
 // Open the store before listening: a data directory that cannot be used (wrong partition count,
 // newer schema, in use by another process) stops the server with a clear message and exit code 2.
@@ -149,6 +164,8 @@ catch (Exception exception) when (exception is InvalidDataException or IOExcepti
 StartupLog.Options(startupLog, info.Location, info.Created ? "created" : "opened", info.PartitionCount, info.SchemaVersion, info.Engine,
     info.Durability, options.Ingest.EffectiveExecutorCount, options.Ingest.PartitionInboxCapacity, options.Ingest.MaxActionsPerCommit,
     options.Limits.MaxActionsPerBatch, options.Limits.MaxBodyBytes, options.MaxConcurrentIngestRequests);
+StartupLog.Approvals(startupLog, options.Approvals.Enabled, options.Approvals.Grants, options.Approvals.ActivationPercent,
+    (int)options.Approvals.Expiry.TotalMinutes);
 
 app.UseExceptionHandler(handler => handler.Run(context =>
 {
@@ -190,6 +207,8 @@ RolloutEndpoints.Map(app);
 FlagsEndpoints.Map(app);
 KeysEndpoints.Map(app);
 TokensEndpoints.Map(app);
+AuditEndpoints.Map(app);
+ApprovalsEndpoints.Map(app);
 Showrunner.Server.Dashboard.DashboardEndpoints.Map(app);
 
 app.Run();
@@ -235,6 +254,9 @@ internal static partial class StartupLog
 
     [LoggerMessage(EventId = 4, Level = LogLevel.Information, Message = "Player token key {How}; {Settings}")]
     public static partial void Security(ILogger logger, string how, string settings);
+    [LoggerMessage(EventId = 5, Level = LogLevel.Information,
+        Message = "Two-person rule: enabled={Enabled} grants={Grants} activation_percent={ActivationPercent} expiry_minutes={ExpiryMinutes}")]
+    public static partial void Approvals(ILogger logger, bool enabled, bool grants, int activationPercent, int expiryMinutes);
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Error, Message = "Unhandled failure on {Path}")]
     public static partial void Unhandled(ILogger logger, Exception? exception, string path);

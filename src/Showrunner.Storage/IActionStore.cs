@@ -73,6 +73,11 @@ public interface IActionStore : IDisposable
 
     /// <summary>API keys (hashed), in the same data directory.</summary>
     IKeyStore Keys { get; }
+    /// <summary>The hash-chained audit log of operator acts, in the same data directory.</summary>
+    Audit.IAuditStore Audit { get; }
+
+    /// <summary>Requests waiting for a second person's approval, in the same data directory.</summary>
+    Audit.IApprovalStore Approvals { get; }
 
     /// <summary>Discards the write connection after a failed <see cref="Append"/> and opens a fresh one.</summary>
     void ResetWriter();

@@ -58,6 +58,8 @@ internal sealed class ControllableStore(IActionStore inner) : IActionStore
     public ILedgerStore Ledger => inner.Ledger;
     public Storage.Outbox.IOutboxStore Outbox => inner.Outbox;
     public IKeyStore Keys => inner.Keys;
+    public Storage.Audit.IAuditStore Audit => inner.Audit;
+    public Storage.Audit.IApprovalStore Approvals => inner.Approvals;
 
     public void ResetWriter()
     {

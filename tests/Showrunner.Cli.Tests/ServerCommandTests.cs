@@ -11,7 +11,8 @@ public sealed class ServerFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Server = new ServerProcess(ServerProcess.LocateServerDll(), _directory.Path, ServerProcess.FreePort());
+        // One operator, no second person: the two-person rule is off (ApprovalCommandTests covers the 202 answers).
+        Server = new ServerProcess(ServerProcess.LocateServerDll(), _directory.Path, ServerProcess.FreePort(), "--Showrunner:Approvals:Enabled=false");
         Server.Start();
         await Server.WaitReadyAsync(TimeSpan.FromSeconds(30));
     }
@@ -94,6 +95,15 @@ public sealed class ServerCommandTests(ServerFixture fixture) : IClassFixture<Se
         var nothing = Run("rollback", "--server", Url, "--key", Key);
         Assert.Equal(1, nothing.ExitCode);
         Assert.Contains("nothing_to_roll_back", nothing.Errors, StringComparison.Ordinal);
+
+        // Each act that changed something is in the audit log: two publishes, the activation, the
+        // rollback. Its chain verifies over HTTP and on disk (read-only, the server still running).
+        var overHttp = Run("audit", "verify", "--server", Url, "--api-key", Key, "--json");
+        Assert.True(overHttp.ExitCode == 0, overHttp.Output + overHttp.Errors);
+        var report = JsonDocument.Parse(overHttp.Output).RootElement;
+        Assert.Equal(4, report.GetProperty("entries").GetInt32());
+        var onDisk = Run("audit", "verify", "--data", fixture.Server.DataDirectory, "--expect-head", report.GetProperty("head_hash").GetString()!);
+        Assert.Equal((0, $"ok: 4 entries, head {report.GetProperty("head_hash").GetString()}\n", ""), onDisk);
     }
 
     [Fact]

@@ -69,7 +69,7 @@ public sealed class GrantsCrashTests(ITestOutputHelper output)
         var random = new Random(seed);
         using var data = new TempDirectory("showrunner-crash-grants");
         using var server = new ServerProcess(TestServer.Dll, data.Path, ServerProcess.FreePort(), "--Showrunner:LoadExample=false",
-            "--Showrunner:CheckpointIntervalMs=200", "--Showrunner:SnapshotEveryActions=50");
+            "--Showrunner:CheckpointIntervalMs=200", "--Showrunner:SnapshotEveryActions=50", "--Showrunner:Approvals:Enabled=false");
         server.Start();
         await server.WaitReadyAsync(TimeSpan.FromSeconds(60));
         using var admin = server.CreateClient(TimeSpan.FromSeconds(10));

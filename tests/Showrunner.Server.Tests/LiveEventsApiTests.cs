@@ -206,9 +206,16 @@ public sealed class LiveEventsApiTests
     {
         var (factory, client) = await StartAsync();
         using var _ = factory;
-        const string body = """{"request_id":"ops-1","player":"p-9","rewards":{"gems":100},"author":"alice","reason":"Compensation for outage #12"}""";
+        const string body = """{"request_id":"ops-1","player":"p-9","rewards":{"gems":100},"reason":"Compensation for outage #12"}""";
+        // The author is the caller (no authentication here: the anonymous operator), never free text.
+        var refused = await ActionsApiTests.ProblemOf(await client.PostAsync(U("/v1/grants"), Json("{\"author\":\"alice\"," + body[1..])),
+            HttpStatusCode.BadRequest, "invalid_grant_request");
+        Assert.Equal("author", (string?)refused["field"]);
         var created = await Ok(await client.PostAsync(U("/v1/grants"), Json(body)), HttpStatusCode.Created);
-        Assert.Equal(("created", "operator", "alice", "manual"), ((string?)created["status"], (string?)created["cause_kind"], (string?)created["author"], (string?)created["rule"]));
+        Assert.Equal(("created", "operator", "key:" + factory.AdminKey[3..15], "manual"), ((string?)created["status"], (string?)created["cause_kind"], (string?)created["author"], (string?)created["rule"]));
+        // Naming oneself is accepted, and is the same request.
+        var named = await Ok(await client.PostAsync(U("/v1/grants"), Json("{\"author\":\"key:" + factory.AdminKey[3..15] + "\"," + body[1..])));
+        Assert.Equal("existing", (string?)named["status"]);
         string grantId = (string)created["grant_id"]!;
         var again = await Ok(await client.PostAsync(U("/v1/grants"), Json(body)));
         Assert.Equal(("existing", grantId), ((string?)again["status"], (string?)again["grant_id"]));
@@ -216,7 +223,7 @@ public sealed class LiveEventsApiTests
             HttpStatusCode.Conflict, "grant_conflict");
 
         var corrected = await Ok(await client.PostAsync(U($"/v1/rewards/{grantId}/corrections"),
-            Json("""{"request_id":"ops-2","rewards":{"gems":-40},"author":"bob","reason":"Paid 40 too many"}""")), HttpStatusCode.Created);
+            Json("""{"request_id":"ops-2","rewards":{"gems":-40},"reason":"Paid 40 too many"}""")), HttpStatusCode.Created);
         Assert.Equal(("correction", "p-9", -40), ((string?)corrected["cause_kind"], (string?)corrected["player"], (int)corrected["rewards"]!["gems"]!));
         var rewards = await Ok(await client.GetAsync(U("/v1/players/p-9/rewards")));
         Assert.Equal(60, rewards["rewards"]!.AsArray().Sum(r => (int)r!["rewards"]!["gems"]!));
@@ -224,12 +231,12 @@ public sealed class LiveEventsApiTests
         var entriesBefore = (long)(await Ok(await client.GetAsync(U("/v1/ledger"))))["entries"]!;
         (string Body, string Field)[] bad =
         [
-            ("""{"player":"p","rewards":{"gems":1},"author":"a","reason":"r"}""", "request_id"),
-            ("""{"request_id":"x","player":"p","rewards":{"gems":-1},"author":"a","reason":"r"}""", "rewards.gems"),
-            ("""{"request_id":"x","player":"p","rewards":{"coins":1},"author":"a","reason":"r"}""", "rewards"),
-            ("""{"request_id":"x","player":"p","rewards":{"gems":6000},"author":"a","reason":"r"}""", "rewards"),
-            ("""{"request_id":"x","player":"p","rewards":{},"author":"a","reason":"r"}""", "rewards"),
-            ("""{"request_id":"x","player":"p","rewards":{"gems":1},"author":"a"}""", "reason"),
+            ("""{"player":"p","rewards":{"gems":1},"reason":"r"}""", "request_id"),
+            ("""{"request_id":"x","player":"p","rewards":{"gems":-1},"reason":"r"}""", "rewards.gems"),
+            ("""{"request_id":"x","player":"p","rewards":{"coins":1},"reason":"r"}""", "rewards"),
+            ("""{"request_id":"x","player":"p","rewards":{"gems":6000},"reason":"r"}""", "rewards"),
+            ("""{"request_id":"x","player":"p","rewards":{},"reason":"r"}""", "rewards"),
+            ("""{"request_id":"x","player":"p","rewards":{"gems":1}}""", "reason"),
         ];
         foreach (var (json, field) in bad)
         {

@@ -298,4 +298,39 @@ public sealed class RolloutApiTests
         Assert.Equal(candidate, (string?)(await Ok(await client.GetAsync(U("/v1/actions/b-no-1"))))["release"]);
         Assert.Equal(candidate, (string?)(await Ok(await client.GetAsync(U("/v1/actions/b-se-1"))))["release"]);
     }
+
+    [Fact]
+    public async Task Entering_a_step_beyond_the_approval_percentage_waits_for_a_second_person()
+    {
+        using var factory = new ShowrunnerFactory(new() { ["Showrunner:Approvals:Enabled"] = "true", ["Showrunner:Approvals:ActivationPercent"] = "20" });
+        var admin = await factory.ReadyClientAsync();
+        using var alice = TestPrincipals.As(factory, "rita", Server.Security.Role.Operator);
+        using var bob = TestPrincipals.As(factory, "rob", Server.Security.Role.Approver);
+        string baseline = await PublishAsync(admin, Source(10));
+        var activation = await Ok(await alice.PostAsync(U($"/v1/releases/{baseline}/activate"), null), HttpStatusCode.Accepted);
+        await Ok(await bob.PostAsync(U($"/v1/approvals/{(long)activation["approval"]!["id"]!}/approve"), Json("{}")), HttpStatusCode.OK);
+        string candidate = await PublishAsync(admin, Source(10, title: "Hunt v2"));
+
+        // The first step exposes 10 %, under the configured 20 %: it starts at once.
+        await Ok(await alice.PostAsync(U("/v1/rollout"), Json(StartBody(candidate, """{"steps":[{"percent":10},{"percent":100}],"auto_advance":false}"""))),
+            HttpStatusCode.Created);
+        // Entering 100 % waits for a second person.
+        var pending = await Ok(await alice.PostAsync(U("/v1/rollout/advance"), Json("""{"reason":"widen"}""")), HttpStatusCode.Accepted);
+        Assert.Equal(("rollout.step", "pending"), ((string?)pending["approval"]!["kind"], (string?)pending["approval"]!["status"]));
+        long id = (long)pending["approval"]!["id"]!;
+        Assert.Equal(0, (int)(await RolloutAsync(admin))["step"]!["index"]!);
+        await ActionsApiTests.ProblemOf(await alice.PostAsync(U($"/v1/approvals/{id}/approve"), Json("{}")), HttpStatusCode.Forbidden, "forbidden");
+        var approved = await Ok(await bob.PostAsync(U($"/v1/approvals/{id}/approve"), Json("""{"reason":"plan reviewed"}""")));
+        Assert.Equal("executed", (string?)approved["approval"]!["status"]);
+        var rollout = await RolloutAsync(admin);
+        Assert.Equal(("running", 1), ((string?)rollout["state"], (int)rollout["step"]!["index"]!));
+        var step = rollout["history"]!.AsArray().Last()!;
+        Assert.Equal(("step", TestPrincipals.Actor("rita")), ((string?)step["kind"], (string?)step["actor"]));
+        Assert.Contains(TestPrincipals.Actor("rob"), (string?)step["reason"], StringComparison.Ordinal);
+        // Completing the last step (already at 100 %) needs nothing more.
+        Assert.Equal("completed", (string?)(await Ok(await alice.PostAsync(U("/v1/rollout/advance"), null)))["result"]);
+        var entries = factory.Store.Audit.Query(new Storage.Audit.AuditQuery(100, AfterSeq: 0));
+        Assert.Contains(entries, e => e.Action == "approval.approve" && e.Actor == TestPrincipals.Actor("rob"));
+        Assert.Equal(["rollout.start", "rollout.step", "rollout.complete"], entries.Where(e => e.Action.StartsWith("rollout.", StringComparison.Ordinal)).Select(e => e.Action));
+    }
 }

@@ -13,6 +13,8 @@ namespace Showrunner.Server.Tests;
 /// commits and start-up can be held or failed. Clients it creates send the bootstrap admin key
 /// (read from <c>&lt;data&gt;/admin.key</c>) unless a test asks for another credential; rate
 /// limits are raised out of the way (the manual clock never refills a bucket) unless a test sets them.
+/// The two-person rule is off unless the settings turn it on; <see cref="TestPrincipals"/> makes
+/// named operators with real keys.
 /// </summary>
 internal sealed class ShowrunnerFactory : WebApplicationFactory<Program>
 {
@@ -47,6 +49,9 @@ internal sealed class ShowrunnerFactory : WebApplicationFactory<Program>
             builder.UseSetting($"Showrunner:RateLimits:{kind}PerSecond", "1000000");
             builder.UseSetting($"Showrunner:RateLimits:{kind}Burst", "1000000");
         }
+        // Most tests exercise something other than the two-person rule: they act alone, as before
+        // approvals existed. The approval tests turn it on in their settings.
+        builder.UseSetting("Showrunner:Approvals:Enabled", "false");
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);

@@ -27,6 +27,8 @@ public enum RolloutStatus
     Incompatible,
     SoakNotElapsed,
     GatesFailing,
+    /// <summary>The next step exposes more players than the two-person rule allows alone: a second person must approve it.</summary>
+    ApprovalRequired,
     /// <summary>The plan's audience does not compile against the candidate (<see cref="RolloutResult.Problems"/>: code, "audience", message).</summary>
     AudienceInvalid,
 }
@@ -90,6 +92,39 @@ public sealed partial class RolloutController : IDisposable
     }
 
     public bool IsRunning => Volatile.Read(ref _running) is not null;
+
+    /// <summary>
+    /// The two-person rule for steps (set by the server): whether a live step at this percentage
+    /// (rounded up) needs a second person's approval before the rollout enters it.
+    /// </summary>
+    public Func<int, bool>? StepNeedsApproval { get; set; }
+
+    /// <summary>Asks for that approval when the automatic advance reaches such a step (rollout id, step, requester).</summary>
+    public Func<long, int, string, Task>? RequestStepApproval { get; set; }
+
+    /// <summary>Whether entering step <paramref name="next"/> needs approval: a live step above the rule's percentage that exposes more than any step before it.</summary>
+    public bool NeedsApproval(RolloutPlan plan, int next)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        if (next >= plan.Steps.Count || plan.Steps[next].Mode != StepMode.Live || StepNeedsApproval is null)
+        {
+            return false;
+        }
+        int before = plan.Steps.Take(next).Where(s => s.Mode == StepMode.Live).Select(s => s.PercentBasisPoints).DefaultIfEmpty(0).Max();
+        return plan.Steps[next].PercentBasisPoints > before && StepNeedsApproval((plan.Steps[next].PercentBasisPoints + 99) / 100);
+    }
+
+    /// <summary>Enters step <paramref name="step"/> of rollout <paramref name="rolloutId"/> after a second person approved it (still at the step before, no gate failing).</summary>
+    public async Task<RolloutResult> AdvanceApprovedAsync(long rolloutId, int step, string requestedBy, string approvedBy) =>
+        await Locked(running =>
+        {
+            if (running.Stored.Id != rolloutId || running.Active.StepIndex != step - 1)
+            {
+                return Task.FromResult(RolloutResult.Of(RolloutStatus.VersionConflict, running.Stored.Id,
+                    $"Rollout {running.Stored.Id} is at step {running.Active.StepIndex}; the approval was for entering step {step} of rollout {rolloutId}."));
+            }
+            return AdvanceLockedAsync(running, requestedBy, $"approved by {approvedBy}", automatic: false, approved: true);
+        }).ConfigureAwait(false);
 
     /// <summary>Loads the running rollout, if any, and puts it in force (after the register, before the pipeline starts).</summary>
     public async Task InitializeAsync()
@@ -239,9 +274,27 @@ public sealed partial class RolloutController : IDisposable
                 }
                 return RolloutResult.Of(RolloutStatus.SoakNotElapsed, running.Stored.Id, "");
             }
-            return running.Plan.AutoAdvance
-                ? await AdvanceLockedAsync(running, AutoActor, "gates passed after the soak time", automatic: true).ConfigureAwait(false)
-                : RolloutResult.Of(RolloutStatus.SoakNotElapsed, running.Stored.Id, "");
+            if (!running.Plan.AutoAdvance)
+            {
+                return RolloutResult.Of(RolloutStatus.SoakNotElapsed, running.Stored.Id, "");
+            }
+            int next = running.Active.StepIndex + 1;
+            if (NeedsApproval(running.Plan, next))
+            {
+                if (!running.Held)
+                {
+                    string why = $"gates passed; entering step {next} ({running.Plan.Steps[next].PercentText}%) needs a second person's approval";
+                    await AppendChangeAsync(running, "hold", running.Active.StepIndex, AutoActor, why).ConfigureAwait(false);
+                    Volatile.Write(ref _running, running with { Sequence = running.Sequence + 1, Held = true });
+                    LogHeld(_logger, running.Stored.Id, running.Active.StepIndex);
+                    if (RequestStepApproval is not null)
+                    {
+                        await RequestStepApproval(running.Stored.Id, next, AutoActor).ConfigureAwait(false);
+                    }
+                }
+                return RolloutResult.Of(RolloutStatus.ApprovalRequired, running.Stored.Id, "");
+            }
+            return await AdvanceLockedAsync(running, AutoActor, "gates passed after the soak time", automatic: true).ConfigureAwait(false);
         }).ConfigureAwait(false);
     }
 
@@ -259,7 +312,7 @@ public sealed partial class RolloutController : IDisposable
         return (gates, Gates.Overall(gates), baseline, candidate);
     }
 
-    private async Task<RolloutResult> AdvanceLockedAsync(Running running, string actor, string? reason, bool automatic)
+    private async Task<RolloutResult> AdvanceLockedAsync(Running running, string actor, string? reason, bool automatic, bool approved = false)
     {
         if (!automatic)
         {
@@ -277,6 +330,11 @@ public sealed partial class RolloutController : IDisposable
             }
         }
         int next = running.Active.StepIndex + 1;
+        if (!approved && !automatic && NeedsApproval(running.Plan, next))
+        {
+            return RolloutResult.Of(RolloutStatus.ApprovalRequired, running.Stored.Id,
+                $"Entering step {next} ({running.Plan.Steps[next].PercentText}%) needs a second person's approval.");
+        }
         long now = _time.GetUtcNow().UtcTicks;
         if (next >= running.Plan.Steps.Count)
         {

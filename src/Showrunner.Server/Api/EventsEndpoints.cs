@@ -13,7 +13,7 @@ namespace Showrunner.Server.Api;
 /// <c>GET /v1/events</c>, <c>GET /v1/events/{id}</c> and the operator actions on a run
 /// (<c>POST /v1/events/{id}/runs/{run}/pause|resume|cancel</c>). The contract is in docs/api.md.
 /// </summary>
-internal sealed class EventsEndpoints(LifecycleCoordinator coordinator, IngestPipeline pipeline, TimeProvider time)
+internal sealed class EventsEndpoints(LifecycleCoordinator coordinator, IngestPipeline pipeline, TimeProvider time, Runtime.Audit.AuditTrail audit)
 {
     /// <summary>Most runs listed per event (the most recent ones, plus the next scheduled one).</summary>
     public const int MaxRunsListed = 100;
@@ -100,6 +100,10 @@ internal sealed class EventsEndpoints(LifecycleCoordinator coordinator, IngestPi
             await Problems.WriteAsync(context, status, error, "Run operation refused", Explain(error, operation, index)).ConfigureAwait(false);
             return;
         }
+        // Before and after are the run's phases; the target is the event, the run is in the details.
+        await audit.RecordAsync(new Runtime.Audit.AuditRecord(Security.Acting.Of(context).Actor, "run." + operation, id,
+            result.Recorded.Count > 0 ? result.Recorded[0].From : null, result.Recorded.Count > 0 ? result.Recorded[^1].To : null, null,
+            Runtime.Audit.AuditDetails.Of(w => w.WriteNumber("run", index)))).ConfigureAwait(false);
         var definition = Find(id)!;
         await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w =>
         {

@@ -17,7 +17,7 @@ namespace Showrunner.Server.Api;
 /// <c>GET /v1/outbox/{grant_id}</c>. The contract is in docs/api.md; delivery itself in
 /// docs/webhooks.md.
 /// </summary>
-internal sealed class OutboxEndpoints(IActionStore store, OutboxHostedService outbox, TimeProvider time)
+internal sealed class OutboxEndpoints(IActionStore store, OutboxHostedService outbox, TimeProvider time, Runtime.Audit.AuditTrail audit)
 {
     public const int DefaultListLimit = 50;
     public const int MaxListLimit = 500;
@@ -27,6 +27,8 @@ internal sealed class OutboxEndpoints(IActionStore store, OutboxHostedService ou
     public const int MaxRedeliverIds = 1_000;
     /// <summary>Largest redeliver body: room for <see cref="MaxRedeliverIds"/> hex grant ids.</summary>
     public const int MaxRedeliverBodyBytes = 128 * 1024;
+    /// <summary>Most grant ids an audit entry of a redelivery lists; beyond, it records their count and digest.</summary>
+    public const int MaxAuditedGrantIds = 20;
 
     public static void Map(WebApplication app)
     {
@@ -222,6 +224,9 @@ internal sealed class OutboxEndpoints(IActionStore store, OutboxHostedService ou
         {
             // They are due now: wake the worker instead of waiting for its next poll.
             outbox.Worker?.Notify();
+            await audit.RecordAsync(new Runtime.Audit.AuditRecord(Security.Acting.Of(context).Actor, "outbox.redeliver",
+                scope == RedeliverScope.AllFailed ? "all_failed" : "dead_lettered", null, moved.ToString(CultureInfo.InvariantCulture), null,
+                Runtime.Audit.AuditDetails.Of(w => WriteRedeliveredIds(w, grantIds))), CancellationToken.None).ConfigureAwait(false);
         }
         await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w =>
         {
@@ -229,6 +234,29 @@ internal sealed class OutboxEndpoints(IActionStore store, OutboxHostedService ou
             w.WriteNumber("moved", moved);
             w.WriteBoolean("webhook_configured", outbox.WebhookConfigured);
         }).ConfigureAwait(false);
+    }
+
+    /// <summary>The grant ids asked for: all of them when few, else their count and the SHA-256 of them joined by line feeds.</summary>
+    private static void WriteRedeliveredIds(Utf8JsonWriter w, List<string>? grantIds)
+    {
+        if (grantIds is null)
+        {
+            w.WriteNull("grant_ids");
+            return;
+        }
+        w.WriteNumber("grant_id_count", grantIds.Count);
+        if (grantIds.Count <= MaxAuditedGrantIds)
+        {
+            w.WriteStartArray("grant_ids");
+            foreach (string id in grantIds)
+            {
+                w.WriteStringValue(id);
+            }
+            w.WriteEndArray();
+            return;
+        }
+        byte[] digest = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(string.Join('\n', grantIds)));
+        w.WriteString("grant_ids_sha256", Convert.ToHexStringLower(digest));
     }
 
     private static List<string>? ReadGrantIds(JsonElement value)

@@ -11,16 +11,14 @@ internal static class Problems
 {
     public const string ContentType = "application/problem+json";
 
-    public static async Task WriteAsync(HttpContext context, int status, string code, string title, string detail,
+    public static Task WriteAsync(HttpContext context, int status, string code, string title, string detail,
+        TimeSpan? retryAfter = null, Action<Utf8JsonWriter>? extensions = null) =>
+        Of(context.Request.Path.Value ?? "", status, code, title, detail, retryAfter, extensions).WriteAsync(context);
+
+    /// <summary>A problem response for <paramref name="instance"/> (the request path), built but not yet written.</summary>
+    public static ApiResult Of(string instance, int status, string code, string title, string detail,
         TimeSpan? retryAfter = null, Action<Utf8JsonWriter>? extensions = null)
     {
-        var response = context.Response;
-        response.StatusCode = status;
-        response.ContentType = ContentType;
-        if (retryAfter is { } delay)
-        {
-            response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(delay.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-        }
         using var buffer = new MemoryStream();
         using (var writer = new Utf8JsonWriter(buffer, JsonOutput.WriterOptions))
         {
@@ -30,12 +28,52 @@ internal static class Problems
             writer.WriteNumber("status", status);
             writer.WriteString("detail", detail);
             writer.WriteString("code", code);
-            writer.WriteString("instance", context.Request.Path.Value);
+            writer.WriteString("instance", instance);
             extensions?.Invoke(writer);
             writer.WriteEndObject();
         }
-        response.ContentLength = buffer.Length;
-        await response.Body.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), context.RequestAborted).ConfigureAwait(false);
+        return new ApiResult(status, buffer.ToArray(), ContentType, RetryAfter: retryAfter);
+    }
+}
+
+/// <summary>
+/// A response decided before it is written: what an endpoint answers, or what an approved request
+/// answered when it was executed later (kept with the approval, docs/api.md "Approvals").
+/// </summary>
+internal sealed record ApiResult(int Status, byte[] Body, string ContentType, string? Location = null, TimeSpan? RetryAfter = null)
+{
+    public static ApiResult Json(int status, Action<Utf8JsonWriter> body, string? location = null)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer, JsonOutput.WriterOptions))
+        {
+            writer.WriteStartObject();
+            body(writer);
+            writer.WriteEndObject();
+        }
+        return new ApiResult(status, buffer.ToArray(), "application/json", location);
+    }
+
+    public bool IsSuccess => Status is >= 200 and < 300;
+
+    /// <summary>The body as text (it is UTF-8 JSON).</summary>
+    public string Text => System.Text.Encoding.UTF8.GetString(Body);
+
+    public async Task WriteAsync(HttpContext context)
+    {
+        var response = context.Response;
+        response.StatusCode = Status;
+        response.ContentType = ContentType;
+        if (Location is not null)
+        {
+            response.Headers.Location = Location;
+        }
+        if (RetryAfter is { } delay)
+        {
+            response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(delay.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+        }
+        response.ContentLength = Body.Length;
+        await response.Body.WriteAsync(Body, context.RequestAborted).ConfigureAwait(false);
     }
 }
 
@@ -125,6 +163,13 @@ internal static class ProblemCodes
     public const string KeyNotFound = "key_not_found";
     public const string LastAdminKey = "last_admin_key";
     public const string TooManyKeys = "too_many_keys";
+    public const string Forbidden = "forbidden";
+    public const string ApprovalNotFound = "approval_not_found";
+    public const string SamePerson = "same_person";
+    public const string ApprovalExpired = "approval_expired";
+    public const string ApprovalDecided = "approval_decided";
+    public const string ApprovalLimit = "approval_limit";
+    public const string ApprovalKindUnknown = "approval_kind_unknown";
 }
 
 /// <summary>Writer settings for hand-written JSON responses: readable escaping (the API is not embedded in HTML).</summary>

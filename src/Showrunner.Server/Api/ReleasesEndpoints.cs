@@ -6,6 +6,8 @@ using Showrunner.Core.Actions;
 using Showrunner.Core.Rules.Binding;
 using Showrunner.Core.Rules.Model;
 using Showrunner.Core.Rules.Syntax;
+using Showrunner.Runtime.Approvals;
+using Showrunner.Runtime.Audit;
 using Showrunner.Runtime.Ingest;
 using Showrunner.Runtime.Releases;
 using Showrunner.Server.Hosting;
@@ -18,7 +20,8 @@ namespace Showrunner.Server.Api;
 /// Releases and the active-release register: <c>/v1/releases…</c>, and the remote config a
 /// player gets, <c>GET /v1/config</c>. The contract is in docs/api.md.
 /// </summary>
-internal sealed class ReleasesEndpoints(ReleaseRegister register, IActionStore store, IngestPipeline pipeline, ServerOptions options, TimeProvider time, Runtime.Rollouts.FlagBoard flags)
+internal sealed class ReleasesEndpoints(ReleaseRegister register, IActionStore store, IngestPipeline pipeline, ServerOptions options, TimeProvider time,
+    Runtime.Rollouts.FlagBoard flags, AuditTrail audit, ApprovalService approvals)
 {
     /// <summary>Longest <c>reason</c> accepted on activate and rollback.</summary>
     public const int MaxReasonLength = 500;
@@ -26,6 +29,8 @@ internal sealed class ReleasesEndpoints(ReleaseRegister register, IActionStore s
     public const int MaxChangeBodyBytes = 4096;
     public const int DefaultListLimit = 50;
     public const int MaxListLimit = 500;
+    /// <summary>The approval kind of an activation to every player (the two-person rule counts it as 100%).</summary>
+    public const string ActivationKind = "release.activate";
 
     public static void Map(WebApplication app)
     {
@@ -38,6 +43,7 @@ internal sealed class ReleasesEndpoints(ReleaseRegister register, IActionStore s
         app.MapGet("/v1/releases/{id}/bundle", endpoints.GetBundleAsync).Allow(Access.Viewer);
         app.MapPost("/v1/releases/{id}/activate", endpoints.ActivateAsync).Allow(Access.Operator);
         app.MapGet("/v1/config", endpoints.ConfigAsync).Allow(Access.PlayerData);
+        app.Services.GetRequiredService<ApprovalService>().Register(ActivationKind, endpoints.ExecuteApprovedActivationAsync);
     }
 
     public async Task PublishAsync(HttpContext context)
@@ -77,6 +83,12 @@ internal sealed class ReleasesEndpoints(ReleaseRegister register, IActionStore s
         var stored = result.Release!;
         if (result.Status == PublishStatus.Created)
         {
+            await audit.RecordAsync(new AuditRecord(Acting.Of(context).Actor, "release.publish", stored.Id, null, stored.Id, null, AuditDetails.Of(w =>
+            {
+                w.WriteString("name", stored.Name);
+                w.WriteString("merkle_root", stored.MerkleRoot);
+                w.WriteNumber("size", stored.Size);
+            }))).ConfigureAwait(false);
             context.Response.Headers.Location = "/v1/releases/" + stored.Id;
         }
         await JsonOutput.WriteAsync(context, result.Status == PublishStatus.Created ? StatusCodes.Status201Created : StatusCodes.Status200OK, w =>
@@ -164,8 +176,97 @@ internal sealed class ReleasesEndpoints(ReleaseRegister register, IActionStore s
         {
             return;
         }
-        var result = await register.ActivateAsync(id.ToLowerInvariant(), change.ExpectedVersion, change.Reason).ConfigureAwait(false);
-        await WriteChangeAsync(context, result, id).ConfigureAwait(false);
+        id = id.ToLowerInvariant();
+        var acting = Acting.Of(context);
+        string path = context.Request.Path.Value ?? "";
+        // A plain activation exposes every player: 100% for the two-person rule.
+        if (approvals.Options.ActivationNeedsApproval(100))
+        {
+            await RequestActivationAsync(context, id, change, acting, path).ConfigureAwait(false);
+            return;
+        }
+        await (await ActivateNowAsync(id, change, acting, path).ConfigureAwait(false)).WriteAsync(context).ConfigureAwait(false);
+    }
+
+    private async Task<ApiResult> ActivateNowAsync(string id, ChangeRequest change, Acting acting, string path)
+    {
+        var result = await register.ActivateAsync(id, change.ExpectedVersion, change.Reason).ConfigureAwait(false);
+        if (result.Status == ChangeStatus.Changed)
+        {
+            await RecordChangeAsync("release.activate", result.Entry!.Release.Id, result.Entry, change.Reason, acting).ConfigureAwait(false);
+        }
+        return Change(result, id, path);
+    }
+
+    /// <summary>
+    /// Stores the activation for approval (202). The register version it was asked at is pinned:
+    /// if someone changes the active release before it is approved, executing it is refused with
+    /// version_conflict rather than replacing a release the approver did not see.
+    /// </summary>
+    private async Task RequestActivationAsync(HttpContext context, string id, ChangeRequest change, Acting acting, string path)
+    {
+        var current = register.Current;
+        if (store.Releases.Find(id) is null)
+        {
+            await NotFound(context, id).ConfigureAwait(false);
+            return;
+        }
+        long version = current?.Version ?? 0;
+        if (change.ExpectedVersion is { } expected && expected != version)
+        {
+            await Change(ChangeResult.Of(ChangeStatus.VersionConflict, current), id, path).WriteAsync(context).ConfigureAwait(false);
+            return;
+        }
+        if (current?.Release.Id == id)
+        {
+            // Already active: nothing would change, so there is nothing to approve.
+            await Change(ChangeResult.Of(ChangeStatus.Unchanged, current), id, path).WriteAsync(context).ConfigureAwait(false);
+            return;
+        }
+        string body = AuditDetails.Of(w =>
+        {
+            w.WriteNumber("expected_version", version);
+            if (change.Reason is null)
+            {
+                w.WriteNull("reason");
+            }
+            else
+            {
+                w.WriteString("reason", change.Reason);
+            }
+            w.WriteNumber("percent", 100);
+        });
+        var (status, approval) = await approvals.RequestAsync(ActivationKind, id, path, body, acting.Actor, change.Reason, context.RequestAborted).ConfigureAwait(false);
+        await ApprovalsEndpoints.WriteRequestedAsync(context, status, approval).ConfigureAwait(false);
+    }
+
+    /// <summary>The executor of approved activations: the stored request, on behalf of its requester, at the version it was asked at.</summary>
+    private async Task<ApprovalOutcome> ExecuteApprovedActivationAsync(ApprovalExecution execution, CancellationToken cancellationToken)
+    {
+        using var document = JsonDocument.Parse(execution.Body);
+        var root = document.RootElement;
+        var change = new ChangeRequest(root.GetProperty("expected_version").GetInt64(),
+            root.GetProperty("reason").ValueKind == JsonValueKind.String ? root.GetProperty("reason").GetString() : null);
+        string path = "/v1/releases/" + execution.Subject + "/activate";
+        var result = await ActivateNowAsync(execution.Subject, change, new Acting(execution.RequestedBy, execution.ApprovalId, execution.ApprovedBy), path)
+            .ConfigureAwait(false);
+        return new ApprovalOutcome(result.Status, result.Text);
+    }
+
+    /// <summary>
+    /// Records an activation or rollback: before and after are the release ids, the register
+    /// versions are in the details. The release before is read from the register's previous
+    /// version (every change is a compare-and-set from it), so concurrent changes cannot mix it up.
+    /// </summary>
+    private Task RecordChangeAsync(string action, string target, RegisterEntry after, string? reason, Acting acting)
+    {
+        var before = after.Version > 1 ? store.Releases.ReadVersion(after.Version - 1) : null;
+        return audit.RecordAsync(new AuditRecord(acting.Actor, action, target, before?.Release.Id, after.Release.Id, reason, AuditDetails.Of(w =>
+        {
+            w.WriteNumber("version_before", after.Version - 1);
+            w.WriteNumber("version_after", after.Version);
+            acting.WriteApproval(w);
+        })));
     }
 
     public async Task RollbackAsync(HttpContext context)
@@ -175,7 +276,13 @@ internal sealed class ReleasesEndpoints(ReleaseRegister register, IActionStore s
             return;
         }
         var result = await register.RollbackAsync(change.ExpectedVersion, change.Reason).ConfigureAwait(false);
-        await WriteChangeAsync(context, result, null).ConfigureAwait(false);
+        if (result.Status == ChangeStatus.Changed)
+        {
+            // The target is the release rolled back: the one active at the version before.
+            var rolledBack = store.Releases.ReadVersion(result.Entry!.Version - 1)!.Release.Id;
+            await RecordChangeAsync("release.rollback", rolledBack, result.Entry, change.Reason, Acting.Of(context)).ConfigureAwait(false);
+        }
+        await Change(result, null, context.Request.Path.Value ?? "").WriteAsync(context).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -335,38 +442,33 @@ internal sealed class ReleasesEndpoints(ReleaseRegister register, IActionStore s
         return new ChangeRequest(expected, reason);
     }
 
-    private async Task WriteChangeAsync(HttpContext context, ChangeResult result, string? id)
+    private ApiResult Change(ChangeResult result, string? id, string path)
     {
         switch (result.Status)
         {
             case ChangeStatus.Changed:
             case ChangeStatus.Unchanged:
-                await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w =>
+                return ApiResult.Json(StatusCodes.Status200OK, w =>
                 {
                     WriteRegister(w, result.Entry);
                     w.WriteBoolean("changed", result.Status == ChangeStatus.Changed);
-                }).ConfigureAwait(false);
-                return;
+                });
             case ChangeStatus.ReleaseNotFound:
-                await NotFound(context, id!).ConfigureAwait(false);
-                return;
+                return NotFoundResult(id!, path);
             case ChangeStatus.VersionConflict:
-                await Problems.WriteAsync(context, StatusCodes.Status409Conflict, ProblemCodes.VersionConflict, "Version conflict",
+                return Problems.Of(path, StatusCodes.Status409Conflict, ProblemCodes.VersionConflict, "Version conflict",
                     $"The register is at version {result.CurrentVersion}, not the expected one: someone changed the active release first. " +
-                    "Read GET /v1/releases/active and decide again.", extensions: w => w.WriteNumber("current_version", result.CurrentVersion)).ConfigureAwait(false);
-                return;
+                    "Read GET /v1/releases/active and decide again.", extensions: w => w.WriteNumber("current_version", result.CurrentVersion));
             case ChangeStatus.RolloutInProgress:
-                await Problems.WriteAsync(context, StatusCodes.Status409Conflict, ProblemCodes.RolloutInProgress, "Rollout in progress",
+                return Problems.Of(path, StatusCodes.Status409Conflict, ProblemCodes.RolloutInProgress, "Rollout in progress",
                     "A staged rollout is running: the active release changes when it completes. Roll it back first (POST /v1/rollout/rollback) to change the register directly.",
-                    extensions: w => w.WriteNumber("current_version", result.CurrentVersion)).ConfigureAwait(false);
-                return;
+                    extensions: w => w.WriteNumber("current_version", result.CurrentVersion));
             case ChangeStatus.NothingToRollBack:
-                await Problems.WriteAsync(context, StatusCodes.Status409Conflict, ProblemCodes.NothingToRollBack, "Nothing to roll back",
+                return Problems.Of(path, StatusCodes.Status409Conflict, ProblemCodes.NothingToRollBack, "Nothing to roll back",
                     "The active release did not replace another one, so there is nothing to return to.",
-                    extensions: w => w.WriteNumber("current_version", result.CurrentVersion)).ConfigureAwait(false);
-                return;
+                    extensions: w => w.WriteNumber("current_version", result.CurrentVersion));
             default:
-                await Problems.WriteAsync(context, StatusCodes.Status422UnprocessableEntity, ProblemCodes.ReleaseIncompatible, "Incompatible release",
+                return Problems.Of(path, StatusCodes.Status422UnprocessableEntity, ProblemCodes.ReleaseIncompatible, "Incompatible release",
                     $"Activating it would change what players of live events already earned ({result.Problems.Count} problem(s)); nothing changed.",
                     extensions: w =>
                     {
@@ -381,8 +483,7 @@ internal sealed class ReleasesEndpoints(ReleaseRegister register, IActionStore s
                             w.WriteEndObject();
                         }
                         w.WriteEndArray();
-                    }).ConfigureAwait(false);
-                return;
+                    });
         }
     }
 
@@ -396,8 +497,10 @@ internal sealed class ReleasesEndpoints(ReleaseRegister register, IActionStore s
         return release;
     }
 
-    private static Task NotFound(HttpContext context, string id) =>
-        Problems.WriteAsync(context, StatusCodes.Status404NotFound, ProblemCodes.ReleaseNotFound, "Release not found",
+    private static Task NotFound(HttpContext context, string id) => NotFoundResult(id, context.Request.Path.Value ?? "").WriteAsync(context);
+
+    private static ApiResult NotFoundResult(string id, string path) =>
+        Problems.Of(path, StatusCodes.Status404NotFound, ProblemCodes.ReleaseNotFound, "Release not found",
             $"No release with id '{id}' was published.");
 
 

@@ -4,6 +4,7 @@ using Showrunner.Core.Actions;
 using Showrunner.Core.Rollouts;
 using Showrunner.Runtime.Rollouts;
 using Showrunner.Server.Security;
+using Showrunner.Runtime.Audit;
 
 namespace Showrunner.Server.Api;
 
@@ -12,7 +13,7 @@ namespace Showrunner.Server.Api;
 /// (start), <c>…/advance</c>, <c>…/rollback</c>. The contract is in docs/api.md; the concepts in
 /// docs/operations.md ("Staged rollout").
 /// </summary>
-internal sealed class RolloutEndpoints(RolloutController rollouts)
+internal sealed class RolloutEndpoints(RolloutController rollouts, Runtime.Approvals.ApprovalService approvals, Runtime.Releases.ReleaseRegister register)
 {
     public const int MaxBodyBytes = 16 * 1024;
     public const int MaxReasonLength = 500;
@@ -25,7 +26,53 @@ internal sealed class RolloutEndpoints(RolloutController rollouts)
         app.MapPost("/v1/rollout", endpoints.StartAsync).Allow(Access.Operator);
         app.MapPost("/v1/rollout/advance", endpoints.AdvanceAsync).Allow(Access.Operator);
         app.MapPost("/v1/rollout/rollback", endpoints.RollbackAsync).Allow(Access.Operator);
+        var approvals = app.Services.GetRequiredService<Runtime.Approvals.ApprovalService>();
+        approvals.Register(StartKind, endpoints.ExecuteApprovedStartAsync);
+        approvals.Register(StepKind, endpoints.ExecuteApprovedStepAsync);
+        var rollouts = app.Services.GetRequiredService<RolloutController>();
+        rollouts.StepNeedsApproval = approvals.Options.ActivationNeedsApproval;
+        rollouts.RequestStepApproval = endpoints.RequestStepAsync;
     }
+
+    /// <summary>The approval kind of entering a step above <c>Showrunner:Approvals:ActivationPercent</c>.</summary>
+    public const string StepKind = "rollout.step";
+
+    private async Task<(Runtime.Approvals.ApprovalRequestStatus, Storage.Audit.StoredApproval?)> RequestStepCoreAsync(long rollout, int step, string actor, string? reason,
+        CancellationToken cancellationToken)
+    {
+        string body = AuditDetails.Of(w =>
+        {
+            w.WriteNumber("rollout", rollout);
+            w.WriteNumber("step", step);
+            if (reason is null)
+            {
+                w.WriteNull("reason");
+            }
+            else
+            {
+                w.WriteString("reason", reason);
+            }
+        });
+        return await approvals.RequestAsync(StepKind, rollout.ToString(CultureInfo.InvariantCulture) + ":" + step.ToString(CultureInfo.InvariantCulture),
+            "/v1/rollout/advance", body, actor, reason, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The automatic advance reached a step that needs approval: the request waits for any approver.</summary>
+    private Task RequestStepAsync(long rollout, int step, string actor) =>
+        RequestStepCoreAsync(rollout, step, actor, "gates passed after the soak time", CancellationToken.None);
+
+    private async Task<Runtime.Approvals.ApprovalOutcome> ExecuteApprovedStepAsync(Runtime.Approvals.ApprovalExecution execution, CancellationToken cancellationToken)
+    {
+        using var document = JsonDocument.Parse(execution.Body);
+        var root = document.RootElement;
+        var result = await rollouts.AdvanceApprovedAsync(root.GetProperty("rollout").GetInt64(), root.GetProperty("step").GetInt32(),
+            execution.RequestedBy, execution.ApprovedBy).ConfigureAwait(false);
+        var answer = Result(result, StatusCodes.Status200OK, "/v1/rollout/advance");
+        return new Runtime.Approvals.ApprovalOutcome(answer.Status, answer.Text);
+    }
+
+    /// <summary>The approval kind of a rollout whose plan exposes more players than <c>Showrunner:Approvals:ActivationPercent</c>.</summary>
+    public const string StartKind = "rollout.start";
 
     internal static string ActorOf(HttpContext context) => context.GetPrincipal()!.Actor;
 
@@ -195,8 +242,58 @@ internal sealed class RolloutEndpoints(RolloutController rollouts)
             await Requests.InvalidParameterAsync(context, "candidate", "candidate (the release id to roll out) is required.").ConfigureAwait(false);
             return;
         }
+        string path = context.Request.Path.Value ?? "";
+        // The first step's exposure decides here; later steps above the rule's percentage are
+        // approved as the rollout reaches them (POST /v1/rollout/advance answers 202).
+        int percent = plan.Steps[0].Mode == StepMode.Live ? (plan.Steps[0].PercentBasisPoints + 99) / 100 : 0;
+        if (approvals.Options.ActivationNeedsApproval(percent))
+        {
+            // The register version is pinned: approved later, the rollout starts beside the same
+            // baseline the requester saw, or not at all (version_conflict).
+            long version = expected ?? register.Current?.Version ?? 0;
+            string body = AuditDetails.Of(w =>
+            {
+                w.WriteString("candidate", candidate);
+                w.WritePropertyName("plan");
+                plan.Write(w);
+                if (salt is null)
+                {
+                    w.WriteNull("salt");
+                }
+                else
+                {
+                    w.WriteString("salt", salt);
+                }
+                w.WriteNumber("expected_version", version);
+                if (reason is null)
+                {
+                    w.WriteNull("reason");
+                }
+                else
+                {
+                    w.WriteString("reason", reason);
+                }
+                w.WriteNumber("percent", percent);
+            });
+            var (status, approval) = await approvals.RequestAsync(StartKind, candidate, path, body, ActorOf(context), reason, context.RequestAborted).ConfigureAwait(false);
+            await ApprovalsEndpoints.WriteRequestedAsync(context, status, approval).ConfigureAwait(false);
+            return;
+        }
         var result = await rollouts.StartAsync(candidate, plan, salt, expected, ActorOf(context), reason).ConfigureAwait(false);
-        await WriteResultAsync(context, result, StatusCodes.Status201Created).ConfigureAwait(false);
+        await Result(result, StatusCodes.Status201Created, path).WriteAsync(context).ConfigureAwait(false);
+    }
+
+    /// <summary>The executor of approved rollouts: the stored request, on behalf of its requester, at the register version it was asked at.</summary>
+    private async Task<Runtime.Approvals.ApprovalOutcome> ExecuteApprovedStartAsync(Runtime.Approvals.ApprovalExecution execution, CancellationToken cancellationToken)
+    {
+        using var document = JsonDocument.Parse(execution.Body);
+        var root = document.RootElement;
+        var (plan, _) = RolloutPlan.Parse(root.GetProperty("plan"));
+        string? Text(string name) => root.GetProperty(name).ValueKind == JsonValueKind.String ? root.GetProperty(name).GetString() : null;
+        var result = await rollouts.StartAsync(execution.Subject, plan!, Text("salt"), root.GetProperty("expected_version").GetInt64(), execution.RequestedBy,
+            Text("reason")).ConfigureAwait(false);
+        var answer = Result(result, StatusCodes.Status201Created, "/v1/rollout");
+        return new Runtime.Approvals.ApprovalOutcome(answer.Status, answer.Text);
     }
 
     public async Task AdvanceAsync(HttpContext context)
@@ -206,7 +303,15 @@ internal sealed class RolloutEndpoints(RolloutController rollouts)
         {
             return;
         }
-        await WriteResultAsync(context, await rollouts.AdvanceAsync(ActorOf(context), reason.Value.Reason).ConfigureAwait(false), StatusCodes.Status200OK).ConfigureAwait(false);
+        var result = await rollouts.AdvanceAsync(ActorOf(context), reason.Value.Reason).ConfigureAwait(false);
+        if (result.Status == RolloutStatus.ApprovalRequired && rollouts.View() is { } view)
+        {
+            var (status, approval) = await RequestStepCoreAsync(view.Rollout.Id, view.Step + 1, ActorOf(context), reason.Value.Reason, context.RequestAborted)
+                .ConfigureAwait(false);
+            await ApprovalsEndpoints.WriteRequestedAsync(context, status, approval).ConfigureAwait(false);
+            return;
+        }
+        await Result(result, StatusCodes.Status200OK, context.Request.Path.Value ?? "").WriteAsync(context).ConfigureAwait(false);
     }
 
     public async Task RollbackAsync(HttpContext context)
@@ -216,10 +321,11 @@ internal sealed class RolloutEndpoints(RolloutController rollouts)
         {
             return;
         }
-        await WriteResultAsync(context, await rollouts.RollbackAsync(ActorOf(context), reason.Value.Reason).ConfigureAwait(false), StatusCodes.Status200OK).ConfigureAwait(false);
+        await Result(await rollouts.RollbackAsync(ActorOf(context), reason.Value.Reason).ConfigureAwait(false), StatusCodes.Status200OK, context.Request.Path.Value ?? "")
+            .WriteAsync(context).ConfigureAwait(false);
     }
 
-    private async Task WriteResultAsync(HttpContext context, RolloutResult result, int successStatus)
+    private ApiResult Result(RolloutResult result, int successStatus, string path)
     {
         (int status, string? code, string title) = result.Status switch
         {
@@ -237,7 +343,7 @@ internal sealed class RolloutEndpoints(RolloutController rollouts)
         };
         if (result.Status == RolloutStatus.AudienceInvalid)
         {
-            await Problems.WriteAsync(context, StatusCodes.Status400BadRequest, ProblemCodes.RolloutPlanInvalid, "Invalid rollout plan", result.Detail, extensions: w =>
+            return Problems.Of(path, StatusCodes.Status400BadRequest, ProblemCodes.RolloutPlanInvalid, "Invalid rollout plan", result.Detail, extensions: w =>
             {
                 w.WriteStartArray("errors");
                 foreach (var (problem, _, message) in result.Problems)
@@ -249,12 +355,11 @@ internal sealed class RolloutEndpoints(RolloutController rollouts)
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();
-            }).ConfigureAwait(false);
-            return;
+            });
         }
         if (code is not null)
         {
-            await Problems.WriteAsync(context, status, code, title, result.Detail, extensions: result.Problems.Count == 0 ? null : w =>
+            return Problems.Of(path, status, code, title, result.Detail, extensions: result.Problems.Count == 0 ? null : w =>
             {
                 w.WriteStartArray("problems");
                 foreach (var (problem, eventId, message) in result.Problems)
@@ -266,11 +371,10 @@ internal sealed class RolloutEndpoints(RolloutController rollouts)
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();
-            }).ConfigureAwait(false);
-            return;
+            });
         }
         var view = rollouts.View();
-        await JsonOutput.WriteAsync(context, status, w =>
+        return ApiResult.Json(status, w =>
         {
             w.WriteString("result", result.Status.ToString().ToLowerInvariant() switch { "rolledback" => "rolled_back", var s => s });
             w.WriteString("detail", result.Detail);
@@ -280,7 +384,7 @@ internal sealed class RolloutEndpoints(RolloutController rollouts)
                 WriteView(w, view);
             }
             w.WriteEndObject();
-        }).ConfigureAwait(false);
+        });
     }
 
     private static async Task<JsonDocument?> ReadObjectAsync(HttpContext context)

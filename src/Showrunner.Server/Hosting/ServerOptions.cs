@@ -30,6 +30,8 @@ internal sealed record ServerOptions
 
     /// <summary>Title, player-token lifetime and rate limits (<see cref="SecuritySettings"/>).</summary>
     public Security.SecurityOptions Security { get; init; } = new();
+    /// <summary>The two-person rule (<c>Showrunner:Approvals:*</c>, read by <see cref="ApprovalSettings"/>).</summary>
+    public Runtime.Approvals.ApprovalOptions Approvals { get; init; } = new();
 
     /// <summary>How often a checkpoint is signed when the ledger grew (docs/ledger.md).</summary>
     public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromSeconds(1);
@@ -51,6 +53,7 @@ internal sealed record ServerOptions
         "LoadExample", "MaxReleaseBytes", "CheckpointIntervalMs", "SnapshotEveryActions", "SnapshotMaxLagActions", OutboxSettings.Section, "Alerts",
         SecuritySettings.TitleKey, SecuritySettings.LifetimeKey, SecuritySettings.RateLimitsSection,
         global::Showrunner.Server.Dashboard.DashboardOptions.Section, global::Showrunner.Server.Demo.DemoOptions.Section,
+        ApprovalSettings.Section,
     ];
 
     /// <summary>Reads and validates the options; throws <see cref="OptionsException"/> naming every problem.</summary>
@@ -156,6 +159,7 @@ internal sealed record ServerOptions
         var security = SecuritySettings.Read(section, errors);
         var dashboard = global::Showrunner.Server.Dashboard.DashboardOptions.Read(configuration, errors);
         var demo = global::Showrunner.Server.Demo.DemoOptions.Read(configuration, limits.MaxActionsPerBatch, errors);
+        var approvals = ApprovalSettings.Read(configuration, errors);
         if (errors.Count > 0)
         {
             throw new OptionsException(errors);
@@ -175,6 +179,7 @@ internal sealed record ServerOptions
             Security = security,
             Dashboard = dashboard,
             Demo = demo,
+            Approvals = approvals,
         };
     }
 }

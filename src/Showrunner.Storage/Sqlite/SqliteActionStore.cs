@@ -57,6 +57,8 @@ public sealed partial class SqliteActionStore : IActionStore
     private SqliteRolloutStore? _rollouts;
     private SqliteOutboxStore? _outbox;
     private SqliteKeyStore? _keys;
+    private SqliteAuditStore? _audit;
+    private SqliteApprovalStore? _approvals;
     private readonly Dictionary<int, long> _heads = [];
     /// <summary>Log positions of the actions of the batch being written, in order.</summary>
     private readonly List<long> _positions = [];
@@ -109,6 +111,8 @@ public sealed partial class SqliteActionStore : IActionStore
         _rollouts = new SqliteRolloutStore(OpenConnection());
         _outbox = new SqliteOutboxStore(OpenConnection());
         _keys = new SqliteKeyStore(OpenConnection());
+        _audit = new SqliteAuditStore(OpenConnection());
+        _approvals = new SqliteApprovalStore(OpenConnection());
         return new StoreInfo(partitionCount, created, schemaVersion, $"SQLite {connection.ServerVersion}",
             "journal_mode=WAL, synchronous=FULL", Path.Combine(_options.DataDirectory, DatabaseFileName));
     }
@@ -394,6 +398,9 @@ public sealed partial class SqliteActionStore : IActionStore
     public Outbox.IOutboxStore Outbox => _outbox ?? throw new InvalidOperationException("The store is not open.");
 
     public IKeyStore Keys => _keys ?? throw new InvalidOperationException("The store is not open.");
+    public Audit.IAuditStore Audit => _audit ?? throw new InvalidOperationException("The store is not open.");
+
+    public Audit.IApprovalStore Approvals => _approvals ?? throw new InvalidOperationException("The store is not open.");
 
     private ReaderLease LeaseReader()
     {
@@ -452,6 +459,8 @@ public sealed partial class SqliteActionStore : IActionStore
         _rollouts?.Dispose();
         _outbox?.Dispose();
         _keys?.Dispose();
+        _audit?.Dispose();
+        _approvals?.Dispose();
         while (_readers.TryTake(out var reader))
         {
             reader.Probe.Dispose();

@@ -272,6 +272,17 @@ internal sealed class SqliteDataDirectoryReader : IDisposable
         return goals;
     }
 
+    /// <summary>Every audit entry in seq order, streamed (<c>audit verify --data</c>).</summary>
+    public IEnumerable<Audit.StoredAuditEntry> AuditEntries()
+    {
+        using var command = Command($"SELECT {SqliteAuditStore.Columns} FROM audit_entries ORDER BY seq");
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            yield return SqliteAuditStore.Read(reader);
+        }
+    }
+
     /// <summary>The number of ledger entries of every partition.</summary>
     public long CountEntries()
     {

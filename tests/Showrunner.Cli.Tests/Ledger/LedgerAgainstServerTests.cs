@@ -26,7 +26,7 @@ public sealed class LedgerAgainstServerTests
     {
         using var directory = new TempDirectory();
         using var server = new ServerProcess(ServerProcess.LocateServerDll(), directory.Path, ServerProcess.FreePort(),
-            "--Showrunner:LoadExample=false", "--Showrunner:CheckpointIntervalMs=200");
+            "--Showrunner:LoadExample=false", "--Showrunner:CheckpointIntervalMs=200", "--Showrunner:Approvals:Enabled=false");
         server.Start();
         await server.WaitReadyAsync(TimeSpan.FromSeconds(60));
         string url = server.BaseAddress.ToString();

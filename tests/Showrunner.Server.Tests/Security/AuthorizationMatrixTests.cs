@@ -80,6 +80,12 @@ public sealed class AuthorizationMatrixTests
         ["GET /v1/flags"] = new(Access.Viewer, "/v1/flags"),
         ["PUT /v1/flags/events/{id}"] = new(Access.Operator, "/v1/flags/events/nope", Json: "{}"),
         ["PUT /v1/flags/configs/{name}"] = new(Access.Operator, "/v1/flags/configs/nope", Json: "{}"),
+        ["GET /v1/audit"] = new(Access.Viewer, "/v1/audit"),
+        ["GET /v1/audit/head"] = new(Access.Viewer, "/v1/audit/head"),
+        ["GET /v1/approvals"] = new(Access.Viewer, "/v1/approvals"),
+        ["GET /v1/approvals/{id}"] = new(Access.Viewer, "/v1/approvals/999999"),
+        ["POST /v1/approvals/{id}/approve"] = new(Access.Approver, "/v1/approvals/999999/approve", Json: "{}"),
+        ["POST /v1/approvals/{id}/reject"] = new(Access.Approver, "/v1/approvals/999999/reject", Json: "{}"),
         ["POST /v1/keys"] = new(Access.Admin, "/v1/keys", Json: "{}"),
         ["GET /v1/keys"] = new(Access.Admin, "/v1/keys"),
         ["DELETE /v1/keys/{id}"] = new(Access.Admin, "/v1/keys/000000000000"),
@@ -248,7 +254,7 @@ public sealed class AuthorizationMatrixTests
     private static async Task<string> GrantAsync(HttpClient admin)
     {
         using var response = await admin.PostAsync(new Uri("/v1/grants", UriKind.Relative), new StringContent(
-            $$"""{"request_id":"matrix-1","player":"{{Own}}","rewards":{"gems":5},"author":"test","reason":"matrix"}""", Encoding.UTF8, "application/json"));
+            $$"""{"request_id":"matrix-1","player":"{{Own}}","rewards":{"gems":5},"reason":"matrix"}""", Encoding.UTF8, "application/json"));
         string body = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == HttpStatusCode.Created, body);
         return (string)JsonNode.Parse(body)!["grant_id"]!;

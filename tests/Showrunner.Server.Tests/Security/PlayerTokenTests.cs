@@ -23,7 +23,7 @@ public sealed class PlayerTokenTests
     private static async Task<string> GrantAsync(HttpClient admin, string player, string requestId)
     {
         var created = await Ok(await admin.PostAsync(U("/v1/grants"), new StringContent(
-            $$"""{"request_id":"{{requestId}}","player":"{{player}}","rewards":{"gems":5},"author":"test","reason":"token test"}""", Encoding.UTF8, "application/json")),
+            $$"""{"request_id":"{{requestId}}","player":"{{player}}","rewards":{"gems":5},"reason":"token test"}""", Encoding.UTF8, "application/json")),
             HttpStatusCode.Created);
         return (string)created["grant_id"]!;
     }
