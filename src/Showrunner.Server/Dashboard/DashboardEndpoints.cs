@@ -201,7 +201,12 @@ internal sealed class DashboardEndpoints(DashboardSampler sampler, KeyRing keys,
             else
             {
                 snapshot = sampler.Latest;
-                if (snapshot is null || snapshot.Sequence <= last)
+                if (snapshot is null && sent == 0)
+                {
+                    // Right after start: the first snapshot is taken now rather than waited for.
+                    snapshot = await sampler.SampleAsync(token).ConfigureAwait(false);
+                }
+                else if (snapshot is null || snapshot.Sequence <= last)
                 {
                     try
                     {

@@ -9,7 +9,9 @@ using Showrunner.Runtime.LiveEvents;
 using Showrunner.Runtime.Releases;
 using Showrunner.Runtime.Rollouts;
 using Showrunner.Server.Api;
+using Showrunner.Runtime.Observability;
 using Showrunner.Server.Hosting;
+using Showrunner.Server.Observability;
 using Showrunner.Storage;
 using Showrunner.Storage.Outbox;
 
@@ -17,7 +19,7 @@ namespace Showrunner.Server.Dashboard;
 
 /// <summary>The cumulative counters of one sample, kept for the charts.</summary>
 internal sealed record DashboardSample(long Sequence, long AtTicks, long Accepted, long LedgerEntries, IReadOnlyDictionary<string, EventRewards> Events,
-    CohortSample? Cohorts);
+    CohortSample? Cohorts, HistogramValue? AckLatency);
 
 /// <summary>The two cohorts of a running rollout's current step (their counts start again at each step).</summary>
 internal sealed record CohortSample(long RolloutId, int Step, long BaselineActions, long CandidateActions, long BaselineGrants, long CandidateGrants);
@@ -62,6 +64,7 @@ internal sealed partial class DashboardSampler : IDisposable
     private readonly CheckpointSigner _signer;
     private readonly LedgerSelfCheck _ledgerCheck;
     private readonly OutboxHostedService _outbox;
+    private readonly MetricsCollector _metrics;
     private readonly DashboardOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -82,7 +85,7 @@ internal sealed partial class DashboardSampler : IDisposable
         IReadOnlyDictionary<RunKey, long> Community);
 
     public DashboardSampler(IngestPipeline pipeline, IActionStore store, ReleaseRegister register, LifecycleCoordinator coordinator, RolloutController rollouts,
-        CheckpointSigner signer, LedgerSelfCheck ledgerCheck, OutboxHostedService outbox, ServerOptions options, TimeProvider time,
+        CheckpointSigner signer, LedgerSelfCheck ledgerCheck, OutboxHostedService outbox, MetricsCollector metrics, ServerOptions options, TimeProvider time,
         ILogger<DashboardSampler> logger)
     {
         _pipeline = pipeline;
@@ -93,6 +96,7 @@ internal sealed partial class DashboardSampler : IDisposable
         _signer = signer;
         _ledgerCheck = ledgerCheck;
         _outbox = outbox;
+        _metrics = metrics;
         _options = options.Dashboard;
         _time = time;
         _logger = logger;
@@ -157,8 +161,9 @@ internal sealed partial class DashboardSampler : IDisposable
                 counts.Baseline.Events.Values.Sum(e => e.Grants), counts.Candidate.Events.Values.Sum(e => e.Grants))
             : null;
         long sequence = ++_sequence;
+        var ackLatency = _metrics.Snapshot().Histogram(ShowrunnerMetrics.Names.AckLatency);
         var sample = new DashboardSample(sequence, now.UtcTicks, stats.Accepted, ledgerEntries,
-            _tail.Events.ToDictionary(e => e.Key, e => e.Value.Copy(), StringComparer.Ordinal), cohorts);
+            _tail.Events.ToDictionary(e => e.Key, e => e.Value.Copy(), StringComparer.Ordinal), cohorts, ackLatency);
         Remember(sample);
 
         var release = _pipeline.ActiveRelease;
@@ -185,7 +190,7 @@ internal sealed partial class DashboardSampler : IDisposable
             WriteEvents(w, events, now);
             WriteOutbox(w, now);
             WriteLedger(w, heads, now);
-            w.WriteNull("ack_latency_ms");
+            WriteAckLatency(w);
             WriteSeries(w, release);
             w.WriteEndObject();
         }
@@ -278,6 +283,45 @@ internal sealed partial class DashboardSampler : IDisposable
             LogLiveReadSlow(_logger, (long)LiveReadTimeout.TotalMilliseconds);
         }
     }
+
+    /// <summary>
+    /// Ack latency quantiles over the last <see cref="MinuteWindow"/>: the difference of the
+    /// <c>showrunner.ack.latency</c> histogram between the newest sample and the window's start, so
+    /// a slow minute shows at once instead of disappearing into the process's whole history.
+    /// </summary>
+    private void WriteAckLatency(Utf8JsonWriter w)
+    {
+        var newest = _historyCount > 0 ? At(_historyCount - 1) : null;
+        // The window starts at the newest sample at least a minute older (the oldest while the history is shorter), as the rates do.
+        DashboardSample? oldest = null;
+        for (int i = _historyCount - 2; i >= 0; i--)
+        {
+            oldest = At(i);
+            if (newest!.AtTicks - oldest.AtTicks >= MinuteWindow.Ticks)
+            {
+                break;
+            }
+        }
+        var window = newest?.AckLatency is { } end ? Minus(end, oldest?.AckLatency) : null;
+        if (window is null || window.Count == 0)
+        {
+            w.WriteNull("ack_latency_ms");
+            return;
+        }
+        w.WriteStartObject("ack_latency_ms");
+        foreach (var (name, q) in new[] { ("p50", 0.50), ("p95", 0.95), ("p99", 0.99) })
+        {
+            w.WriteNumber(name, Math.Round(window.Quantile(q)!.Value * 1000, 2));
+        }
+        w.WriteNumber("batches", window.Count);
+        w.WriteNumber("window_seconds", (long)MinuteWindow.TotalSeconds);
+        w.WriteEndObject();
+    }
+
+    /// <summary>The measurements in <paramref name="end"/> that are not in <paramref name="start"/> (same buckets; a histogram only grows).</summary>
+    internal static HistogramValue Minus(HistogramValue end, HistogramValue? start) =>
+        start is null || !start.Bounds.SequenceEqual(end.Bounds) ? end
+            : new HistogramValue(end.Bounds, [.. end.Counts.Zip(start.Counts, (a, b) => a - b)], end.Count - start.Count, end.Sum - start.Sum);
 
     private static void WriteServer(Utf8JsonWriter w, IngestStats stats)
     {
@@ -643,24 +687,20 @@ internal sealed partial class DashboardSampler : IDisposable
 
     /// <summary>
     /// Writes <paramref name="name"/> as an array with one rate per sample: (value now − value at
-    /// the earliest sample inside <paramref name="window"/> before it) per second × <paramref name="perSeconds"/>;
-    /// null where there is no earlier sample with a value.
+    /// the window's start) per second × <paramref name="perSeconds"/>. The window's start is the
+    /// newest earlier sample at least <paramref name="window"/> older (the oldest one while the
+    /// history is shorter), skipping samples without a value (a rollout's cohort counters exist
+    /// only during its step); null where there is no such sample.
     /// </summary>
     internal static void WriteRates(Utf8JsonWriter w, string name, IReadOnlyList<DashboardSample> samples, TimeSpan window, double perSeconds,
         Func<DashboardSample, long?> value)
     {
         w.WriteStartArray(name);
-        int start = 0;
         for (int i = 0; i < samples.Count; i++)
         {
-            while (start < i && samples[i].AtTicks - samples[start].AtTicks > window.Ticks)
+            if (Rate(samples, i, window, perSeconds, value) is { } rate)
             {
-                start++;
-            }
-            var rate = Rate(samples, start, i, perSeconds, value);
-            if (rate is { } r)
-            {
-                w.WriteNumberValue(Math.Round(r, 2));
+                w.WriteNumberValue(Math.Round(rate, 2));
             }
             else
             {
@@ -670,22 +710,31 @@ internal sealed partial class DashboardSampler : IDisposable
         w.WriteEndArray();
     }
 
-    private static double? Rate(IReadOnlyList<DashboardSample> samples, int from, int to, double perSeconds, Func<DashboardSample, long?> value)
+    internal static double? Rate(IReadOnlyList<DashboardSample> samples, int to, TimeSpan window, double perSeconds, Func<DashboardSample, long?> value)
     {
-        if (from >= to || value(samples[to]) is not { } end)
+        if (value(samples[to]) is not { } end)
         {
             return null;
         }
-        // The earliest sample of the window that has the counter (a rollout's cohort counters exist only during its step).
-        for (int i = from; i < to; i++)
+        int? start = null;
+        for (int i = to - 1; i >= 0; i--)
         {
-            if (value(samples[i]) is { } begin)
+            if (value(samples[i]) is null)
             {
-                double seconds = (samples[to].AtTicks - samples[i].AtTicks) / (double)TimeSpan.TicksPerSecond;
-                return seconds <= 0 ? null : (end - begin) / seconds * perSeconds;
+                break;
+            }
+            start = i;
+            if (samples[to].AtTicks - samples[i].AtTicks >= window.Ticks)
+            {
+                break;
             }
         }
-        return null;
+        if (start is not { } from)
+        {
+            return null;
+        }
+        double seconds = (samples[to].AtTicks - samples[from].AtTicks) / (double)TimeSpan.TicksPerSecond;
+        return seconds <= 0 ? null : (end - value(samples[from])!.Value) / seconds * perSeconds;
     }
 
     private static void WriteNullable(Utf8JsonWriter w, string name, string? value)
