@@ -126,9 +126,11 @@ internal sealed class DemoCommand(TextWriter output, TextWriter errors)
             {
                 output.WriteLine("Stopping the demo server …");
                 output.Flush();
-                await StopAsync(server).ConfigureAwait(false);
-                output.WriteLine("Demo stopped.");
-                return ExitCodes.Ok;
+                bool clean = await StopAsync(server).ConfigureAwait(false);
+                output.WriteLine(clean
+                    ? $"Demo stopped (the server exited with code {server.ExitCode.ToString(CultureInfo.InvariantCulture)})."
+                    : $"Demo stopped: the server did not stop within {StopTimeout.TotalSeconds} s and was killed.");
+                return clean ? ExitCodes.Ok : ExitCodes.Problems;
             }
             errors.WriteLine($"error: demo_server_exited: the server exited with code {server.ExitCode} (see its output above).");
             return ExitCodes.Problems;
@@ -243,12 +245,12 @@ internal sealed class DemoCommand(TextWriter output, TextWriter errors)
         return false;
     }
 
-    /// <summary>Closes the server's standard input (it stops cleanly: drains, snapshots) and waits; kills it after <see cref="StopTimeout"/>.</summary>
-    private static async Task StopAsync(Process server)
+    /// <summary>Closes the server's standard input (it stops cleanly: drains, snapshots) and waits; kills it after <see cref="StopTimeout"/> (then false).</summary>
+    private static async Task<bool> StopAsync(Process server)
     {
         if (server.HasExited)
         {
-            return;
+            return true;
         }
         try
         {
@@ -262,11 +264,13 @@ internal sealed class DemoCommand(TextWriter output, TextWriter errors)
         try
         {
             await server.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
+            return true;
         }
         catch (OperationCanceledException)
         {
             server.Kill(entireProcessTree: true);
             await server.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+            return false;
         }
     }
 }

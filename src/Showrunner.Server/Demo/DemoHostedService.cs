@@ -16,8 +16,8 @@ namespace Showrunner.Server.Demo;
 
 /// <summary>
 /// Demo mode (<c>Showrunner:Demo:Enabled</c>): once the pipeline is ready it makes sure an event
-/// is live (activating <see cref="DemoRelease.Live"/> when the active release has none running
-/// now), starts a staged rollout of the tuned candidate once, creates a game-server key for
+/// is live (activating <see cref="DemoRelease.Live"/>, the example as a weekly event, when the
+/// active release has none running now), starts a staged rollout of the tuned candidate once, creates a game-server key for
 /// itself, and sends the <see cref="PlayerSimulator"/>'s actions to this server's own
 /// <c>POST /v1/actions</c> over loopback — the real ingest path: authentication, rate limits,
 /// validation against the release's schemas, the pipeline, the ledger.
@@ -130,13 +130,13 @@ internal sealed partial class DemoHostedService(IngestPipeline pipeline, Release
             // The register cannot move under a rollout; its baseline has no live event, so it ends here.
             await rollouts.RollbackAsync(Actor, "demo mode: the rollout's releases have no live event any more").ConfigureAwait(false);
         }
-        var bundle = DemoRelease.Live(now);
+        var bundle = DemoRelease.Live();
         var published = await register.PublishAsync(bundle.CanonicalBytes, bundle.Id).ConfigureAwait(false);
         if (published.Status is not (PublishStatus.Created or PublishStatus.Existing))
         {
             throw new InvalidOperationException($"Demo mode could not publish its release: {published.Status}.");
         }
-        var change = await register.ActivateAsync(bundle.Id, null, "demo mode: examples/summer-week-1, live from the start of today (UTC)").ConfigureAwait(false);
+        var change = await register.ActivateAsync(bundle.Id, null, "demo mode: examples/summer-week-1 as a weekly event").ConfigureAwait(false);
         if (change.Status is not (ChangeStatus.Changed or ChangeStatus.Unchanged))
         {
             throw new InvalidOperationException($"Demo mode could not activate its release: {change.Status} " +
@@ -157,7 +157,7 @@ internal sealed partial class DemoHostedService(IngestPipeline pipeline, Release
         {
             return;
         }
-        var candidate = DemoRelease.Candidate(time.GetUtcNow());
+        var candidate = DemoRelease.Candidate();
         if (candidate.Id == active.Id)
         {
             return;
@@ -201,7 +201,7 @@ internal sealed partial class DemoHostedService(IngestPipeline pipeline, Release
     private async Task SimulateAsync(Uri address, string secret, CancellationToken stoppingToken)
     {
         var demo = options.Demo;
-        string prefix = $"demo-{demo.Seed}-{time.GetUtcNow().ToUnixTimeSeconds()}";
+        string prefix = $"demo-{demo.Seed}-{time.GetUtcNow().ToUnixTimeMilliseconds()}";
         var simulator = new PlayerSimulator(demo.Seed, demo.Players, prefix);
         var pacer = new DemoPacer(demo.ActionsPerSecond);
         using var handler = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), MaxConnectionsPerServer = demo.MaxInFlightBatches };
@@ -307,7 +307,7 @@ internal sealed partial class DemoHostedService(IngestPipeline pipeline, Release
     [LoggerMessage(EventId = 8201, Level = LogLevel.Information, Message = "Demo mode: the active release {Name} has an event running now; keeping it")]
     private static partial void LogKept(ILogger logger, string name);
 
-    [LoggerMessage(EventId = 8202, Level = LogLevel.Warning, Message = "Demo mode: activated {Name} {Id} (the example release, live from the start of today UTC)")]
+    [LoggerMessage(EventId = 8202, Level = LogLevel.Warning, Message = "Demo mode: activated {Name} {Id} (the example release as a weekly event)")]
     private static partial void LogActivated(ILogger logger, string name, string id);
 
     [LoggerMessage(EventId = 8203, Level = LogLevel.Warning, Message = "Demo mode: the rollout was not started: {Status}: {Detail}")]

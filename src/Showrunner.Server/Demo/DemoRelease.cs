@@ -1,4 +1,3 @@
-using System.Globalization;
 using Showrunner.Core.Rules.Bundle;
 using Showrunner.Core.Rules.Syntax;
 using Showrunner.Server.Hosting;
@@ -7,36 +6,34 @@ namespace Showrunner.Server.Demo;
 
 /// <summary>
 /// The releases demo mode runs: the built-in example (<c>examples/summer-week-1</c>) with its one
-/// event moved to run now — from the start of the current UTC day for seven days — and, for the
-/// staged rollout, a tuned candidate of it that only changes the <c>spawn</c> config (so its gates
-/// compare like with like and the rollout holds at its canary step until a person advances it).
+/// event made weekly — a run every Monday 00:00 UTC for seven days (then its 48 hours of grace and
+/// its prizes) — so that an event is always running, and, for the staged rollout, a tuned
+/// candidate of it that only changes the <c>spawn</c> config (its gates compare like with like; the
+/// rollout holds at its canary step until a person advances it).
 /// </summary>
 /// <remarks>
-/// Both are derived from the example's text by exact substitutions; one that does not match
-/// exactly once throws, so a change to the example cannot silently give a demo without a live event.
-/// The same day gives the same release ids.
+/// A fixed schedule anchor, not "today": the release is the same bundle whenever the demo starts,
+/// and each week is another run of the same event, so a demo restarted weeks later never meets a
+/// run that was already finalized. Both releases are derived from the example's text by exact
+/// substitutions; one that does not match exactly once throws, so a change to the example cannot
+/// silently give a demo without a live event.
 /// </remarks>
 internal static class DemoRelease
 {
     public const string Name = "summer-week-1-demo";
     public const string CandidateName = "summer-week-1-demo-tuned";
-    public static readonly TimeSpan Duration = TimeSpan.FromDays(7);
+    /// <summary>The first run's start (a Monday); every later run starts a week after the one before.</summary>
+    public const string Anchor = "2026-01-05T00:00:00Z";
+    public static readonly TimeSpan Every = TimeSpan.FromDays(7);
 
-    /// <summary>The demo's live release for the day of <paramref name="now"/>.</summary>
-    public static ReleaseBundle Live(DateTimeOffset now) => Build(now, tuned: false);
+    /// <summary>The demo's live release.</summary>
+    public static ReleaseBundle Live() => Build(tuned: false);
 
     /// <summary>The rollout candidate: the same event, a tuned <c>spawn</c> config.</summary>
-    public static ReleaseBundle Candidate(DateTimeOffset now) => Build(now, tuned: true);
+    public static ReleaseBundle Candidate() => Build(tuned: true);
 
-    /// <summary>When the demo event starts: the start of the UTC day of <paramref name="now"/>.</summary>
-    public static DateTimeOffset StartOf(DateTimeOffset now) => new(now.UtcDateTime.Date, TimeSpan.Zero);
-
-    private static ReleaseBundle Build(DateTimeOffset now, bool tuned)
+    private static ReleaseBundle Build(bool tuned)
     {
-        var start = StartOf(now);
-        var end = start + Duration;
-        string startText = start.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
-        string endText = end.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
         var files = new List<SourceText>();
         foreach (var file in ExampleRelease.Sources())
         {
@@ -48,9 +45,9 @@ internal static class DemoRelease
             string text = file.Text;
             text = ReplaceOnce(text, "release \"summer-week-1\" {", $"release \"{(tuned ? CandidateName : Name)}\" {{");
             text = ReplaceOnce(text, "description = \"Crystal Caves treasure hunt\"",
-                $"description = \"Crystal Caves treasure hunt (demo: examples/summer-week-1 moved to {startText} – {endText}{(tuned ? ", spawn tuned" : "")})\"");
-            text = ReplaceOnce(text, "start = \"2025-07-24T16:00:00Z\"", $"start = \"{startText}\"");
-            text = ReplaceOnce(text, "end   = \"2025-07-31T16:00:00Z\"", $"end   = \"{endText}\"");
+                $"description = \"Crystal Caves treasure hunt (demo: examples/summer-week-1 as a weekly event from Mondays 00:00 UTC{(tuned ? ", spawn tuned" : "")})\"");
+            text = ReplaceOnce(text, "start = \"2025-07-24T16:00:00Z\"", $"start    = \"{Anchor}\"");
+            text = ReplaceOnce(text, "end   = \"2025-07-31T16:00:00Z\"", "duration = \"7d\"\n    every    = \"7d\"");
             if (tuned)
             {
                 text = ReplaceOnce(text, "base_rate      = 12", "base_rate      = 15");
@@ -60,7 +57,6 @@ internal static class DemoRelease
         }
         return ExampleRelease.Build(files);
     }
-
     private static string ReplaceOnce(string text, string from, string to)
     {
         int at = text.IndexOf(from, StringComparison.Ordinal);
