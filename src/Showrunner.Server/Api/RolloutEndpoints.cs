@@ -2,9 +2,9 @@ using System.Globalization;
 using System.Text.Json;
 using Showrunner.Core.Actions;
 using Showrunner.Core.Rollouts;
+using Showrunner.Runtime.Audit;
 using Showrunner.Runtime.Rollouts;
 using Showrunner.Server.Security;
-using Showrunner.Runtime.Audit;
 
 namespace Showrunner.Server.Api;
 
