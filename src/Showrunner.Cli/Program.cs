@@ -135,7 +135,8 @@ namespace Showrunner.Cli
             var keys = KeysCommands.Build(remote, output, errors, server, apiKey, json);
             var approvals = ApprovalCommands.Build(remote, output, server, apiKey, json);
             var rolloutCommands = RolloutCommands.Build(remote, output, errors, server, apiKey, json);
-            var root = new RootCommand("Showrunner: live events for online games.") { check, build, diff, inspect, publish, activateCommand, rollback, receipt, ledgerCommand, reconcile, simulate, outbox, keys, audit, approvals, rolloutCommands[0], rolloutCommands[1] };
+            var demo = DemoCommand.Build(output, errors);
+            var root = new RootCommand("Showrunner: live events for online games.") { demo, check, build, diff, inspect, publish, activateCommand, rollback, receipt, ledgerCommand, reconcile, simulate, outbox, keys, audit, approvals, rolloutCommands[0], rolloutCommands[1] };
             var parsed = root.Parse(args);
             if (parsed.Errors.Count > 0)
             {
@@ -146,7 +147,13 @@ namespace Showrunner.Cli
                 errors.WriteLine("Run 'showrunner --help' for usage.");
                 return ExitCodes.Usage;
             }
-            return parsed.InvokeAsync(new InvocationConfiguration { Output = output, Error = errors }).GetAwaiter().GetResult();
+            var configuration = new InvocationConfiguration { Output = output, Error = errors };
+            if (parsed.CommandResult.Command == demo)
+            {
+                // Ctrl+C cancels the demo, which then waits for its server to stop cleanly: give it the time.
+                configuration.ProcessTerminationTimeout = DemoCommand.StopTimeout + TimeSpan.FromSeconds(5);
+            }
+            return parsed.InvokeAsync(configuration).GetAwaiter().GetResult();
         }
     }
 }

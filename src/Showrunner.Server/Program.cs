@@ -113,6 +113,12 @@ builder.Services.AddHostedService<RolloutHostedService>();
 OutboxHostedService.AddServices(builder.Services); // after ingest: stopped before the store closes
 builder.Services.AddSingleton<OutboxGaugeService>(); // likewise
 builder.Services.AddHostedService(services => services.GetRequiredService<OutboxGaugeService>());
+// The operator dashboard (sampled once for every viewer) and demo mode; registered last, so stopped first.
+builder.Services.AddSingleton<Showrunner.Server.Dashboard.LedgerSelfCheck>();
+builder.Services.AddSingleton<Showrunner.Server.Dashboard.DashboardSampler>();
+builder.Services.AddSingleton<Showrunner.Server.Dashboard.DashboardEndpoints>();
+builder.Services.AddHostedService<Showrunner.Server.Dashboard.DashboardHostedService>();
+Showrunner.Server.Demo.DemoHostedService.AddServices(builder.Services, options.Demo);
 
 var app = builder.Build();
 // The collector listens before anything records, so no measurement is missed.
@@ -217,6 +223,7 @@ TokensEndpoints.Map(app);
 AuditEndpoints.Map(app);
 ApprovalsEndpoints.Map(app);
 MetricsEndpoints.Map(app);
+Showrunner.Server.Dashboard.DashboardEndpoints.Map(app);
 
 app.Run();
 return 0;

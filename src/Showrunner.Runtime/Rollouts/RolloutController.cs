@@ -524,6 +524,17 @@ public sealed partial class RolloutController : IDisposable
             _store.Rollouts.CountAssignments(latest.Id), [], GateStatus.Pass, 0, 0, changes);
     }
 
+    /// <summary>The running rollout's cohort counts for its current step (what the gates compare; the dashboard charts them), or null when none runs.</summary>
+    internal (long RolloutId, int Step, CohortTotals Baseline, CohortTotals Candidate)? CohortCounts()
+    {
+        if (Volatile.Read(ref _running) is not { } running)
+        {
+            return null;
+        }
+        var (baseline, candidate) = running.Active.Totals();
+        return (running.Stored.Id, running.Active.StepIndex, baseline, candidate);
+    }
+
     public void Dispose() => _changes.Dispose();
 
     [LoggerMessage(EventId = 3100, Level = LogLevel.Warning, Message = "Rollout {Id} started: candidate {Candidate} beside {Baseline}, step 0 ({Mode}, {Percent}%)")]

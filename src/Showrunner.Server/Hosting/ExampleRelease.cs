@@ -8,7 +8,10 @@ internal static class ExampleRelease
 {
     private const string Prefix = "Showrunner.Server.Example.";
 
-    public static ReleaseBundle Build()
+    public static ReleaseBundle Build() => Build(Sources());
+
+    /// <summary>The example's source files as embedded (demo mode derives its live copy from them).</summary>
+    public static List<SourceText> Sources()
     {
         var assembly = typeof(ExampleRelease).Assembly;
         var files = new List<SourceText>();
@@ -18,8 +21,14 @@ internal static class ExampleRelease
             using var reader = new StreamReader(stream);
             files.Add(new SourceText(resource[Prefix.Length..], reader.ReadToEnd()));
         }
+        return files;
+    }
+
+    /// <summary>Builds <paramref name="files"/>; throws naming every problem when they do not build.</summary>
+    public static ReleaseBundle Build(IReadOnlyList<SourceText> files)
+    {
         var (bundle, diagnostics) = ReleaseBundle.Build(files);
         return bundle ?? throw new InvalidOperationException("The built-in example release does not build: " +
-            string.Join("; ", diagnostics.Select(d => d.Code + " " + d.Message)));
+            string.Join("; ", diagnostics.Where(d => d.Severity == Severity.Error).Select(d => d.Code + " " + d.Message)));
     }
 }

@@ -42,6 +42,12 @@ internal sealed record ServerOptions
     /// <summary>Where rollback alerts are posted (<c>Showrunner:Alerts:WebhookUrl</c>); none when null.</summary>
     public Uri? AlertWebhookUrl { get; init; }
 
+    /// <summary>The operator dashboard's sampling and limits (<c>Showrunner:Dashboard:*</c>).</summary>
+    public global::Showrunner.Server.Dashboard.DashboardOptions Dashboard { get; init; } = new();
+
+    /// <summary>Demo mode: a live example event and a player simulator (<c>Showrunner:Demo:*</c>); off by default.</summary>
+    public global::Showrunner.Server.Demo.DemoOptions Demo { get; init; } = new();
+
     private static readonly string[] KnownKeys =
     [
         "PartitionCount", "ExecutorCount", "PartitionInboxCapacity", "MaxActionsPerCommit", "RetryAfterSeconds",
@@ -49,6 +55,7 @@ internal sealed record ServerOptions
         "MaxTypeLength", "MaxFutureSkewSeconds", "MaxAgeSeconds", "MaxConcurrentIngestRequests", "ReadConnections",
         "LoadExample", "MaxReleaseBytes", "CheckpointIntervalMs", "SnapshotEveryActions", "SnapshotMaxLagActions", OutboxSettings.Section, "Alerts",
         SecuritySettings.TitleKey, SecuritySettings.LifetimeKey, SecuritySettings.RateLimitsSection, "LogFormat",
+        global::Showrunner.Server.Dashboard.DashboardOptions.Section, global::Showrunner.Server.Demo.DemoOptions.Section,
         ApprovalSettings.Section,
     ];
 
@@ -153,6 +160,8 @@ internal sealed record ServerOptions
             }
         }
         var security = SecuritySettings.Read(section, errors);
+        var dashboard = global::Showrunner.Server.Dashboard.DashboardOptions.Read(configuration, errors);
+        var demo = global::Showrunner.Server.Demo.DemoOptions.Read(configuration, limits.MaxActionsPerBatch, errors);
         var approvals = ApprovalSettings.Read(configuration, errors);
         string logFormat = section["LogFormat"] ?? "text";
         if (logFormat is not ("text" or "json"))
@@ -176,6 +185,8 @@ internal sealed record ServerOptions
             Outbox = outbox,
             AlertWebhookUrl = alertUrl,
             Security = security,
+            Dashboard = dashboard,
+            Demo = demo,
             Approvals = approvals,
             LogFormat = logFormat,
         };
