@@ -160,7 +160,7 @@ internal static class MetricsWorkload
     /// <summary>Starts a server on a fresh data directory without the example release.</summary>
     public static ServerProcess StartServer(TempDirectory data, Dictionary<string, string>? environment = null, params string[] arguments)
     {
-        var server = new ServerProcess(TestServer.Dll, data.Path, ServerProcess.FreePort(), ["--Showrunner:LoadExample=false", .. arguments]);
+        var server = new ServerProcess(TestServer.Dll, data.Path, ServerProcess.FreePort(), ["--Showrunner:LoadExample=false", "--Showrunner:Approvals:Enabled=false", .. arguments]);
         foreach (var (name, value) in environment ?? [])
         {
             server.Environment[name] = value;
