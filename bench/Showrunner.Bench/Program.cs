@@ -12,7 +12,9 @@ using Showrunner.Testing;
 
 // Load generator for the ingest pipeline. Not a test: it prints what it measured.
 //   http       N concurrent simulated game servers POST batches to a server it starts (or --url)
-//   inprocess  the same workload straight into the pipeline (parse + admission + commit), no HTTP
+//   inprocess  the same workload straight into the pipeline (parse + admission + commit), no HTTP;
+//              --collector: with the server's MetricsCollector listening to the pipeline's metrics
+//   metrics    the cost of one batch's measurements, collector listening or not (MetricsBench.cs)
 // Options: --clients N --batch B --seconds S --rate ACTIONS_PER_S (0 = as fast as acknowledged)
 //          --repeat FRACTION (re-sent earlier actions) --players N --url URL --data DIR --warmup S
 //          --ids sequential|time|random (id style) --seed N (live modes)
@@ -53,8 +55,11 @@ switch (options.Mode)
     case "ledger":
         await LedgerBench.RunAsync(options);
         break;
+    case "metrics":
+        MetricsBench.Run(options);
+        break;
     default:
-        throw new ArgumentException($"Unknown mode '{options.Mode}': use http, inprocess, releases, live, receipts, restart or ledger.");
+        throw new ArgumentException($"Unknown mode '{options.Mode}': use http, inprocess, releases, live, receipts, restart, ledger or metrics.");
 }
 return 0;
 
@@ -342,15 +347,24 @@ internal static class InProcess
         using var store = new SqliteActionStore(new SqliteStoreOptions { DataDirectory = data }, TimeProvider.System);
         var ingest = new IngestOptions();
         store.Open(ingest.PartitionCount);
-        var pipeline = new IngestPipeline(ingest, store, TimeProvider.System, NullLogger<IngestPipeline>.Instance);
+        // --collector: the server's MetricsCollector listens, so every instrument records (the server's
+        // configuration); without it nobody listens and the instruments cost a check each.
+        using var metrics = new Showrunner.Runtime.Observability.ShowrunnerMetrics();
+        using var collector = options.Arguments.Contains("--collector") ? new Showrunner.Server.Observability.MetricsCollector(metrics, TimeProvider.System) : null;
+        Console.WriteLine(collector is null ? "metrics: nobody listens" : "metrics: the server's MetricsCollector listens");
+        var pipeline = new IngestPipeline(ingest, store, TimeProvider.System, NullLogger<IngestPipeline>.Instance, metrics);
         await pipeline.StartAsync();
         var limits = new ActionLimits();
         try
         {
             return await Driver.RunAsync(options, async (body, tally) =>
             {
+                // What POST /v1/actions records around the pipeline: received and ack latency.
+                long started = Stopwatch.GetTimestamp();
                 var parsed = ActionBatchParser.Parse(body, limits, DateTime.UtcNow.Ticks);
+                metrics.ActionsReceived.Add(parsed.Items.Length);
                 var outcome = await pipeline.SubmitAsync(parsed.Items);
+                metrics.AckLatency.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
                 if (outcome.Status != SubmitStatus.Completed)
                 {
                     tally.Overloaded++;

@@ -16,6 +16,12 @@ using Showrunner.Storage.Sqlite;
 // The Showrunner server. Quick start: `dotnet run --project src/Showrunner.Server` serves
 // http://127.0.0.1:5080 with data in ./data. Options: docs/operations.md.
 var builder = WebApplication.CreateSlimBuilder(args);
+// ASP.NET Core's per-request lines (Information) carry URL paths, and paths carry player ids: they
+// stay out of the log unless asked for. Lowest precedence, so Logging:LogLevel:* still overrides it.
+builder.Configuration.Sources.Insert(0, new Microsoft.Extensions.Configuration.Memory.MemoryConfigurationSource
+{
+    InitialData = new Dictionary<string, string?> { ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning" },
+});
 if (builder.Configuration["urls"] is null && Environment.GetEnvironmentVariable("ASPNETCORE_URLS") is null)
 {
     builder.WebHost.UseUrls(ServerOptions.DefaultUrl);
@@ -46,11 +52,13 @@ builder.Services.AddSingleton(options);
 // Metrics (docs/observability.md): the host's instruments and the in-process collector /metrics and the dashboard read.
 builder.Services.AddSingleton(services => new ShowrunnerMetrics(services.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
 builder.Services.AddSingleton<MetricsCollector>();
+string? otlpEndpoint = OtlpExport.Configure(builder.Services, builder.Configuration);
+LogFormat.Configure(builder.Logging, options.LogFormat);
 builder.Services.AddSingleton<IActionStore>(services => new SqliteActionStore(
     new SqliteStoreOptions { DataDirectory = options.DataDirectory, ReadConnections = options.ReadConnections },
     services.GetRequiredService<TimeProvider>()));
 builder.Services.AddSingleton(services => new IngestPipeline(options.Ingest, services.GetRequiredService<IActionStore>(),
-    services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<IngestPipeline>>()));
+    services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<IngestPipeline>>(), services.GetRequiredService<ShowrunnerMetrics>()));
 builder.Services.AddSingleton(services => new ReleaseRegister(services.GetRequiredService<IActionStore>(), services.GetRequiredService<IngestPipeline>(),
     services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<ReleaseRegister>>()));
 builder.Services.AddSingleton(services => new LifecycleCoordinator(services.GetRequiredService<IActionStore>(), services.GetRequiredService<IngestPipeline>(),
@@ -103,6 +111,8 @@ builder.Services.AddHostedService<LifecycleHostedService>();
 builder.Services.AddHostedService<CheckpointHostedService>();
 builder.Services.AddHostedService<RolloutHostedService>();
 OutboxHostedService.AddServices(builder.Services); // after ingest: stopped before the store closes
+builder.Services.AddSingleton<OutboxGaugeService>(); // likewise
+builder.Services.AddHostedService(services => services.GetRequiredService<OutboxGaugeService>());
 // The operator dashboard (sampled once for every viewer) and demo mode; registered last, so stopped first.
 builder.Services.AddSingleton<Showrunner.Server.Dashboard.LedgerSelfCheck>();
 builder.Services.AddSingleton<Showrunner.Server.Dashboard.DashboardSampler>();
@@ -129,6 +139,7 @@ catch (StoreConfigurationException exception)
     return 2;
 }
 var startupLog = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Showrunner.Startup");
+StartupLog.Telemetry(startupLog, options.LogFormat, otlpEndpoint ?? "off");
 Showrunner.Core.Ledger.LedgerSigningKey ledgerKey;
 try
 {
@@ -170,7 +181,9 @@ StartupLog.Approvals(startupLog, options.Approvals.Enabled, options.Approvals.Gr
 app.UseExceptionHandler(handler => handler.Run(context =>
 {
     var failure = context.Features.Get<IExceptionHandlerFeature>()?.Error;
-    StartupLog.Unhandled(startupLog, failure, context.Request.Path.Value ?? "");
+    // The route pattern, not the path: a path can carry a player id.
+    StartupLog.Unhandled(startupLog, failure, context.Request.Method + " " +
+        ((context.Features.Get<IExceptionHandlerPathFeature>()?.Endpoint as RouteEndpoint)?.RoutePattern.RawText ?? "(no route)"));
     return Problems.WriteAsync(context, StatusCodes.Status500InternalServerError, ProblemCodes.InternalError, "Internal error",
         "The server failed to handle the request; the failure is logged.");
 }));
@@ -209,6 +222,7 @@ KeysEndpoints.Map(app);
 TokensEndpoints.Map(app);
 AuditEndpoints.Map(app);
 ApprovalsEndpoints.Map(app);
+MetricsEndpoints.Map(app);
 Showrunner.Server.Dashboard.DashboardEndpoints.Map(app);
 
 app.Run();
@@ -258,6 +272,9 @@ internal static partial class StartupLog
         Message = "Two-person rule: enabled={Enabled} grants={Grants} activation_percent={ActivationPercent} expiry_minutes={ExpiryMinutes}")]
     public static partial void Approvals(ILogger logger, bool enabled, bool grants, int activationPercent, int expiryMinutes);
 
-    [LoggerMessage(EventId = 2, Level = LogLevel.Error, Message = "Unhandled failure on {Path}")]
-    public static partial void Unhandled(ILogger logger, Exception? exception, string path);
+    [LoggerMessage(EventId = 5, Level = LogLevel.Information, Message = "Telemetry: GET /metrics (Prometheus text), log format {LogFormat}, OTLP export {OtlpEndpoint}")]
+    public static partial void Telemetry(ILogger logger, string logFormat, string otlpEndpoint);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Error, Message = "Unhandled failure on {Route}")]
+    public static partial void Unhandled(ILogger logger, Exception? exception, string route);
 }

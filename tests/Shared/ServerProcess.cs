@@ -32,6 +32,9 @@ internal sealed class ServerProcess : IDisposable
 
     public string DataDirectory { get; }
     public int Port { get; }
+
+    /// <summary>Environment variables for the server process (set before <see cref="Start"/>), e.g. OTEL_* settings.</summary>
+    public Dictionary<string, string> Environment { get; } = new(StringComparer.Ordinal);
     public Uri BaseAddress => new($"http://127.0.0.1:{Port}");
     public int? ProcessId => _process is { HasExited: false } ? _process.Id : null;
 
@@ -132,6 +135,10 @@ internal sealed class ServerProcess : IDisposable
         }
         info.Environment["Logging__LogLevel__Default"] = "Warning";
         info.Environment["Logging__LogLevel__Showrunner"] = "Information";
+        foreach (var (name, value) in Environment)
+        {
+            info.Environment[name] = value;
+        }
         lock (_output)
         {
             _output.Clear();

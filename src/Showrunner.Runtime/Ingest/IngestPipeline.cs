@@ -1,9 +1,11 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Showrunner.Core.Actions;
 using Showrunner.Core.LiveEvents;
 using Showrunner.Core.Partitioning;
 using Showrunner.Runtime.LiveEvents;
+using Showrunner.Runtime.Observability;
 using Showrunner.Storage;
 
 namespace Showrunner.Runtime.Ingest;
@@ -49,7 +51,7 @@ public sealed partial class IngestPipeline : IAsyncDisposable
     private RunControls _controls = RunControls.None;
     private long _sequenced;
 
-    public IngestPipeline(IngestOptions options, IActionStore store, TimeProvider time, ILogger<IngestPipeline> logger)
+    public IngestPipeline(IngestOptions options, IActionStore store, TimeProvider time, ILogger<IngestPipeline> logger, ShowrunnerMetrics? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         var errors = options.Validate();
@@ -69,7 +71,9 @@ public sealed partial class IngestPipeline : IAsyncDisposable
             _partitions[p] = new Partition(p, options.PartitionInboxCapacity);
         }
         _stamps = new StampClock(time);
-        _committer = new GroupCommitter(store, _registry, options.MaxActionsPerCommit, logger);
+        Metrics = metrics ?? new ShowrunnerMetrics();
+        Metrics.ObserveQueue(QueueDepths);
+        _committer = new GroupCommitter(store, _registry, options.MaxActionsPerCommit, logger, Metrics);
         _committer.Faulted += OnCommitFaulted;
         _executors = new PartitionExecutor[options.EffectiveExecutorCount];
         var snapshots = new SnapshotPolicy(options.SnapshotEveryActions, options.SnapshotMaxLagActions);
@@ -84,6 +88,9 @@ public sealed partial class IngestPipeline : IAsyncDisposable
     }
 
     public RuntimeState State => (RuntimeState)Volatile.Read(ref _state);
+
+    /// <summary>The host's instruments: the pipeline's stages record into them, and so do the components built on the pipeline (signer, rollouts).</summary>
+    internal ShowrunnerMetrics Metrics { get; }
 
     /// <summary>The release in force on every partition (the last one switched to), or null.</summary>
     public RuntimeRelease? ActiveRelease => Volatile.Read(ref _activeRelease);
@@ -380,15 +387,27 @@ public sealed partial class IngestPipeline : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(items);
         Interlocked.Increment(ref _activeSubmissions);
+        using var span = ShowrunnerActivities.Source.StartActivity(ShowrunnerActivities.Spans.Route);
+        if (span is not null && items.Length > 0)
+        {
+            span.SetTag(ShowrunnerActivities.Tags.ActionId, items[0].Id);
+            span.SetTag(ShowrunnerActivities.Tags.ActionCount, items.Length);
+        }
         try
         {
             var state = State;
             if (state != RuntimeState.Ready)
             {
+                span?.SetTag(ShowrunnerActivities.Tags.Outcome, "not_ready");
                 return new SubmitOutcome(SubmitStatus.NotReady, null, _options.RetryAfter,
                     state == RuntimeState.Recovering ? "The server is reloading its state after a failed write." : $"The server is {state.ToString().ToLowerInvariant()}.");
             }
-            return await SubmitReadyAsync(items).ConfigureAwait(false);
+            var outcome = await SubmitReadyAsync(items, span).ConfigureAwait(false);
+            if (span is not null)
+            {
+                Describe(span, outcome);
+            }
+            return outcome;
         }
         finally
         {
@@ -396,7 +415,38 @@ public sealed partial class IngestPipeline : IAsyncDisposable
         }
     }
 
-    private async Task<SubmitOutcome> SubmitReadyAsync(BatchItem[] items)
+    private static void Describe(Activity span, SubmitOutcome outcome)
+    {
+        span.SetTag(ShowrunnerActivities.Tags.Outcome, outcome.Status switch
+        {
+            SubmitStatus.Completed => "completed",
+            SubmitStatus.Overloaded => "overloaded",
+            SubmitStatus.NotReady => "not_ready",
+            _ => "store_failed",
+        });
+        if (outcome.Results is { } results)
+        {
+            int accepted = 0, duplicates = 0, rejected = 0;
+            foreach (var result in results)
+            {
+                switch (result.Status)
+                {
+                    case ActionStatus.Accepted: accepted++; break;
+                    case ActionStatus.Duplicate: duplicates++; break;
+                    default: rejected++; break;
+                }
+            }
+            span.SetTag(ShowrunnerActivities.Tags.Accepted, accepted);
+            span.SetTag(ShowrunnerActivities.Tags.Duplicates, duplicates);
+            span.SetTag(ShowrunnerActivities.Tags.Rejected, rejected);
+        }
+        else
+        {
+            span.SetStatus(ActivityStatusCode.Error, outcome.Message);
+        }
+    }
+
+    private async Task<SubmitOutcome> SubmitReadyAsync(BatchItem[] items, Activity? span)
     {
         var results = new ActionResult[items.Length];
         int[] partitionOf = new int[items.Length];
@@ -414,6 +464,7 @@ public sealed partial class IngestPipeline : IAsyncDisposable
             partitionOf[i] = partition;
             reserved[partition] = reserved.GetValueOrDefault(partition) + 1;
         }
+        span?.SetTag(ShowrunnerActivities.Tags.PartitionCount, reserved.Count);
         foreach (var (partition, count) in reserved)
         {
             if (!_partitions[partition].TryReserve(count))
@@ -527,10 +578,13 @@ public sealed partial class IngestPipeline : IAsyncDisposable
             unit.Indexes.Add(index);
         }
         batch.Expect(units.Count);
+        // The units carry the route span's context to the executor and committer threads (only when someone listens).
+        var trace = ShowrunnerActivities.Source.HasListeners() && Activity.Current is { } current ? current.Context : default;
+        long enqueuedAt = Metrics.QueueWait.Enabled ? Stopwatch.GetTimestamp() : 0;
         foreach (var (partition, unit) in units)
         {
             _executors[partition % _executors.Length].Enqueue(
-                new WorkUnit(batch, _partitions[partition], [.. unit.Entries], [.. unit.Indexes]));
+                new WorkUnit(batch, _partitions[partition], [.. unit.Entries], [.. unit.Indexes]) { Trace = trace, EnqueuedAt = enqueuedAt });
         }
 
         // 5. Wait for the durable commit, then for any id this batch found in flight elsewhere.
@@ -573,18 +627,33 @@ public sealed partial class IngestPipeline : IAsyncDisposable
 
     private void Count(ActionResult[] results)
     {
+        long accepted = 0, duplicates = 0;
         foreach (var result in results)
         {
             switch (result.Status)
             {
+                case ActionStatus.Accepted:
+                    accepted++;
+                    break;
                 case ActionStatus.Duplicate:
+                    duplicates++;
                     Interlocked.Increment(ref _duplicates);
                     break;
                 case ActionStatus.Rejected:
                     Interlocked.Increment(ref _rejected);
                     _rejectedByCode.AddOrUpdate(result.Rejection!.Code, 1, static (_, n) => n + 1);
+                    Metrics.ActionsRejected.Add(1, new KeyValuePair<string, object?>("code", result.Rejection.Code));
                     break;
             }
+        }
+        // One measurement per batch and outcome, not per action.
+        if (accepted > 0)
+        {
+            Metrics.ActionsAccepted.Add(accepted);
+        }
+        if (duplicates > 0)
+        {
+            Metrics.ActionsDuplicates.Add(duplicates);
         }
     }
 
@@ -604,6 +673,19 @@ public sealed partial class IngestPipeline : IAsyncDisposable
         var byCode = new SortedDictionary<string, long>(_rejectedByCode, StringComparer.Ordinal);
         return new IngestStats(accepted, Interlocked.Read(ref _duplicates), Interlocked.Read(ref _rejected), byCode,
             Interlocked.Read(ref _overloaded), _partitions.Length, State.ToString().ToLowerInvariant(), _since);
+    }
+
+    /// <summary>The queue gauges: actions in every partition inbox, and in the fullest one.</summary>
+    private (int Total, int Max) QueueDepths()
+    {
+        int total = 0, max = 0;
+        foreach (var partition in _partitions)
+        {
+            int count = partition.InboxCount;
+            total += count;
+            max = Math.Max(max, count);
+        }
+        return (total, max);
     }
 
     /// <summary>Totals of the inboxes and the committer, for diagnostics and metrics.</summary>

@@ -120,6 +120,12 @@ internal sealed class WorkUnit(IngestBatch batch, Partition partition, InFlightE
     public Partition Partition { get; } = partition;
     public InFlightEntry[] Entries { get; } = entries;
     public int[] ResultIndexes { get; } = resultIndexes;
+
+    /// <summary>The trace context of the batch's route span (default when nobody traces): evaluate and commit spans are its children.</summary>
+    public System.Diagnostics.ActivityContext Trace { get; init; }
+
+    /// <summary>When the unit entered its executor's inbox (a <see cref="System.Diagnostics.Stopwatch"/> timestamp; 0 when nobody measures queue wait).</summary>
+    public long EnqueuedAt { get; init; }
 }
 
 /// <summary>

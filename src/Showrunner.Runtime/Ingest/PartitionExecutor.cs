@@ -22,6 +22,9 @@ internal sealed class CommitGroup
     public List<PartitionSnapshotRow> Snapshots { get; } = [];
     public List<RolloutAssignmentRow> Assignments { get; } = [];
 
+    /// <summary>The grants of <see cref="Ledger"/>, counted in the grant metrics once the group is durable.</summary>
+    public List<PendingGrant> Grants { get; } = [];
+
     /// <summary>The ledger head of each partition that appended entries, after this group.</summary>
     public List<(Partition Partition, LedgerCommitted Head)> Heads { get; } = [];
 
@@ -193,7 +196,7 @@ internal sealed class PartitionExecutor
                         break;
                     default:
                         var unit = (WorkUnit)item;
-                        Execute(unit, group);
+                        ExecuteTraced(unit, group);
                         group.Units.Add(unit);
                         break;
                 }
@@ -204,6 +207,31 @@ internal sealed class PartitionExecutor
                 _committer.Enqueue(group);
             }
         }
+    }
+
+    /// <summary>Runs a unit, recording its queue wait and (when someone listens) its evaluate span.</summary>
+    private void ExecuteTraced(WorkUnit unit, CommitGroup group)
+    {
+        if (unit.EnqueuedAt != 0)
+        {
+            _pipeline.Metrics.QueueWait.Record(System.Diagnostics.Stopwatch.GetElapsedTime(unit.EnqueuedAt).TotalSeconds);
+        }
+        if (unit.Trace == default)
+        {
+            Execute(unit, group);
+            return;
+        }
+        using var span = Observability.ShowrunnerActivities.Source.StartActivity(Observability.ShowrunnerActivities.Spans.Evaluate,
+            System.Diagnostics.ActivityKind.Internal, unit.Trace);
+        if (span is not null)
+        {
+            span.SetTag(Observability.ShowrunnerActivities.Tags.ActionId, unit.Entries[0].Action.Id);
+            span.SetTag(Observability.ShowrunnerActivities.Tags.ActionCount, unit.Entries.Length);
+            span.SetTag(Observability.ShowrunnerActivities.Tags.Partition, unit.Partition.Index);
+        }
+        int grantsBefore = group.Grants.Count;
+        Execute(unit, group);
+        span?.SetTag("showrunner.grants", group.Grants.Count - grantsBefore);
     }
 
     /// <summary>
@@ -352,6 +380,7 @@ internal sealed class PartitionExecutor
                 group.Nodes.Add(new MerkleNodeRow(partition.Index, node.Level, node.Index, node.Hash));
             }
             group.Outbox.Add(new OutboxRow(entry.GrantId, GrantPayload.Build(entry, _payloadBuffer, _payloadWriter), entry.TimeTicks));
+            group.Grants.Add(grant);
         }
         if (grants.Count > 0)
         {

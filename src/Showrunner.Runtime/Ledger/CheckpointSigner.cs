@@ -38,6 +38,25 @@ public sealed partial class CheckpointSigner : IDisposable
         _key = key;
         _time = time;
         _logger = logger;
+        pipeline.Metrics.ObserveCheckpoint(Gauges);
+    }
+
+    /// <summary>
+    /// The checkpoint gauges: time since the latest checkpoint (null before the first) and the
+    /// committed entries it does not cover yet. In memory only; never loads the store.
+    /// </summary>
+    private Observability.CheckpointGauges? Gauges()
+    {
+        var latest = _loaded ? Volatile.Read(ref _latest) : null;
+        long uncovered = 0;
+        var heads = _pipeline.CommittedLedgerHeads();
+        for (int p = 0; p < heads.Length; p++)
+        {
+            long signedSize = latest is not null && p < latest.Checkpoint.Partitions.Count ? latest.Checkpoint.Partitions[p].Size : 0;
+            uncovered += Math.Max(0, heads[p].Size - signedSize);
+        }
+        double? age = latest is null ? null : Math.Max(0, (_time.GetUtcNow().UtcTicks - latest.Checkpoint.TimeTicks) / (double)TimeSpan.TicksPerSecond);
+        return new Observability.CheckpointGauges(age, uncovered);
     }
 
     internal string KeyId => _key.KeyId;
@@ -114,6 +133,8 @@ public sealed partial class CheckpointSigner : IDisposable
             }
             Volatile.Write(ref _latest, signed);
             LastSigningDuration = Stopwatch.GetElapsedTime(started);
+            _pipeline.Metrics.LedgerCheckpoints.Add(1);
+            _pipeline.Metrics.LedgerCheckpointDuration.Record(LastSigningDuration.TotalSeconds);
             LogSigned(_logger, sequence, heads.Sum(h => h.Size), LastSigningDuration.TotalMilliseconds);
             return signed;
         }

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
+using Showrunner.Runtime.Observability;
 using Showrunner.Storage.Outbox;
 
 namespace Showrunner.Runtime.Outbox;
@@ -32,6 +33,7 @@ internal sealed partial class OutboxWorker : IAsyncDisposable
     private readonly IDeliverer _deliverer;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly ShowrunnerMetrics? _metrics;
     private readonly RetrySchedule _schedule;
     private readonly CircuitBreaker _breaker;
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
@@ -47,7 +49,8 @@ internal sealed partial class OutboxWorker : IAsyncDisposable
     private long _deferred;
     private long _storeErrors;
 
-    public OutboxWorker(OutboxOptions options, IOutboxStore store, IDeliverer deliverer, TimeProvider time, ILogger<OutboxWorker> logger)
+    public OutboxWorker(OutboxOptions options, IOutboxStore store, IDeliverer deliverer, TimeProvider time, ILogger<OutboxWorker> logger,
+        ShowrunnerMetrics? metrics = null)
     {
         var errors = options.Validate();
         if (errors.Count > 0)
@@ -59,6 +62,7 @@ internal sealed partial class OutboxWorker : IAsyncDisposable
         _deliverer = deliverer;
         _time = time;
         _logger = logger;
+        _metrics = metrics;
         _schedule = new RetrySchedule(options.BackoffBase, options.BackoffCap, options.JitterSeed);
         _breaker = new CircuitBreaker(deliverer.Target, options.CircuitFailureThreshold, options.CircuitCoolDown, options.CircuitCoolDownMax);
     }
@@ -272,13 +276,39 @@ internal sealed partial class OutboxWorker : IAsyncDisposable
             {
                 // The circuit opened after this delivery was taken: give it back unattempted.
                 Interlocked.Increment(ref _deferred);
+                CountAttempt("deferred");
                 await _store.ReleaseAsync(delivery.GrantId, _breaker.RetryAt ?? _time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
                 return;
             }
             int attempt = delivery.Attempts + 1;
+            // A delivery starts its own trace: the request that caused the grant was answered long ago.
+            // The webhook request carries this span's traceparent (HttpClient propagates it).
+            System.Diagnostics.Activity.Current = null;
+            using var span = ShowrunnerActivities.Source.StartActivity(ShowrunnerActivities.Spans.Deliver, System.Diagnostics.ActivityKind.Producer);
+            span?.SetTag(ShowrunnerActivities.Tags.GrantId, delivery.GrantId);
+            span?.SetTag(ShowrunnerActivities.Tags.Attempt, attempt);
             var result = await _deliverer.DeliverAsync(delivery, attempt, _abort.Token).ConfigureAwait(false);
             var now = _time.GetUtcNow();
             var record = Decide(delivery, attempt, probe, result, now);
+            string outcome = record.Outcome switch
+            {
+                AttemptOutcome.Delivered => "delivered",
+                AttemptOutcome.DeadLettered => "dead_lettered",
+                _ => "failed",
+            };
+            CountAttempt(outcome);
+            if (span is not null)
+            {
+                span.SetTag(ShowrunnerActivities.Tags.Outcome, outcome);
+                if (result.StatusCode is { } status)
+                {
+                    span.SetTag(ShowrunnerActivities.Tags.StatusCode, status);
+                }
+                if (record.Outcome != AttemptOutcome.Delivered)
+                {
+                    span.SetStatus(System.Diagnostics.ActivityStatusCode.Error, result.Error);
+                }
+            }
             await _store.RecordAttemptAsync(delivery.GrantId, record, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception exception)
@@ -288,6 +318,8 @@ internal sealed partial class OutboxWorker : IAsyncDisposable
             LogRecordFailed(_logger, exception, delivery.GrantId);
         }
     }
+
+    private void CountAttempt(string outcome) => _metrics?.OutboxAttempts.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
 
     private AttemptRecord Decide(DueDelivery delivery, int attempt, bool probe, AttemptResult result, DateTimeOffset now)
     {

@@ -7,6 +7,7 @@ using Showrunner.Core.Rollouts;
 using Showrunner.Core.Rules.Bundle;
 using Showrunner.Runtime.Audit;
 using Showrunner.Runtime.Ingest;
+using Showrunner.Runtime.Observability;
 using Showrunner.Runtime.Releases;
 using Showrunner.Storage;
 
@@ -62,9 +63,6 @@ public sealed partial class RolloutController : IDisposable
     public const string GatesActor = "system:gates";
     public const string AutoActor = "system:rollout";
 
-    private static readonly Meter Meter = new("Showrunner.Rollouts");
-    private static readonly Counter<long> Rollbacks = Meter.CreateCounter<long>("showrunner.rollout.rollbacks", description: "Rollouts rolled back, by trigger (gate or operator).");
-
     private readonly IActionStore _store;
     private readonly IngestPipeline _pipeline;
     private readonly ReleaseRegister _register;
@@ -89,6 +87,46 @@ public sealed partial class RolloutController : IDisposable
         _audit = audit;
         _alert = alert;
         register.ChangeGuard = () => Volatile.Read(ref _running) is null ? null : "A rollout is running; complete or roll it back first (GET /v1/rollout).";
+        pipeline.Metrics.ObserveRollout(Gauges);
+    }
+
+    /// <summary>The rollout gauges: step, and each gate's candidate, baseline and threshold values and verdict (from the live counts, like <see cref="View"/>).</summary>
+    private RolloutGauges Gauges()
+    {
+        if (Volatile.Read(ref _running) is not { } running)
+        {
+            return new RolloutGauges(false, 0, [], []);
+        }
+        var (gates, _, _, _) = Evaluate(running);
+        var values = new List<Measurement<double>>(gates.Count * 3);
+        var statuses = new Measurement<long>[gates.Count];
+        for (int i = 0; i < gates.Count; i++)
+        {
+            var gate = gates[i];
+            var name = new KeyValuePair<string, object?>("gate", gate.Gate);
+            var eventId = new KeyValuePair<string, object?>("event", gate.Event ?? "");
+            var reward = new KeyValuePair<string, object?>("reward", gate.Reward ?? "");
+            foreach (var (side, text) in new[] { ("candidate", gate.Candidate), ("baseline", gate.Baseline), ("threshold", gate.Threshold) })
+            {
+                if (LeadingNumber(text) is { } value)
+                {
+                    values.Add(new Measurement<double>(value, name, eventId, reward, new KeyValuePair<string, object?>("side", side)));
+                }
+            }
+            statuses[i] = new Measurement<long>((long)gate.Status, name, eventId, reward);
+        }
+        return new RolloutGauges(true, running.Active.StepIndex, [.. values], statuses);
+    }
+
+    /// <summary>
+    /// The number a gate shows ("0.5%" → 0.5, "≤ 1200 µs" → 1200, "+1.5 points" → 1.5, "3.2 per
+    /// 1,000 actions" → 3.2): the first decimal number in the text, in the gate's own unit
+    /// (docs/observability.md lists the unit of each gate).
+    /// </summary>
+    internal static double? LeadingNumber(string text)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(text, @"-?\d+(\.\d+)?", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+        return match.Success ? double.Parse(match.Value, System.Globalization.CultureInfo.InvariantCulture) : null;
     }
 
     public bool IsRunning => Volatile.Read(ref _running) is not null;
@@ -369,7 +407,7 @@ public sealed partial class RolloutController : IDisposable
         Volatile.Write(ref _running, null);
         await _pipeline.SwitchRolloutAsync(null).ConfigureAwait(false);
         await AppendChangeAsync(running, "rollback", running.Active.StepIndex, actor, reason).ConfigureAwait(false);
-        Rollbacks.Add(1, new KeyValuePair<string, object?>("trigger", failed is null ? "operator" : "gate"));
+        _pipeline.Metrics.RolloutRollbacks.Add(1, new KeyValuePair<string, object?>("trigger", failed is null ? "operator" : "gate"));
         LogRolledBack(_logger, running.Stored.Id, running.Candidate.Id, actor, reason ?? "");
         int reversed = 0;
         if (running.Plan.OnRollback == RollbackPolicy.Reverse)

@@ -1,10 +1,12 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Text.Json;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http.Features;
 using Showrunner.Core.Actions;
 using Showrunner.Runtime.Ingest;
+using Showrunner.Runtime.Observability;
 using Showrunner.Server.Hosting;
 using Showrunner.Server.Security;
 
@@ -13,7 +15,7 @@ namespace Showrunner.Server.Api;
 /// <summary>
 /// <c>POST /v1/actions</c> and <c>GET /v1/actions/{id}</c>. The contract is in docs/api.md.
 /// </summary>
-internal sealed class ActionsEndpoints(IngestPipeline pipeline, ServerOptions options, TimeProvider time, Storage.IActionStore store)
+internal sealed class ActionsEndpoints(IngestPipeline pipeline, ServerOptions options, TimeProvider time, Storage.IActionStore store, ShowrunnerMetrics metrics)
 {
     private int _activeRequests;
 
@@ -26,6 +28,7 @@ internal sealed class ActionsEndpoints(IngestPipeline pipeline, ServerOptions op
 
     public async Task PostAsync(HttpContext context)
     {
+        long started = Stopwatch.GetTimestamp();
         var limits = options.Limits;
         if (!IsJson(context.Request.ContentType))
         {
@@ -44,6 +47,7 @@ internal sealed class ActionsEndpoints(IngestPipeline pipeline, ServerOptions op
         {
             Interlocked.Decrement(ref _activeRequests);
             pipeline.CountRefusedBatch(ProblemCodes.Overloaded);
+            CountRefused(ProblemCodes.Overloaded);
             await Problems.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, ProblemCodes.Overloaded, "Overloaded",
                 $"More than {options.MaxConcurrentIngestRequests} ingest requests are in progress; nothing of this batch was applied.",
                 options.Ingest.RetryAfter).ConfigureAwait(false);
@@ -51,7 +55,7 @@ internal sealed class ActionsEndpoints(IngestPipeline pipeline, ServerOptions op
         }
         try
         {
-            await HandleBatchAsync(context, limits).ConfigureAwait(false);
+            await HandleBatchAsync(context, limits, started).ConfigureAwait(false);
         }
         finally
         {
@@ -59,7 +63,7 @@ internal sealed class ActionsEndpoints(IngestPipeline pipeline, ServerOptions op
         }
     }
 
-    private async Task HandleBatchAsync(HttpContext context, ActionLimits limits)
+    private async Task HandleBatchAsync(HttpContext context, ActionLimits limits, long started)
     {
         var sizeFeature = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
         if (sizeFeature is { IsReadOnly: false })
@@ -70,19 +74,30 @@ internal sealed class ActionsEndpoints(IngestPipeline pipeline, ServerOptions op
         try
         {
             int length;
-            (body, length) = await ReadBodyAsync(context.Request.BodyReader, limits.MaxBodyBytes, context.RequestAborted).ConfigureAwait(false);
-            if (length < 0)
+            ParsedBatch parsed;
+            using (var validate = ShowrunnerActivities.Source.StartActivity(ShowrunnerActivities.Spans.Validate))
             {
-                await Refuse(context, StatusCodes.Status413PayloadTooLarge, BatchErrorCodes.BodyTooLarge, "Body too large",
-                    $"The body exceeds the limit of {limits.MaxBodyBytes} bytes; it was not read further.").ConfigureAwait(false);
-                return;
+                (body, length) = await ReadBodyAsync(context.Request.BodyReader, limits.MaxBodyBytes, context.RequestAborted).ConfigureAwait(false);
+                if (length < 0)
+                {
+                    validate?.SetTag(ShowrunnerActivities.Tags.Code, BatchErrorCodes.BodyTooLarge).SetStatus(ActivityStatusCode.Error);
+                    await Refuse(context, StatusCodes.Status413PayloadTooLarge, BatchErrorCodes.BodyTooLarge, "Body too large",
+                        $"The body exceeds the limit of {limits.MaxBodyBytes} bytes; it was not read further.").ConfigureAwait(false);
+                    return;
+                }
+                parsed = ActionBatchParser.Parse(body.AsSpan(0, length), limits, time.GetUtcNow().UtcTicks);
+                if (parsed.ErrorCode is { } code)
+                {
+                    validate?.SetTag(ShowrunnerActivities.Tags.Code, code).SetStatus(ActivityStatusCode.Error);
+                    await Refuse(context, StatusCodes.Status400BadRequest, code, "Invalid batch", parsed.ErrorMessage!).ConfigureAwait(false);
+                    return;
+                }
+                if (validate is not null)
+                {
+                    Describe(validate, parsed.Items);
+                }
             }
-            var parsed = ActionBatchParser.Parse(body.AsSpan(0, length), limits, time.GetUtcNow().UtcTicks);
-            if (parsed.ErrorCode is { } code)
-            {
-                await Refuse(context, StatusCodes.Status400BadRequest, code, "Invalid batch", parsed.ErrorMessage!).ConfigureAwait(false);
-                return;
-            }
+            metrics.ActionsReceived.Add(parsed.Items.Length);
             // The body is no longer needed: return it before waiting for the commit.
             ArrayPool<byte>.Shared.Return(body);
             body = null;
@@ -91,16 +106,20 @@ internal sealed class ActionsEndpoints(IngestPipeline pipeline, ServerOptions op
             {
                 case SubmitStatus.Completed:
                     await WriteResultsAsync(context, outcome.Results!).ConfigureAwait(false);
+                    metrics.AckLatency.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
                     break;
                 case SubmitStatus.Overloaded:
+                    CountRefused(ProblemCodes.Overloaded);
                     await Problems.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, ProblemCodes.Overloaded, "Overloaded",
                         outcome.Message!, outcome.RetryAfter).ConfigureAwait(false);
                     break;
                 case SubmitStatus.NotReady:
+                    CountRefused(ProblemCodes.NotReady);
                     await Problems.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, ProblemCodes.NotReady, "Not ready",
                         outcome.Message!, outcome.RetryAfter).ConfigureAwait(false);
                     break;
                 default:
+                    CountRefused(ProblemCodes.StoreUnavailable);
                     await Problems.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, ProblemCodes.StoreUnavailable, "Store unavailable",
                         outcome.Message + " Some actions of the batch may have been committed; resending the same batch is safe.",
                         outcome.RetryAfter).ConfigureAwait(false);
@@ -127,9 +146,22 @@ internal sealed class ActionsEndpoints(IngestPipeline pipeline, ServerOptions op
         }
     }
 
+    /// <summary>The validate span's tags: the batch's first action id and its size.</summary>
+    private static void Describe(Activity span, BatchItem[] items)
+    {
+        if (items.Length > 0)
+        {
+            span.SetTag(ShowrunnerActivities.Tags.ActionId, items[0].Id);
+        }
+        span.SetTag(ShowrunnerActivities.Tags.ActionCount, items.Length);
+    }
+
+    private void CountRefused(string code) => metrics.BatchesRefused.Add(1, new KeyValuePair<string, object?>("code", code));
+
     private Task Refuse(HttpContext context, int status, string code, string title, string detail)
     {
         pipeline.CountRefusedBatch(code);
+        CountRefused(code);
         return Problems.WriteAsync(context, status, code, title, detail);
     }
 

@@ -16,7 +16,8 @@ namespace Showrunner.Server.Hosting;
 /// for <see cref="DrainTimeout"/> (or until the host's own shutdown deadline, if sooner); then they
 /// are cancelled and recorded as failed and retryable, due at once after the restart.
 /// </remarks>
-internal sealed partial class OutboxHostedService(IActionStore store, ServerOptions options, TimeProvider time, ILoggerFactory loggers)
+internal sealed partial class OutboxHostedService(IActionStore store, ServerOptions options, TimeProvider time, ILoggerFactory loggers,
+    Runtime.Observability.ShowrunnerMetrics metrics)
     : IHostedService, IDisposable
 {
     public static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(5);
@@ -50,7 +51,7 @@ internal sealed partial class OutboxHostedService(IActionStore store, ServerOpti
         }
         _http = WebhookDeliverer.CreateHttpClient(options.Outbox);
         var deliverer = new WebhookDeliverer(options.Outbox, _http, time);
-        var worker = new OutboxWorker(options.Outbox, store.Outbox, deliverer, time, loggers.CreateLogger<OutboxWorker>());
+        var worker = new OutboxWorker(options.Outbox, store.Outbox, deliverer, time, loggers.CreateLogger<OutboxWorker>(), metrics);
         // The worker logs its effective options once (the secret only as its length).
         worker.Start();
         Volatile.Write(ref _worker, worker);

@@ -36,6 +36,9 @@ internal sealed record ServerOptions
     /// <summary>How often a checkpoint is signed when the ledger grew (docs/ledger.md).</summary>
     public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>How the console log is written: <c>text</c> (default, for people) or <c>json</c> (one object per line, docs/observability.md).</summary>
+    public string LogFormat { get; init; } = "text";
+
     /// <summary>Where rollback alerts are posted (<c>Showrunner:Alerts:WebhookUrl</c>); none when null.</summary>
     public Uri? AlertWebhookUrl { get; init; }
 
@@ -51,7 +54,7 @@ internal sealed record ServerOptions
         "MaxActionsPerBatch", "MaxBodyBytes", "MaxDataBytes", "MaxDataDepth", "MaxIdLength", "MaxPlayerLength",
         "MaxTypeLength", "MaxFutureSkewSeconds", "MaxAgeSeconds", "MaxConcurrentIngestRequests", "ReadConnections",
         "LoadExample", "MaxReleaseBytes", "CheckpointIntervalMs", "SnapshotEveryActions", "SnapshotMaxLagActions", OutboxSettings.Section, "Alerts",
-        SecuritySettings.TitleKey, SecuritySettings.LifetimeKey, SecuritySettings.RateLimitsSection,
+        SecuritySettings.TitleKey, SecuritySettings.LifetimeKey, SecuritySettings.RateLimitsSection, "LogFormat",
         global::Showrunner.Server.Dashboard.DashboardOptions.Section, global::Showrunner.Server.Demo.DemoOptions.Section,
         ApprovalSettings.Section,
     ];
@@ -160,6 +163,11 @@ internal sealed record ServerOptions
         var dashboard = global::Showrunner.Server.Dashboard.DashboardOptions.Read(configuration, errors);
         var demo = global::Showrunner.Server.Demo.DemoOptions.Read(configuration, limits.MaxActionsPerBatch, errors);
         var approvals = ApprovalSettings.Read(configuration, errors);
+        string logFormat = section["LogFormat"] ?? "text";
+        if (logFormat is not ("text" or "json"))
+        {
+            errors.Add($"Showrunner:LogFormat = '{logFormat}': must be text or json.");
+        }
         if (errors.Count > 0)
         {
             throw new OptionsException(errors);
@@ -180,6 +188,7 @@ internal sealed record ServerOptions
             Dashboard = dashboard,
             Demo = demo,
             Approvals = approvals,
+            LogFormat = logFormat,
         };
     }
 }

@@ -215,7 +215,7 @@ internal sealed class MetricsCollector : IDisposable
             listener.EnableMeasurementEvents(instrument, state);
         };
         _listener.SetMeasurementEventCallback<long>(static (_, value, tags, state) => ((InstrumentState)state!).Record(value, tags));
-        _listener.SetMeasurementEventCallback<int>(static (_, value, tags, state) => ((InstrumentState)state!).Record(value, tags));
+        _listener.SetMeasurementEventCallback<int>(static (_, value, tags, state) => ((InstrumentState)state!).Record((long)value, tags));
         _listener.SetMeasurementEventCallback<double>(static (_, value, tags, state) => ((InstrumentState)state!).Record(value, tags));
         _listener.Start();
     }
@@ -280,6 +280,17 @@ internal sealed class MetricsCollector : IDisposable
         public MetricKind Kind { get; }
 
         public ConcurrentDictionary<LabelKey, Series> Series { get; } = new();
+
+        /// <summary>A whole-number measurement: a counter adds it exactly (one interlocked add), anything else records it as a double.</summary>
+        public void Record(long value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            if (Kind == MetricKind.Counter)
+            {
+                Find(tags).Add(value);
+                return;
+            }
+            Record((double)value, tags);
+        }
 
         public void Record(double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
         {
@@ -352,14 +363,20 @@ internal sealed class MetricsCollector : IDisposable
         }
     }
 
-    /// <summary>One series' running state. Counters and gauges keep a double (as bits, for interlocked updates); histograms their buckets too.</summary>
+    /// <summary>
+    /// One series' running state: a whole-number sum (counters of longs: one interlocked add), a
+    /// double (as bits, for interlocked updates: gauges, fractional counters, a histogram's sum) and
+    /// a histogram's buckets, whose total is its count.
+    /// </summary>
     private sealed class Series(KeyValuePair<string, string>[] labels, int bounds)
     {
         private readonly long[] _buckets = new long[bounds + 1];
         private long _valueBits;
-        private long _count;
+        private long _whole;
 
         public KeyValuePair<string, string>[] Labels { get; } = labels;
+
+        public void Add(long value) => Interlocked.Add(ref _whole, value);
 
         public void Add(double value)
         {
@@ -382,12 +399,11 @@ internal sealed class MetricsCollector : IDisposable
         {
             Interlocked.Increment(ref _buckets[bucket]);
             Add(value);
-            Interlocked.Increment(ref _count);
         }
 
         public MetricSeries ToSeries(MetricKind kind, double[] bounds)
         {
-            double value = BitConverter.Int64BitsToDouble(Volatile.Read(ref _valueBits));
+            double value = BitConverter.Int64BitsToDouble(Volatile.Read(ref _valueBits)) + Volatile.Read(ref _whole);
             if (kind != MetricKind.Histogram)
             {
                 return new MetricSeries(Labels, value, null);
@@ -397,7 +413,7 @@ internal sealed class MetricsCollector : IDisposable
             {
                 counts[i] = Volatile.Read(ref _buckets[i]);
             }
-            // Count is the sum of the buckets read, so _count and the buckets never disagree in a snapshot.
+            // The count is the sum of the buckets read, so count and buckets never disagree in a snapshot.
             long count = counts.Sum();
             return new MetricSeries(Labels, count, new HistogramValue(bounds, counts, count, value));
         }

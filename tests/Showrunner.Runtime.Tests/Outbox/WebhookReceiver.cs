@@ -27,7 +27,11 @@ internal abstract record ReceiverBehavior
 
 /// <summary>One request as the receiver saw it.</summary>
 internal sealed record ReceivedRequest(string? GrantId, byte[] Body, string? ContentType, string? Timestamp, string? Signature, string? Attempt,
-    bool SignatureValid, ReceiverBehavior Behavior);
+    bool SignatureValid, ReceiverBehavior Behavior)
+{
+    /// <summary>The W3C trace context the sender propagated, if any.</summary>
+    public string? TraceParent { get; init; }
+}
 
 /// <summary>
 /// A real HTTP receiver (Kestrel on 127.0.0.1, a port of its own) for the outbox tests. It is the
@@ -121,7 +125,8 @@ internal sealed class WebhookReceiver : IAsyncDisposable
             string? signature = headers["X-Showrunner-Signature"];
             var behavior = Behave(grantId ?? "");
             var request = new ReceivedRequest(grantId, body, context.Request.ContentType, timestamp, signature, headers["X-Showrunner-Attempt"],
-                Verify(timestamp, signature, body), behavior);
+                Verify(timestamp, signature, body), behavior)
+            { TraceParent = headers["traceparent"] };
             _requests.Enqueue(request);
             OnRequest?.Invoke(request);
             switch (behavior)

@@ -47,6 +47,7 @@ public sealed class AuthorizationMatrixTests
         ["POST /v1/actions"] = new(Access.Ingest, "/v1/actions", Json: "{}"),
         ["GET /v1/actions/{id}"] = new(Access.Viewer, "/v1/actions/nope"),
         ["GET /v1/stats"] = new(Access.Viewer, "/v1/stats"),
+        ["GET /metrics"] = new(Access.Viewer, "/metrics"),
         ["POST /v1/releases"] = new(Access.Operator, "/v1/releases"),
         ["GET /v1/releases"] = new(Access.Viewer, "/v1/releases"),
         ["GET /v1/releases/active"] = new(Access.Viewer, "/v1/releases/active"),

@@ -101,6 +101,64 @@ public sealed class SecretsInLogsTests
         }
     }
 
+    /// <summary>
+    /// The log as the server writes it by default (Information and above, ASP.NET Core's request
+    /// lines off): during an ingest workload with grants, player reads, a scrape of /metrics and
+    /// traced requests, no player id and no secret appears — not in a message, not in a
+    /// structured value, not in a scope.
+    /// </summary>
+    [Fact]
+    public async Task An_ingest_workload_logs_no_player_id_and_no_secret_at_the_default_levels()
+    {
+        var logs = new CapturingProvider();
+        using var factory = new ShowrunnerFactory(configure: builder => builder.ConfigureLogging(logging => logging.AddProvider(logs)));
+        var admin = await factory.ReadyClientAsync();
+        var (bundle, _) = Core.Rules.Bundle.ReleaseBundle.Build([new Core.Rules.Syntax.SourceText("metrics.hcl", Observability.MetricsTests.Release)]);
+        var content = new ByteArrayContent(bundle!.CanonicalBytes);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("text/plain");
+        Assert.Equal(HttpStatusCode.Created, (await admin.PostAsync(U("/v1/releases"), content)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync(U($"/v1/releases/{bundle.Id}/activate"), null)).StatusCode);
+        await factory.Services.GetRequiredService<Runtime.LiveEvents.LifecycleCoordinator>().TickAsync();
+        var (_, gameServer) = await factory.CreateKeyAsync(title: "default");
+        string[] players = ["zoe-player-4711", "yan-player-0815"];
+        string token = await factory.IssueTokenAsync(gameServer, players[0]);
+        using (var ingest = factory.ClientWith(gameServer))
+        {
+            string body = Observability.MetricsTests.Batch([.. Enumerable.Range(0, 8).Select(i => Observability.MetricsTests.Kill("w-" + i, players[i % 2]))]);
+            using var request = new HttpRequestMessage(HttpMethod.Post, U("/v1/actions")) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+            request.Headers.Add("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+            Assert.Equal(HttpStatusCode.OK, (await ingest.SendAsync(request)).StatusCode);
+        }
+        using (var player = factory.ClientWith(token))
+        {
+            Assert.Equal(HttpStatusCode.OK, (await player.GetAsync(U($"/v1/players/{players[0]}/events"))).StatusCode);
+            Assert.Equal(HttpStatusCode.Forbidden, (await player.GetAsync(U($"/v1/players/{players[1]}/rewards"))).StatusCode);
+        }
+        Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync(U($"/v1/events/hunt/leaderboard/rank/{players[1]}"))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync(U("/metrics"))).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync(U($"/v1/nothing/{players[0]}"))).StatusCode);
+
+        var entries = logs.Entries.ToArray();
+        // The capture saw the server's own lines (the release activation among them), so the absence below means something.
+        Assert.Contains(entries, e => e.StartsWith("Showrunner.", StringComparison.Ordinal) && e.Contains(" Information ", StringComparison.Ordinal));
+        Assert.Contains(entries, e => e.Contains(bundle.Id, StringComparison.Ordinal));
+        Assert.True(!entries.Any(e => e.Contains(" Debug ", StringComparison.Ordinal) || e.Contains(" Trace ", StringComparison.Ordinal)),
+            string.Join("\n", entries.Where(e => e.Contains(" Debug ", StringComparison.Ordinal) || e.Contains(" Trace ", StringComparison.Ordinal)).Take(5)));
+        // Scopes: ASP.NET Core opens one per request with the request's path (which can name a
+        // player). The text format writes no scopes; the JSON format drops RequestPath from them
+        // (checked on its real output in tests/Showrunner.EndToEnd.Tests/Observability/JsonLogTests.cs).
+        var lines = entries.Where(e => !e.Contains(" scope: ", StringComparison.Ordinal)).ToArray();
+        foreach (string player in players)
+        {
+            Assert.True(!lines.Any(e => e.Contains(player, StringComparison.Ordinal)), string.Join("\n", lines.Where(e => e.Contains(player, StringComparison.Ordinal))));
+        }
+        foreach (string sensitive in new[] { factory.AdminKey, gameServer, token })
+        {
+            string part = sensitive.StartsWith("sr_", StringComparison.Ordinal) ? sensitive[16..] : sensitive[5..];
+            Assert.DoesNotContain(entries, e => e.Contains(part[..20], StringComparison.Ordinal));
+        }
+    }
+
     [Fact]
     public async Task An_endpoint_without_a_declared_access_is_refused_to_everybody_even_the_admin()
     {
