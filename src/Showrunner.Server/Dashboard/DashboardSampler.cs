@@ -303,6 +303,8 @@ internal sealed partial class DashboardSampler : IDisposable
             }
         }
         var window = newest?.AckLatency is { } end ? Minus(end, oldest?.AckLatency) : null;
+        // Whether the histogram ever had a measurement: "nothing in the last minute" and "not measured" read differently.
+        w.WriteBoolean("ack_latency_recorded", newest?.AckLatency is { Count: > 0 });
         if (window is null || window.Count == 0)
         {
             w.WriteNull("ack_latency_ms");

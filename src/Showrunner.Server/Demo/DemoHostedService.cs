@@ -51,13 +51,19 @@ internal sealed partial class DemoHostedService(IngestPipeline pipeline, Release
         }
     }
 
-    /// <summary>The demo's rollout plan: a 10 % canary, then 50 %, then everyone; a person advances each step.</summary>
+    /// <summary>
+    /// The demo's rollout plan: a 10 % canary, then 50 %, then everyone; a person advances each step.
+    /// The gates wait for 20,000 actions per cohort (about 200 s of the canary at the default rate):
+    /// rare rewards (the silver tier's blade) make per-action rates noisy in small samples, and a
+    /// demo canary rolled back on noise would show nothing. The soak (5 min) outlasts that wait, so
+    /// at the default rate the step is judged before it could be held.
+    /// </summary>
     public static RolloutPlan Plan { get; } = new(
         [
-            new RolloutStep(StepMode.Live, 1_000, TimeSpan.FromMinutes(2)),
-            new RolloutStep(StepMode.Live, 5_000, TimeSpan.FromMinutes(2)),
+            new RolloutStep(StepMode.Live, 1_000, TimeSpan.FromMinutes(5)),
+            new RolloutStep(StepMode.Live, 5_000, TimeSpan.FromMinutes(5)),
             new RolloutStep(StepMode.Live, 10_000, TimeSpan.Zero),
-        ], new GateThresholds(MinActions: 2_000, MaxRewardRatioPercent: 300), AutoAdvance: false, RollbackPolicy.Keep);
+        ], new GateThresholds(MinActions: 20_000, MaxRewardRatioPercent: 300), AutoAdvance: false, RollbackPolicy.Keep);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -210,21 +216,32 @@ internal sealed partial class DemoHostedService(IngestPipeline pipeline, Release
         using var inFlight = new SemaphoreSlim(demo.MaxInFlightBatches, demo.MaxInFlightBatches);
         long started = time.GetTimestamp();
         long reported = started;
-        while (!stoppingToken.IsCancellationRequested)
+        try
         {
-            int count = pacer.Take(time.GetElapsedTime(started), demo.BatchSize);
-            if (count == 0)
+            while (!stoppingToken.IsCancellationRequested)
             {
-                await Task.Delay(TimeSpan.FromMilliseconds(10), stoppingToken).ConfigureAwait(false);
-                continue;
+                int count = pacer.Take(time.GetElapsedTime(started), demo.BatchSize);
+                if (count == 0)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(10), stoppingToken).ConfigureAwait(false);
+                    continue;
+                }
+                await inFlight.WaitAsync(stoppingToken).ConfigureAwait(false);
+                var batch = simulator.Next(count);
+                _ = SendAsync(client, batch, inFlight, stoppingToken);
+                if (time.GetElapsedTime(reported) >= ReportEvery)
+                {
+                    reported = time.GetTimestamp();
+                    LogProgress(logger, simulator.Produced, Interlocked.Read(ref _accepted), Interlocked.Read(ref _rejected), Interlocked.Read(ref _retried));
+                }
             }
-            await inFlight.WaitAsync(stoppingToken).ConfigureAwait(false);
-            var batch = simulator.Next(count);
-            _ = SendAsync(client, batch, inFlight, stoppingToken);
-            if (time.GetElapsedTime(reported) >= ReportEvery)
+        }
+        finally
+        {
+            // The sends still in flight end at once on the stop token; wait for them before the client goes.
+            for (int slot = 0; slot < demo.MaxInFlightBatches; slot++)
             {
-                reported = time.GetTimestamp();
-                LogProgress(logger, simulator.Produced, Interlocked.Read(ref _accepted), Interlocked.Read(ref _rejected), Interlocked.Read(ref _retried));
+                await inFlight.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(false);
             }
         }
     }

@@ -219,7 +219,7 @@
       level($("kpi-latency"), latency.p99 > 250 ? "bad" : latency.p99 > 100 ? "warn" : "ok");
     } else {
       setText("kpi-latency", "–");
-      setText("kpi-latency-foot", "not measured by this server yet");
+      setText("kpi-latency-foot", s.ack_latency_recorded ? "no batch acknowledged in the last minute" : "not recorded by this server yet");
       level($("kpi-latency"), "");
     }
 
@@ -236,10 +236,12 @@
 
     const ledger = s.ledger;
     if (ledger.latest_checkpoint) {
-      setText("kpi-checkpoint", `#${fmtInt(ledger.latest_checkpoint.sequence)} · ${fmtDuration(ledger.checkpoint_age_seconds)} ago`, ledger.latest_checkpoint.sequence);
+      setText("kpi-checkpoint", fmtDuration(ledger.checkpoint_age_seconds), ledger.checkpoint_age_seconds);
+      setText("kpi-checkpoint-seq", `#${fmtInt(ledger.latest_checkpoint.sequence)} · `, ledger.latest_checkpoint.sequence);
       level($("kpi-checkpoint"), ledger.checkpoint_age_seconds > 60 && ledger.uncheckpointed_entries > 0 ? "warn" : "");
     } else {
       setText("kpi-checkpoint", "none yet");
+      setText("kpi-checkpoint-seq", "");
       level($("kpi-checkpoint"), "");
     }
     const check = ledger.verification;
@@ -445,7 +447,7 @@
     if (running) {
       fact(details, "Soak", rollout.soak_remaining_seconds > 0 ? `${fmtDuration(rollout.soak_remaining_seconds)} left` :
         (rollout.auto_advance ? "done: advances when the gates pass" : "done: advance by hand"));
-      fact(details, "Cohorts", `${fmtInt(rollout.candidate_actions)} candidate · ${fmtInt(rollout.baseline_actions)} baseline actions`);
+      fact(details, "Actions", `${fmtInt(rollout.candidate_actions)} candidate · ${fmtInt(rollout.baseline_actions)} baseline`);
       fact(details, "Gates", rollout.overall, { class: "status", "data-status": rollout.overall, "data-testid": "gates-overall" });
     } else if (rollout.last_change) {
       fact(details, "Last change", `${rollout.last_change.kind} by ${rollout.last_change.actor} at ${timeOf(rollout.last_change.at)}`);
