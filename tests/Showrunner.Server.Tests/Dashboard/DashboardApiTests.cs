@@ -168,8 +168,12 @@ public sealed class DashboardApiTests
         Assert.Equal(6, (long)ledger["latest_checkpoint"]!["entries"]!);
         Assert.Equal(0, (long)ledger["uncheckpointed_entries"]!);
         Assert.Equal(("ok", true), ((string?)ledger["verification"]!["result"], (bool)ledger["verification"]!["ok"]!));
-        // Nothing recorded ack latency (no batch went through the metrics yet in this test's window) or it is a real measurement.
-        Assert.True(snapshot["ack_latency_ms"] is null || (double)snapshot["ack_latency_ms"]!["p99"]! >= 0);
+        // The three acknowledged batches of the workload, and only they, are in the last minute's ack latency.
+        var latency = snapshot["ack_latency_ms"]!;
+        Assert.Equal(3, (long)latency["batches"]!);
+        Assert.True((double)latency["p50"]! > 0 && (double)latency["p50"]! <= (double)latency["p99"]!, latency.ToJsonString());
+        Assert.True((bool)snapshot["ack_latency_recorded"]!);
+        Assert.False((bool)first["ack_latency_recorded"]!);
     }
 
     [Fact]

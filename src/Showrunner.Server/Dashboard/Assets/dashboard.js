@@ -214,7 +214,8 @@
 
     const latency = s.ack_latency_ms;
     if (latency) {
-      setText("kpi-latency", `${fmtRate(latency.p50)} · ${fmtRate(latency.p95)} · ${fmtRate(latency.p99)}`);
+      const ms = (n) => (n < 10 ? decimal1.format(n) : integer.format(n));
+      setText("kpi-latency", `${ms(latency.p50)} · ${ms(latency.p95)} · ${ms(latency.p99)}`, latency.p99);
       setText("kpi-latency-foot", "ms, send to durable answer");
       level($("kpi-latency"), latency.p99 > 250 ? "bad" : latency.p99 > 100 ? "warn" : "ok");
     } else {
