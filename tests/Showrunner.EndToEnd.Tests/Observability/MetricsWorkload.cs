@@ -88,8 +88,11 @@ internal static class MetricsWorkload
         }
     }
 
+    /// <summary>One sender time for every action: a repeated id must repeat its content exactly (a new "at" would be an id conflict).</summary>
+    private static readonly string At = DateTimeOffset.UtcNow.AddSeconds(-5).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
     private static string Kill(string id, string player, string target = "dragon") =>
-        $$$"""{"id":"{{{id}}}","player":"{{{player}}}","type":"combat.kill","at":"{{{DateTimeOffset.UtcNow.AddSeconds(-5).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)}}}","data":{"target":"{{{target}}}"}}""";
+        $$$"""{"id":"{{{id}}}","player":"{{{player}}}","type":"combat.kill","at":"{{{At}}}","data":{"target":"{{{target}}}"}}""";
 
     private static string Batch(params string[] actions) => "{\"actions\":[" + string.Join(",", actions) + "]}";
 
