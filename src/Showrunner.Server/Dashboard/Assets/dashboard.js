@@ -409,6 +409,11 @@
       drawChart($("chart-cohort-grants"), series.t, [
         { name: "baseline", values: cohorts.baseline.grants_per_minute, color: COLORS[0] },
         { name: "candidate", values: cohorts.candidate.grants_per_minute, color: COLORS[1] }]);
+      // One line per cohort and currency (the demo has one currency): baseline in blue, candidate in amber.
+      const currencyLines = [];
+      for (const [name, values] of Object.entries(cohorts.baseline.currency_per_minute)) currencyLines.push({ name: `baseline ${name}`, values, color: COLORS[0] });
+      for (const [name, values] of Object.entries(cohorts.candidate.currency_per_minute)) currencyLines.push({ name: `candidate ${name}`, values, color: COLORS[1] });
+      drawChart($("chart-cohort-currency"), series.t, currencyLines);
     }
   }
 
