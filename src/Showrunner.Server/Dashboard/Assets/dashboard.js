@@ -335,7 +335,8 @@
     g.textAlign = "center";
     g.textBaseline = "top";
     if (times.length > 1) {
-      for (const fraction of [0, 0.5, 1]) {
+      // Three time labels where they fit, the two ends on a narrow chart.
+      for (const fraction of plotW >= 260 ? [0, 0.5, 1] : [0, 1]) {
         const t = t0 + span * fraction;
         g.fillText(new Date(t).toLocaleTimeString("en-GB", { hour12: false, hour: "2-digit", minute: "2-digit", second: "2-digit", timeZone: "UTC" }),
           Math.min(width - right - 24, Math.max(left + 24, left + plotW * fraction)), height - bottom + 4);
