@@ -22,7 +22,8 @@ internal sealed record DashboardSample(long Sequence, long AtTicks, long Accepte
     CohortSample? Cohorts, HistogramValue? AckLatency);
 
 /// <summary>The two cohorts of a running rollout's current step (their counts start again at each step).</summary>
-internal sealed record CohortSample(long RolloutId, int Step, long BaselineActions, long CandidateActions, long BaselineGrants, long CandidateGrants);
+internal sealed record CohortSample(long RolloutId, int Step, long BaselineActions, long CandidateActions, long BaselineGrants, long CandidateGrants,
+    IReadOnlyDictionary<string, long> BaselineCurrency, IReadOnlyDictionary<string, long> CandidateCurrency);
 
 /// <summary>One published snapshot: its number and its JSON document (shared by every viewer).</summary>
 internal sealed record DashboardSnapshot(long Sequence, DateTimeOffset SampledAt, byte[] Json);
@@ -156,9 +157,11 @@ internal sealed partial class DashboardSampler : IDisposable
         {
             _tail.Advance(_options.MaxLedgerEntriesPerSample);
         }
+        var currencies = new HashSet<string>(_pipeline.ActiveRelease?.Loaded.Bundle.Release.Currencies ?? [], StringComparer.Ordinal);
         var cohorts = _rollouts.CohortCounts() is { } counts
             ? new CohortSample(counts.RolloutId, counts.Step, counts.Baseline.Actions, counts.Candidate.Actions,
-                counts.Baseline.Events.Values.Sum(e => e.Grants), counts.Candidate.Events.Values.Sum(e => e.Grants))
+                counts.Baseline.Events.Values.Sum(e => e.Grants), counts.Candidate.Events.Values.Sum(e => e.Grants),
+                CurrencyTotals(counts.Baseline, currencies), CurrencyTotals(counts.Candidate, currencies))
             : null;
         long sequence = ++_sequence;
         var ackLatency = _metrics.Snapshot().Histogram(ShowrunnerMetrics.Names.AckLatency);
@@ -195,6 +198,23 @@ internal sealed partial class DashboardSampler : IDisposable
             w.WriteEndObject();
         }
         return new DashboardSnapshot(sequence, now, buffer.WrittenSpan.ToArray());
+    }
+
+    /// <summary>A cohort's granted amount per currency, over every event (items are left out: they are not a rate anyone budgets).</summary>
+    private static Dictionary<string, long> CurrencyTotals(Core.Rollouts.CohortTotals totals, HashSet<string> currencies)
+    {
+        var sums = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var counters in totals.Events.Values)
+        {
+            foreach (var (name, amount) in counters.Amounts)
+            {
+                if (currencies.Contains(name))
+                {
+                    sums[name] = sums.GetValueOrDefault(name) + amount;
+                }
+            }
+        }
+        return sums;
     }
 
     private void Remember(DashboardSample sample)
@@ -674,13 +694,27 @@ internal sealed partial class DashboardSampler : IDisposable
             w.WriteStartObject("cohorts");
             w.WriteNumber("rollout", cohort.RolloutId);
             w.WriteNumber("step", cohort.Step);
+            var names = cohort.BaselineCurrency.Keys.Union(cohort.CandidateCurrency.Keys, StringComparer.Ordinal).Order(StringComparer.Ordinal)
+                .Take(MaxChartedRewards).ToList();
             w.WriteStartObject("baseline");
             WriteRates(w, "actions_per_second", samples, ActionsWindow, 1, s => Same(s) ? s.Cohorts!.BaselineActions : null);
             WriteRates(w, "grants_per_minute", samples, MinuteWindow, 60, s => Same(s) ? s.Cohorts!.BaselineGrants : null);
+            w.WriteStartObject("currency_per_minute");
+            foreach (string name in names)
+            {
+                WriteRates(w, name, samples, MinuteWindow, 60, s => Same(s) ? s.Cohorts!.BaselineCurrency.GetValueOrDefault(name) : null);
+            }
+            w.WriteEndObject();
             w.WriteEndObject();
             w.WriteStartObject("candidate");
             WriteRates(w, "actions_per_second", samples, ActionsWindow, 1, s => Same(s) ? s.Cohorts!.CandidateActions : null);
             WriteRates(w, "grants_per_minute", samples, MinuteWindow, 60, s => Same(s) ? s.Cohorts!.CandidateGrants : null);
+            w.WriteStartObject("currency_per_minute");
+            foreach (string name in names)
+            {
+                WriteRates(w, name, samples, MinuteWindow, 60, s => Same(s) ? s.Cohorts!.CandidateCurrency.GetValueOrDefault(name) : null);
+            }
+            w.WriteEndObject();
             w.WriteEndObject();
             w.WriteEndObject();
         }

@@ -168,8 +168,12 @@ public sealed class DashboardApiTests
         Assert.Equal(6, (long)ledger["latest_checkpoint"]!["entries"]!);
         Assert.Equal(0, (long)ledger["uncheckpointed_entries"]!);
         Assert.Equal(("ok", true), ((string?)ledger["verification"]!["result"], (bool)ledger["verification"]!["ok"]!));
-        // Nothing recorded ack latency (no batch went through the metrics yet in this test's window) or it is a real measurement.
-        Assert.True(snapshot["ack_latency_ms"] is null || (double)snapshot["ack_latency_ms"]!["p99"]! >= 0);
+        // The three acknowledged batches of the workload, and only they, are in the last minute's ack latency.
+        var latency = snapshot["ack_latency_ms"]!;
+        Assert.Equal(3, (long)latency["batches"]!);
+        Assert.True((double)latency["p50"]! > 0 && (double)latency["p50"]! <= (double)latency["p99"]!, latency.ToJsonString());
+        Assert.True((bool)snapshot["ack_latency_recorded"]!);
+        Assert.False((bool)first["ack_latency_recorded"]!);
     }
 
     [Fact]
@@ -212,11 +216,12 @@ public sealed class DashboardApiTests
         var before = await DashboardAsync(client);
         Assert.NotNull(before["series"]!["cohorts"]);
 
-        // 200 players, one kill each: 5 points, no tier; the cohort split is the salt's.
+        // 200 players, two kills each: 10 points, tier bronze (50 gems) once; the cohort split is the salt's.
         var players = Enumerable.Range(0, 200).Select(i => $"c{i:D3}").ToList();
-        foreach (var chunk in players.Chunk(100))
+        foreach (var chunk in players.Chunk(50))
         {
-            var actions = chunk.Select(p => $$$"""{"id":"k-{{{p}}}","player":"{{{p}}}","type":"combat.kill","at":"2026-11-22T11:59:00Z","data":{"target":"dragon"}}""");
+            var actions = chunk.SelectMany(p => new[] { 0, 1 }.Select(k =>
+                $$$"""{"id":"k-{{{p}}}-{{{k}}}","player":"{{{p}}}","type":"combat.kill","at":"2026-11-22T11:59:00Z","data":{"target":"dragon"}}"""));
             await Ok(await client.PostAsync(U("/v1/actions"), Json($$"""{"actions":[{{string.Join(",", actions)}}]}""")));
         }
         int inCohort = players.Count(p => Bucketing.InCohort("dash", p, 5_000));
@@ -229,15 +234,21 @@ public sealed class DashboardApiTests
             ((long)rollout["id"]!, (string?)rollout["state"], (int)rollout["step"]!, (string?)rollout["candidate"]!["id"]));
         Assert.Equal((release, "running", 50m, 2, "live"),
             ((string?)rollout["baseline"]!["id"], (string?)rollout["state"], (decimal)rollout["percent"]!, (int)rollout["steps"]!, (string?)rollout["mode"]));
-        Assert.Equal((inCohort, 200 - inCohort), ((long)rollout["candidate_actions"]!, (long)rollout["baseline_actions"]!));
+        Assert.Equal((2 * inCohort, 2 * (200 - inCohort)), ((long)rollout["candidate_actions"]!, (long)rollout["baseline_actions"]!));
         Assert.Equal(api["gates"]!.AsArray().Select(g => ((string?)g!["gate"], (string?)g["status"])),
             rollout["gates"]!.AsArray().Select(g => ((string?)g!["gate"], (string?)g["status"])));
         Assert.Equal("inconclusive", (string?)rollout["overall"]);
 
         var cohorts = snapshot["series"]!["cohorts"]!;
         Assert.Equal(((long)rollout["id"]!, 0), ((long)cohorts["rollout"]!, (int)cohorts["step"]!));
-        Assert.Equal(Math.Round(inCohort / 60.0, 2), Doubles(cohorts["candidate"]!["actions_per_second"])[^1]);
-        Assert.Equal(Math.Round((200 - inCohort) / 60.0, 2), Doubles(cohorts["baseline"]!["actions_per_second"])[^1]);
+        Assert.Equal(Math.Round(2 * inCohort / 60.0, 2), Doubles(cohorts["candidate"]!["actions_per_second"])[^1]);
+        Assert.Equal(Math.Round(2 * (200 - inCohort) / 60.0, 2), Doubles(cohorts["baseline"]!["actions_per_second"])[^1]);
+        // Per minute over the minute between the two samples: one bronze grant (50 gems) per player of the cohort.
+        Assert.Equal(inCohort, Doubles(cohorts["candidate"]!["grants_per_minute"])[^1]);
+        Assert.Equal(200 - inCohort, Doubles(cohorts["baseline"]!["grants_per_minute"])[^1]);
+        Assert.Equal(50 * inCohort, Doubles(cohorts["candidate"]!["currency_per_minute"]!["gems"])[^1]);
+        Assert.Equal(50 * (200 - inCohort), Doubles(cohorts["baseline"]!["currency_per_minute"]!["gems"])[^1]);
+        Assert.Null(cohorts["candidate"]!["currency_per_minute"]!["blade"]);
         Assert.True(inCohort is > 60 and < 140, $"{inCohort} of 200 players in a 50 % cohort");
     }
 

@@ -214,7 +214,8 @@
 
     const latency = s.ack_latency_ms;
     if (latency) {
-      setText("kpi-latency", `${fmtRate(latency.p50)} · ${fmtRate(latency.p95)} · ${fmtRate(latency.p99)}`);
+      const ms = (n) => (n < 10 ? decimal1.format(n) : integer.format(n));
+      setText("kpi-latency", `${ms(latency.p50)} · ${ms(latency.p95)} · ${ms(latency.p99)}`, latency.p99);
       setText("kpi-latency-foot", "ms, send to durable answer");
       level($("kpi-latency"), latency.p99 > 250 ? "bad" : latency.p99 > 100 ? "warn" : "ok");
     } else {
@@ -334,7 +335,8 @@
     g.textAlign = "center";
     g.textBaseline = "top";
     if (times.length > 1) {
-      for (const fraction of [0, 0.5, 1]) {
+      // Three time labels where they fit, the two ends on a narrow chart.
+      for (const fraction of plotW >= 260 ? [0, 0.5, 1] : [0, 1]) {
         const t = t0 + span * fraction;
         g.fillText(new Date(t).toLocaleTimeString("en-GB", { hour12: false, hour: "2-digit", minute: "2-digit", second: "2-digit", timeZone: "UTC" }),
           Math.min(width - right - 24, Math.max(left + 24, left + plotW * fraction)), height - bottom + 4);
@@ -408,6 +410,11 @@
       drawChart($("chart-cohort-grants"), series.t, [
         { name: "baseline", values: cohorts.baseline.grants_per_minute, color: COLORS[0] },
         { name: "candidate", values: cohorts.candidate.grants_per_minute, color: COLORS[1] }]);
+      // One line per cohort and currency (the demo has one currency): baseline in blue, candidate in amber.
+      const currencyLines = [];
+      for (const [name, values] of Object.entries(cohorts.baseline.currency_per_minute)) currencyLines.push({ name: `baseline ${name}`, values, color: COLORS[0] });
+      for (const [name, values] of Object.entries(cohorts.candidate.currency_per_minute)) currencyLines.push({ name: `candidate ${name}`, values, color: COLORS[1] });
+      drawChart($("chart-cohort-currency"), series.t, currencyLines);
     }
   }
 
