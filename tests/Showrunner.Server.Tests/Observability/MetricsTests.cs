@@ -188,8 +188,11 @@ public sealed class MetricsTests
         var kill = await client.PostAsync(U("/v1/actions"), Json(Batch(Kill("k7", "p-2"), Kill("k8", "p-2"))));
         Assert.Equal(HttpStatusCode.OK, kill.StatusCode);
         var later = factory.Services.GetRequiredService<MetricsCollector>().Snapshot();
-        Assert.Equal(42, later.Sum(N.LedgerCheckpointAge));
-        Assert.Equal(1, later.Sum(N.LedgerUncoveredEntries));
+        // The hosted signer runs on real time beside the manual clock: if it signed after the
+        // grant, the grant is covered and the checkpoint is new (age 0); otherwise exactly one
+        // entry waits and the old checkpoint is 42 s old. Either way the two gauges agree.
+        var (age, uncovered) = (later.Sum(N.LedgerCheckpointAge), later.Sum(N.LedgerUncoveredEntries));
+        Assert.True((age, uncovered) is (42, 1) or (0, 0), $"checkpoint age {age} s with {uncovered} uncovered entries");
     }
 
     [Fact]
