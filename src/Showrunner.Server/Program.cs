@@ -181,6 +181,19 @@ StartupLog.Approvals(startupLog, options.Approvals.Enabled, options.Approvals.Gr
 app.UseExceptionHandler(handler => handler.Run(context =>
 {
     var failure = context.Features.Get<IExceptionHandlerFeature>()?.Error;
+    switch (failure)
+    {
+        case TimeoutException:
+            // A read waited for a partition longer than Showrunner:AnswerTimeoutSeconds (readiness says why).
+            return Problems.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, ProblemCodes.RuntimeStalled, "Runtime stalled",
+                "The partition holding this state did not answer in time; /readyz reports why. Retry later.", options.Ingest.RetryAfter);
+        case ExecutorFaultException:
+            return Problems.WriteAsync(context, StatusCodes.Status500InternalServerError, ProblemCodes.EvaluationFailed, "Evaluation failed",
+                "A partition failed while handling the request; it stopped and reloads from the store. The failure is logged.");
+        case StoreWriteException:
+            return Problems.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, ProblemCodes.StoreUnavailable, "Store unavailable",
+                "The partition is reloading from the store after a failure; retry later.", options.Ingest.RetryAfter);
+    }
     // The route pattern, not the path: a path can carry a player id.
     StartupLog.Unhandled(startupLog, failure, context.Request.Method + " " +
         ((context.Features.Get<IExceptionHandlerPathFeature>()?.Endpoint as RouteEndpoint)?.RoutePattern.RawText ?? "(no route)"));

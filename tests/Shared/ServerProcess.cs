@@ -210,6 +210,34 @@ internal sealed class ServerProcess : IDisposable
         _process = null;
     }
 
+    /// <summary>
+    /// SIGTERM, as a service manager stops the server: true when the process exited within
+    /// <paramref name="timeout"/> (the exit code is in <paramref name="exitCode"/>); false when it did
+    /// not (it is then killed, so no test leaves a process behind).
+    /// </summary>
+    public bool Terminate(TimeSpan timeout, out int exitCode)
+    {
+        exitCode = -1;
+        if (_process is not { HasExited: false } process)
+        {
+            return true;
+        }
+        using (var signal = Process.Start(new ProcessStartInfo("kill", $"-TERM {process.Id}") { UseShellExecute = false })!)
+        {
+            signal.WaitForExit();
+        }
+        bool exited = process.WaitForExit(timeout);
+        if (exited)
+        {
+            exitCode = process.ExitCode;
+            process.Dispose();
+            _process = null;
+            return true;
+        }
+        Kill();
+        return false;
+    }
+
     /// <summary>Resident memory of the server in bytes, from /proc (Linux).</summary>
     public long ResidentBytes()
     {

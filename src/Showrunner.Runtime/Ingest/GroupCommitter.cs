@@ -107,105 +107,161 @@ internal sealed partial class GroupCommitter
     /// <summary>Lets the committer write again once the runtime has reset the store and reloaded its state.</summary>
     public void ClearFault() => _faulted = false;
 
-    public void Stop()
+    /// <summary>Stops taking groups and waits for the thread, at most <paramref name="timeout"/> (false: it did not end in time; a stuck store write cannot hold shutdown hostage).</summary>
+    public bool Stop(TimeSpan timeout)
     {
         _queue.Writer.TryComplete();
-        _thread?.Join();
+        bool ended = _thread is null || _thread.Join(timeout);
         _running = false;
         while (_exclusive.TryDequeue(out var left))
         {
             left.Cancel();
         }
+        return ended;
     }
+
+    /// <summary>When the commit in progress started (a Stopwatch timestamp), 0 between commits: readiness reads it.</summary>
+    private long _committingSince;
+
+    /// <summary>How long the durable commit in progress has been running (zero between commits).</summary>
+    public TimeSpan CommitRunningFor()
+    {
+        long since = Volatile.Read(ref _committingSince);
+        return since == 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(since);
+    }
+
+    /// <summary>False once the committer's thread has ended (it only ends when stopped).</summary>
+    public bool IsAlive => _thread is { IsAlive: true };
 
     private void Run()
     {
         var reader = _queue.Reader;
         while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
         {
-            _taken.Clear();
-            _batch.Clear();
-            while (_batch.Actions.Count < _maxActionsPerCommit)
-            {
-                // Exclusive work queued while groups are being taken runs before any group taken
-                // after it: an operator's run transition, recorded at a stamp T, is durable before
-                // any action stamped after T commits (docs/internals/live-events.md).
-                RunExclusive();
-                if (!reader.TryRead(out var group))
-                {
-                    break;
-                }
-                if (ReferenceEquals(group, Wake))
-                {
-                    continue;
-                }
-                _taken.Add(group);
-                _batch.Actions.AddRange(group.Records);
-                _batch.Ledger.AddRange(group.Ledger);
-                _batch.Nodes.AddRange(group.Nodes);
-                _batch.Outbox.AddRange(group.Outbox);
-                _batch.Assignments.AddRange(group.Assignments);
-                foreach (var snapshot in group.Snapshots)
-                {
-                    // Behind every action of its partition up to its seq, all of which are in this
-                    // batch or an earlier one (one executor's groups arrive in order).
-                    snapshot.ActionsBefore = _batch.Actions.Count;
-                    _batch.Snapshots.Add(snapshot);
-                }
-            }
-            if (_taken.Count == 0)
-            {
-                continue;
-            }
-            if (_faulted)
-            {
-                var refused = new StoreWriteException("An earlier durable write failed; the runtime is reloading from the store.", null);
-                foreach (var group in _taken)
-                {
-                    FailGroup(group, refused);
-                }
-                continue;
-            }
-            long started = Stopwatch.GetTimestamp();
-            // Span timestamps are wall-clock time by definition (the clock the Activity API itself uses), taken only when someone traces.
-            var startedAt = ShowrunnerActivities.Source.HasListeners() ? DateTime.UtcNow : default;
             try
             {
-                if (!_batch.IsEmpty)
-                {
-                    _store.Commit(_batch);
-                }
+                CommitWaiting(reader);
             }
             catch (Exception exception)
             {
-                _metrics.CommitFailures.Add(1);
+                // Supervision: a failure outside the store's commit (completing, measuring, a
+                // listener) must neither end this thread nor leave a taken group unanswered. The
+                // runtime fail-stops as for a failed write and reloads from the store.
+                _metrics.WorkerFaults.Add(1, new KeyValuePair<string, object?>("worker", "committer"));
+                Volatile.Write(ref _committingSince, 0);
                 _faulted = true;
-                LogCommitFailed(_logger, exception, _batch.Actions.Count);
-                // The runtime learns of the fault (and starts recovering) before any sender hears of
-                // it, so a sender that retries at once finds the runtime recovering, never a
-                // committer that still refuses everything while the runtime looks ready.
+                LogCommitterFault(_logger, exception, _taken.Count);
                 Faulted?.Invoke(exception);
-                var failure = new StoreWriteException("The durable write failed.", exception);
-                foreach (var group in _taken)
+                var failure = new StoreWriteException("An internal failure stopped the group commit; the runtime is reloading from the store.", exception);
+                for (int i = _answered; i < _taken.Count; i++)
                 {
-                    FailGroup(group, failure);
+                    FailGroup(_taken[i], failure);
                 }
-                continue;
-            }
-            Commits++;
-            CommittedActions += _batch.Actions.Count;
-            CommittedGrants += _batch.Ledger.Count;
-            Measure(started, startedAt);
-            foreach (var group in _taken)
-            {
-                CompleteGroup(group);
-            }
-            if (_batch.Outbox.Count > 0)
-            {
-                GrantsCommitted?.Invoke();
+                _taken.Clear();
             }
         }
     }
+
+    /// <summary>How many groups of <see cref="_taken"/> were answered (completed or failed) so far.</summary>
+    private int _answered;
+
+    private void CommitWaiting(ChannelReader<CommitGroup> reader)
+    {
+        _answered = 0;
+        _taken.Clear();
+        _batch.Clear();
+        while (_batch.Actions.Count < _maxActionsPerCommit)
+        {
+            // Exclusive work queued while groups are being taken runs before any group taken
+            // after it: an operator's run transition, recorded at a stamp T, is durable before
+            // any action stamped after T commits (docs/internals/live-events.md).
+            RunExclusive();
+            if (!reader.TryRead(out var group))
+            {
+                break;
+            }
+            if (ReferenceEquals(group, Wake))
+            {
+                continue;
+            }
+            _taken.Add(group);
+            _batch.Actions.AddRange(group.Records);
+            _batch.Ledger.AddRange(group.Ledger);
+            _batch.Nodes.AddRange(group.Nodes);
+            _batch.Outbox.AddRange(group.Outbox);
+            _batch.Assignments.AddRange(group.Assignments);
+            foreach (var snapshot in group.Snapshots)
+            {
+                // Behind every action of its partition up to its seq, all of which are in this
+                // batch or an earlier one (one executor's groups arrive in order).
+                snapshot.ActionsBefore = _batch.Actions.Count;
+                _batch.Snapshots.Add(snapshot);
+            }
+        }
+        if (_taken.Count == 0)
+        {
+            return;
+        }
+        if (_faulted)
+        {
+            var refused = new StoreWriteException("An earlier durable write failed; the runtime is reloading from the store.", null);
+            foreach (var group in _taken)
+            {
+                FailGroup(group, refused);
+            }
+            _taken.Clear();
+            return;
+        }
+        long started = Stopwatch.GetTimestamp();
+        // Span timestamps are wall-clock time by definition (the clock the Activity API itself uses), taken only when someone traces.
+        var startedAt = ShowrunnerActivities.Source.HasListeners() ? DateTime.UtcNow : default;
+        Volatile.Write(ref _committingSince, started);
+        try
+        {
+            if (!_batch.IsEmpty)
+            {
+                CommitHook?.Invoke();
+                _store.Commit(_batch);
+            }
+        }
+        catch (Exception exception)
+        {
+            Volatile.Write(ref _committingSince, 0);
+            _metrics.CommitFailures.Add(1);
+            _faulted = true;
+            LogCommitFailed(_logger, exception, _batch.Actions.Count);
+            // The runtime learns of the fault (and starts recovering) before any sender hears of
+            // it, so a sender that retries at once finds the runtime recovering, never a
+            // committer that still refuses everything while the runtime looks ready.
+            Faulted?.Invoke(exception);
+            var failure = new StoreWriteException("The durable write failed.", exception);
+            foreach (var group in _taken)
+            {
+                FailGroup(group, failure);
+            }
+            _taken.Clear();
+            return;
+        }
+        Volatile.Write(ref _committingSince, 0);
+        Commits++;
+        CommittedActions += _batch.Actions.Count;
+        CommittedGrants += _batch.Ledger.Count;
+        Measure(started, startedAt);
+        // In order (a partition's committed head only moves forward); a failure while completing
+        // fails only the groups not yet answered.
+        for (_answered = 0; _answered < _taken.Count; _answered++)
+        {
+            CompleteGroup(_taken[_answered]);
+        }
+        _taken.Clear();
+        if (_batch.Outbox.Count > 0)
+        {
+            GrantsCommitted?.Invoke();
+        }
+    }
+
+    /// <summary>Runs inside the commit, before the store writes (tests: a slow or stuck disk). Null in production.</summary>
+    internal Action? CommitHook { get; set; }
 
     /// <summary>Records one successful commit: its size and latency, the grants it made durable, and a commit span per traced unit.</summary>
     private void Measure(long started, DateTime startedAt)
@@ -341,19 +397,29 @@ internal sealed partial class GroupCommitter
     {
         foreach (var unit in group.Units)
         {
-            foreach (var entry in unit.Entries)
-            {
-                entry.Complete(new InFlightOutcome(InFlightOutcomeKind.Failed, unit.Partition.Index, 0));
-                _registry.Remove(entry);
-            }
-            unit.Partition.Release(unit.Entries.Length);
-            unit.Batch.Fail(exception);
+            Fail(unit, _registry, exception);
         }
         foreach (var control in group.Completions)
         {
             control.Fail(exception);
         }
     }
+
+    /// <summary>Fails one work unit that will never be committed: its ids leave the in-flight registry, its inbox room is returned, its request hears <paramref name="exception"/>.</summary>
+    public static void Fail(WorkUnit unit, InFlightRegistry registry, Exception exception)
+    {
+        foreach (var entry in unit.Entries)
+        {
+            entry.Complete(new InFlightOutcome(InFlightOutcomeKind.Failed, unit.Partition.Index, 0));
+            registry.Remove(entry);
+        }
+        unit.Partition.Release(unit.Entries.Length);
+        unit.Batch.Fail(exception);
+    }
+
+    [LoggerMessage(EventId = 1007, Level = LogLevel.Critical,
+        Message = "The group committer failed outside a store write with {GroupCount} groups taken; they are failed and the runtime reloads from the store")]
+    private static partial void LogCommitterFault(ILogger logger, Exception exception, int groupCount);
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Critical,
         Message = "Group commit of {ActionCount} actions failed; refusing writes and reloading state from the store")]

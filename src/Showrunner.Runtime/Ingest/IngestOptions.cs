@@ -26,6 +26,18 @@ public sealed record IngestOptions
     /// <summary>A partition with any change writes a snapshot once the whole pipeline sequenced this many actions since its last one.</summary>
     public long SnapshotMaxLagActions { get; init; } = 1_000_000;
 
+    /// <summary>
+    /// Readiness fails once any executor's oldest work has waited this long, or one durable commit
+    /// has run this long: a stuck partition is reported, not hidden (docs/operations.md "Health").
+    /// </summary>
+    public TimeSpan StallAfter { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The longest a request waits for its work in a partition (ingest answer, reads of live state) before it is answered 503; the work itself is not cancelled.</summary>
+    public TimeSpan AnswerTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The longest a stop waits for the executors and the committer to finish (final snapshots included); past it the process stops anyway and the next start replays the log.</summary>
+    public TimeSpan StopTimeout { get; init; } = TimeSpan.FromSeconds(15);
+
     public int EffectiveExecutorCount => ExecutorCount > 0 ? ExecutorCount : Math.Max(1, Environment.ProcessorCount);
 
     public IReadOnlyList<string> Validate()
@@ -58,6 +70,18 @@ public sealed record IngestOptions
         if (RetryAfter < TimeSpan.FromSeconds(1))
         {
             errors.Add($"{nameof(RetryAfter)} = {RetryAfter}: must be at least one second (Retry-After counts whole seconds).");
+        }
+        if (StallAfter < TimeSpan.FromSeconds(1) || StallAfter > TimeSpan.FromHours(1))
+        {
+            errors.Add($"StallAfterSeconds = {StallAfter.TotalSeconds} s: must be between 1 and 3600 seconds.");
+        }
+        if (AnswerTimeout < TimeSpan.FromSeconds(1) || AnswerTimeout > TimeSpan.FromMinutes(10))
+        {
+            errors.Add($"AnswerTimeoutSeconds = {AnswerTimeout.TotalSeconds} s: must be between 1 and 600 seconds.");
+        }
+        if (StopTimeout < TimeSpan.FromSeconds(1) || StopTimeout > TimeSpan.FromMinutes(10))
+        {
+            errors.Add($"StopTimeoutSeconds = {StopTimeout.TotalSeconds} s: must be between 1 and 600 seconds.");
         }
         return errors;
     }

@@ -73,13 +73,14 @@ public sealed partial class IngestPipeline : IAsyncDisposable
         _stamps = new StampClock(time);
         Metrics = metrics ?? new ShowrunnerMetrics();
         Metrics.ObserveQueue(QueueDepths);
+        Metrics.ObserveOldestWait(OldestWait);
         _committer = new GroupCommitter(store, _registry, options.MaxActionsPerCommit, logger, Metrics);
         _committer.Faulted += OnCommitFaulted;
         _executors = new PartitionExecutor[options.EffectiveExecutorCount];
         var snapshots = new SnapshotPolicy(options.SnapshotEveryActions, options.SnapshotMaxLagActions);
         for (int e = 0; e < _executors.Length; e++)
         {
-            _executors[e] = new PartitionExecutor(this, _committer, options.MaxActionsPerCommit, snapshots, time);
+            _executors[e] = new PartitionExecutor(this, _committer, options.MaxActionsPerCommit, snapshots, time) { Index = e };
         }
         foreach (var partition in _partitions)
         {
@@ -232,7 +233,7 @@ public sealed partial class IngestPipeline : IAsyncDisposable
 
     /// <summary>Reads the live state of one partition on its executor (the state includes actions being committed).</summary>
     internal Task<T> ReadPartitionAsync<T>(int partition, Func<Partition, T> read) =>
-        OnPartitionAsync(partition, p => (read(p), (IReadOnlyList<PendingGrant>)[]));
+        OnPartitionAsync(partition, p => (read(p), (IReadOnlyList<PendingGrant>)[])).WaitAsync(_options.AnswerTimeout);
 
     /// <summary>Reads every partition's live state on its executor; results are indexed by partition.</summary>
     internal async Task<T[]> ReadAllAsync<T>(Func<Partition, T> read)
@@ -246,7 +247,8 @@ public sealed partial class IngestPipeline : IAsyncDisposable
             tasks[e] = item.Done;
         }
         var results = new T[_partitions.Length];
-        foreach (var list in await Task.WhenAll(tasks).ConfigureAwait(false))
+        // Bounded like every read a request waits for (IngestOptions.AnswerTimeout): TimeoutException past it.
+        foreach (var list in await Task.WhenAll(tasks).WaitAsync(_options.AnswerTimeout).ConfigureAwait(false))
         {
             foreach (var (index, value) in list)
             {
@@ -289,6 +291,10 @@ public sealed partial class IngestPipeline : IAsyncDisposable
         {
             var item = new ControlItem<LiveLoadReport>((owner, _) =>
             {
+                foreach (var partition in owner.Partitions)
+                {
+                    partition.AssignedHead = partition.CommittedHead;
+                }
                 var report = loader.Load(owner.Partitions, Controls);
                 foreach (var partition in owner.Partitions)
                 {
@@ -298,8 +304,10 @@ public sealed partial class IngestPipeline : IAsyncDisposable
                         rollout.Reload(partition.Index, _store.Rollouts.Assignments(rollout.Id));
                     }
                 }
+                owner.Restart();
                 return (report, false);
-            });
+            })
+            { Reloads = true };
             executor.Enqueue(item);
             tasks.Add(item.Done);
         }
@@ -422,6 +430,7 @@ public sealed partial class IngestPipeline : IAsyncDisposable
             SubmitStatus.Completed => "completed",
             SubmitStatus.Overloaded => "overloaded",
             SubmitStatus.NotReady => "not_ready",
+            SubmitStatus.Faulted => "faulted",
             _ => "store_failed",
         });
         if (outcome.Results is { } results)
@@ -588,19 +597,36 @@ public sealed partial class IngestPipeline : IAsyncDisposable
         }
 
         // 5. Wait for the durable commit, then for any id this batch found in flight elsewhere.
+        // Bounded: a partition that stops answering (readiness reports it) never holds its senders forever.
         try
         {
-            await batch.Done.ConfigureAwait(false);
+            await batch.Done.WaitAsync(_options.AnswerTimeout).ConfigureAwait(false);
         }
         catch (StoreWriteException exception)
         {
             return new SubmitOutcome(SubmitStatus.StoreFailed, null, _options.RetryAfter, exception.Message);
         }
+        catch (ExecutorFaultException exception)
+        {
+            return new SubmitOutcome(SubmitStatus.Faulted, null, _options.RetryAfter, exception.Message);
+        }
+        catch (TimeoutException)
+        {
+            return new SubmitOutcome(SubmitStatus.StoreFailed, null, _options.RetryAfter, NoAnswerMessage());
+        }
         if (waits is not null)
         {
             foreach (var (index, holder) in waits)
             {
-                var outcome = await holder.WaitAsync().ConfigureAwait(false);
+                InFlightOutcome outcome;
+                try
+                {
+                    outcome = await holder.WaitAsync().WaitAsync(_options.AnswerTimeout).ConfigureAwait(false);
+                }
+                catch (TimeoutException)
+                {
+                    return new SubmitOutcome(SubmitStatus.StoreFailed, null, _options.RetryAfter, NoAnswerMessage());
+                }
                 switch (outcome.Kind)
                 {
                     case InFlightOutcomeKind.Stored:
@@ -621,6 +647,9 @@ public sealed partial class IngestPipeline : IAsyncDisposable
         Count(results);
         return SubmitOutcome.Completed(results);
     }
+
+    private string NoAnswerMessage() =>
+        $"The batch's partitions gave no answer within {_options.AnswerTimeout.TotalSeconds:0} s; its actions may still commit.";
 
     private static ActionResult Conflict(string id) => new(id, ActionStatus.Rejected, 0, -1,
         new ActionRejection(RejectionCodes.IdConflict, "This id was already used for an action with different content (player, type, at or data).", "id"));
@@ -701,11 +730,118 @@ public sealed partial class IngestPipeline : IAsyncDisposable
 
     private volatile bool _committerFaulted;
 
+    private readonly Lock _recoveryLock = new();
+    private bool _recoverAgain;
+
     private void OnCommitFaulted(Exception exception)
     {
         _committerFaulted = true;
         Interlocked.Exchange(ref _state, (int)RuntimeState.Recovering);
-        _recovery = Task.Run(RecoverAsync);
+        lock (_recoveryLock)
+        {
+            // A fault during a recovery (another executor, a reload that failed) makes the running
+            // recovery go round once more instead of starting a second one beside it.
+            if (_recovery is { IsCompleted: false })
+            {
+                _recoverAgain = true;
+                return;
+            }
+            _recovery = Task.Run(RecoverAsync);
+        }
+    }
+
+    /// <summary>
+    /// Supervision of the executors: an unexpected failure while an executor ran an item. The
+    /// executor has already stopped taking work; the failure is logged with its work item and
+    /// counted, and the runtime fail-stops as after a failed write (the committer refuses further
+    /// groups, every partition reloads from the store), so no partition continues from in-memory
+    /// state the store does not have. Called on the executor's thread; never blocks.
+    /// </summary>
+    internal void OnExecutorFaulted(PartitionExecutor executor, Exception exception, ExecutorItem? item)
+    {
+        Metrics.WorkerFaults.Add(1, new KeyValuePair<string, object?>("worker", "executor"));
+        switch (item)
+        {
+            case WorkUnit unit:
+                LogExecutorFaultOnUnit(_logger, exception, executor.Index, unit.Partition.Index, unit.Entries[0].Action.Id, unit.Entries.Length);
+                break;
+            default:
+                LogExecutorFault(_logger, exception, executor.Index, item?.GetType().Name ?? "closing a commit group");
+                break;
+        }
+        // On the committer's thread, between two commits: the groups this executor handed over
+        // before the failure are consistent and may still commit; none taken after it will.
+        _ = _committer.RunExclusiveAsync(() =>
+        {
+            _committer.FailStop(new ExecutorFaultException(exception));
+            return true;
+        });
+    }
+
+    /// <summary>Test hook: runs on the executor's thread before each work unit (throw or block to simulate a bug). Null in production.</summary>
+    internal Action<WorkUnit>? FaultInjection { get; set; }
+
+    /// <summary>The in-flight registry (executors fail their units through it).</summary>
+    internal InFlightRegistry Registry => _registry;
+
+    /// <summary>The oldest wait of any executor (the <c>showrunner.partition.oldest_wait</c> gauge).</summary>
+    private TimeSpan OldestWait()
+    {
+        var oldest = TimeSpan.Zero;
+        foreach (var executor in _executors)
+        {
+            var wait = executor.OldestWait();
+            if (wait > oldest)
+            {
+                oldest = wait;
+            }
+        }
+        return oldest;
+    }
+
+    /// <summary>
+    /// Whether the runtime can take work now, and if not, why: not started or recovering; a
+    /// stopped executor (its partitions reload); an executor whose oldest work waited longer than
+    /// <see cref="IngestOptions.StallAfter"/>; a durable commit running longer than that; or a
+    /// worker whose loop has ended. <c>/readyz</c> reports it.
+    /// </summary>
+    public Readiness CheckReadiness()
+    {
+        var state = State;
+        if (state != RuntimeState.Ready)
+        {
+            return new Readiness(false, state == RuntimeState.Recovering ? "recovering" : state.ToString().ToLowerInvariant(),
+                state == RuntimeState.Recovering ? "The runtime is reloading its state from the store after a failure." : $"The runtime is {state.ToString().ToLowerInvariant()}.");
+        }
+        foreach (var executor in _executors)
+        {
+            if (executor.Stopped)
+            {
+                return new Readiness(false, "partition_stopped",
+                    $"Executor {executor.Index} ({executor.Partitions.Count} partitions) stopped after an internal failure and is reloading.");
+            }
+            if (!executor.IsRunning)
+            {
+                return new Readiness(false, "worker_stopped", $"Executor {executor.Index} is not running.");
+            }
+            var wait = executor.OldestWait();
+            if (wait > _options.StallAfter)
+            {
+                return new Readiness(false, "partition_stalled",
+                    $"Executor {executor.Index}'s oldest work has waited {wait.TotalSeconds:0.0} s (limit {_options.StallAfter.TotalSeconds:0} s).");
+            }
+        }
+        if (!_committer.IsAlive)
+        {
+            return new Readiness(false, "worker_stopped", "The group committer is not running.");
+        }
+        var commit = _committer.CommitRunningFor();
+        if (commit > _options.StallAfter)
+        {
+            return new Readiness(false, "commit_stalled",
+                $"A durable commit has run for {commit.TotalSeconds:0.0} s (limit {_options.StallAfter.TotalSeconds:0} s).");
+        }
+        return Readiness.Ready;
     }
 
     /// <summary>
@@ -715,31 +851,52 @@ public sealed partial class IngestPipeline : IAsyncDisposable
     /// </summary>
     private async Task RecoverAsync()
     {
-        // Drain and back-off waits use the real clock: they pace infrastructure, not domain time.
-        while (Volatile.Read(ref _activeSubmissions) > 0)
+        while (true)
         {
-            await Task.Delay(10).ConfigureAwait(false);
-        }
-        for (int attempt = 1; ; attempt++)
-        {
-            try
+            // Drain and back-off waits use the real clock: they pace infrastructure, not domain time.
+            while (Volatile.Read(ref _activeSubmissions) > 0)
             {
-                _store.ResetWriter();
-                LoadState();
-                LoadControls();
-                await ReloadLiveAsync().ConfigureAwait(false);
-                break;
+                await Task.Delay(10).ConfigureAwait(false);
             }
-            catch (Exception exception)
+            for (int attempt = 1; ; attempt++)
             {
-                LogRecoveryFailed(_logger, exception, attempt);
-                await Task.Delay(TimeSpan.FromSeconds(Math.Min(attempt, 10))).ConfigureAwait(false);
+                if (State is RuntimeState.Stopping or RuntimeState.Stopped)
+                {
+                    return;
+                }
+                try
+                {
+                    _store.ResetWriter();
+                    LoadState();
+                    LoadControls();
+                    await ReloadLiveAsync().ConfigureAwait(false);
+                    break;
+                }
+                catch (Exception exception)
+                {
+                    LogRecoveryFailed(_logger, exception, attempt);
+                    await Task.Delay(TimeSpan.FromSeconds(Math.Min(attempt, 10))).ConfigureAwait(false);
+                }
             }
+            lock (_recoveryLock)
+            {
+                if (_recoverAgain)
+                {
+                    // Another failure arrived while reloading: reload once more from what is durable now.
+                    _recoverAgain = false;
+                    continue;
+                }
+                if (State != RuntimeState.Recovering)
+                {
+                    return;
+                }
+                _committer.ClearFault();
+                _committerFaulted = false;
+                Interlocked.Exchange(ref _state, (int)RuntimeState.Ready);
+            }
+            LogRecovered(_logger, _partitions.Sum(p => p.CommittedHead));
+            return;
         }
-        _committer.ClearFault();
-        _committerFaulted = false;
-        Interlocked.Exchange(ref _state, (int)RuntimeState.Ready);
-        LogRecovered(_logger, _partitions.Sum(p => p.CommittedHead));
     }
 
     /// <summary>Waits for a recovery in progress, if any (tests use it).</summary>
@@ -771,9 +928,12 @@ public sealed partial class IngestPipeline : IAsyncDisposable
     {
         await Task.Yield();
         Interlocked.Exchange(ref _state, (int)RuntimeState.Stopping);
-        // Waiting for the pipeline to drain is infrastructure, not domain time: it uses the real clock.
-        long started = System.Diagnostics.Stopwatch.GetTimestamp();
-        while (Volatile.Read(ref _activeSubmissions) > 0 && System.Diagnostics.Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(10))
+        // The whole stop is bounded (IngestOptions.StopTimeout) whatever state a worker is in; its
+        // waits use the real clock: they pace infrastructure, not domain time.
+        long started = Stopwatch.GetTimestamp();
+        TimeSpan Left() => _options.StopTimeout - Stopwatch.GetElapsedTime(started) is var left && left > TimeSpan.Zero ? left : TimeSpan.Zero;
+        var drainUntil = TimeSpan.FromSeconds(Math.Min(10, _options.StopTimeout.TotalSeconds / 2));
+        while (Volatile.Read(ref _activeSubmissions) > 0 && Stopwatch.GetElapsedTime(started) < drainUntil)
         {
             await Task.Delay(10).ConfigureAwait(false);
         }
@@ -781,21 +941,58 @@ public sealed partial class IngestPipeline : IAsyncDisposable
         {
             try
             {
-                await SnapshotAllAsync().ConfigureAwait(false);
+                await SnapshotAllAsync().WaitAsync(Left()).ConfigureAwait(false);
             }
             catch (StoreWriteException exception)
             {
                 // The log is the truth: the next start replays what the snapshot would have held.
                 LogFinalSnapshotFailed(_logger, exception);
             }
+            catch (TimeoutException exception)
+            {
+                LogFinalSnapshotFailed(_logger, exception);
+            }
         }
+        var stuck = new List<int>();
         foreach (var executor in _executors)
         {
-            await executor.StopAsync().ConfigureAwait(false);
+            if (!await executor.StopAsync(Left()).ConfigureAwait(false))
+            {
+                stuck.Add(executor.Index);
+            }
         }
-        _committer.Stop();
+        if (stuck.Count > 0)
+        {
+            // A thread-pool loop stuck in one item does not keep the process alive; the committer
+            // below still stops cleanly, so the store closes with everything committed intact.
+            LogStopIncomplete(_logger, "executors " + string.Join(", ", stuck), (long)_options.StopTimeout.TotalSeconds);
+        }
+        // The committer gets at least a second of its own: it only has to finish the commit in progress.
+        if (!_committer.Stop(Left() > TimeSpan.FromSeconds(1) ? Left() : TimeSpan.FromSeconds(1)))
+        {
+            LogStopIncomplete(_logger, "the group committer (a durable write did not return)", (long)_options.StopTimeout.TotalSeconds);
+            CommitterStuck = true;
+        }
         Interlocked.Exchange(ref _state, (int)RuntimeState.Stopped);
     }
+
+    /// <summary>
+    /// True when the stop ended with a durable write still running (a disk that does not answer):
+    /// the store must not be closed under it; the host ends the process instead (as safe as a crash).
+    /// </summary>
+    public bool CommitterStuck { get; private set; }
+
+    [LoggerMessage(EventId = 1008, Level = LogLevel.Critical,
+        Message = "Executor {ExecutorIndex} failed on a work unit of partition {Partition} (first action id {ActionId}, {ActionCount} actions); its partitions stop and the runtime reloads from the store")]
+    private static partial void LogExecutorFaultOnUnit(ILogger logger, Exception exception, int executorIndex, int partition, string actionId, int actionCount);
+
+    [LoggerMessage(EventId = 1009, Level = LogLevel.Critical,
+        Message = "Executor {ExecutorIndex} failed while running {Work}; its partitions stop and the runtime reloads from the store")]
+    private static partial void LogExecutorFault(ILogger logger, Exception exception, int executorIndex, string work);
+
+    [LoggerMessage(EventId = 1010, Level = LogLevel.Critical,
+        Message = "The stop did not finish within {StopTimeoutSeconds} s: {What} did not end; the next start replays the log tail")]
+    private static partial void LogStopIncomplete(ILogger logger, string what, long stopTimeoutSeconds);
 
     [LoggerMessage(EventId = 1000, Level = LogLevel.Information,
         Message = "Ingest ready: {PartitionCount} partitions on {ExecutorCount} executors, {ActionCount} actions in the log")]

@@ -23,6 +23,12 @@ public enum SubmitStatus
     NotReady,
     /// <summary>A durable write failed: some actions may have been committed; retrying the batch is safe (dedup).</summary>
     StoreFailed,
+    /// <summary>
+    /// Evaluating the batch failed inside the runtime (a bug, not the sender's fault): the partition
+    /// stopped and reloads from the store; the failing partition's actions were not applied, others
+    /// of the batch may have been. Resending the same batch is safe but may fail the same way.
+    /// </summary>
+    Faulted,
 }
 
 public sealed record SubmitOutcome(SubmitStatus Status, ActionResult[]? Results, TimeSpan RetryAfter, string? Message)
@@ -42,4 +48,10 @@ public enum RuntimeState
     Recovering,
     Stopping,
     Stopped,
+}
+
+/// <summary>What <c>/readyz</c> reports: whether the runtime takes work, and if not, a stable reason code and a sentence.</summary>
+public sealed record Readiness(bool IsReady, string? Reason, string? Detail)
+{
+    public static readonly Readiness Ready = new(true, null, null);
 }

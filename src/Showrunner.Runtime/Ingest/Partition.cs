@@ -72,7 +72,11 @@ internal sealed class Partition(int index, int inboxCapacity)
 public sealed record LedgerCommitted(long Size, byte[] Root);
 
 /// <summary>What an executor runs, in order: work units, release switches, queries and control work between them.</summary>
-internal abstract class ExecutorItem;
+internal abstract class ExecutorItem
+{
+    /// <summary>When the item entered its executor's inbox (a <see cref="System.Diagnostics.Stopwatch"/> timestamp): the executor's stall watch reads it.</summary>
+    public long QueuedAt { get; set; }
+}
 
 /// <summary>
 /// Work on the executor's thread against the state of its partitions. <see cref="Run"/> may add
@@ -81,6 +85,12 @@ internal abstract class ExecutorItem;
 /// </summary>
 internal abstract class ControlItem : ExecutorItem
 {
+    /// <summary>
+    /// True for the item that reloads the executor's partitions from the store after a fault: the
+    /// one kind of control work a stopped executor still runs (everything else fails at once).
+    /// </summary>
+    public bool Reloads { get; init; }
+
     public abstract bool Run(PartitionExecutor executor, CommitGroup group);
     public abstract void Complete();
     public abstract void Fail(Exception exception);

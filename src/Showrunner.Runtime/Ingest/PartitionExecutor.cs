@@ -98,7 +98,7 @@ internal sealed class PartitionExecutor
     /// <summary>Queues a unit. Never blocks: admission has already reserved room in the partition's inbox.</summary>
     public void Enqueue(WorkUnit unit)
     {
-        if (!_inbox.Writer.TryWrite(unit))
+        if (!Post(unit))
         {
             unit.Batch.Fail(new InvalidOperationException("The runtime is stopping."));
         }
@@ -107,7 +107,7 @@ internal sealed class PartitionExecutor
     /// <summary>Queues a release switch behind every unit already queued; it completes once in force on all the executor's partitions.</summary>
     public void Enqueue(ReleaseSwitch change)
     {
-        if (!_inbox.Writer.TryWrite(change))
+        if (!Post(change))
         {
             change.Fail(new InvalidOperationException("The runtime is stopping."));
         }
@@ -116,7 +116,7 @@ internal sealed class PartitionExecutor
     /// <summary>Queues a rollout change behind every unit already queued; it completes once in force on all the executor's partitions.</summary>
     public void Enqueue(Rollouts.RolloutSwitch change)
     {
-        if (!_inbox.Writer.TryWrite(change))
+        if (!Post(change))
         {
             change.Fail(new InvalidOperationException("The runtime is stopping."));
         }
@@ -125,10 +125,16 @@ internal sealed class PartitionExecutor
     /// <summary>Queues control work or a query behind every item already queued.</summary>
     public void Enqueue(ControlItem item)
     {
-        if (!_inbox.Writer.TryWrite(item))
+        if (!Post(item))
         {
             item.Fail(new InvalidOperationException("The runtime is stopping."));
         }
+    }
+
+    private bool Post(ExecutorItem item)
+    {
+        item.QueuedAt = System.Diagnostics.Stopwatch.GetTimestamp();
+        return _inbox.Writer.TryWrite(item);
     }
 
     private RecordValues Scratch(ActionDecoder decoder)
@@ -146,13 +152,61 @@ internal sealed class PartitionExecutor
         return values;
     }
 
-    public async Task StopAsync()
+    /// <summary>
+    /// Stops taking work and waits for the loop to end, at most <paramref name="timeout"/>: an
+    /// executor wedged inside one item (a bug that loops forever) cannot hold the process's
+    /// shutdown hostage. Returns false when the loop did not end in time.
+    /// </summary>
+    public async Task<bool> StopAsync(TimeSpan timeout)
     {
         _inbox.Writer.TryComplete();
-        if (_loop is not null)
+        if (_loop is null)
         {
-            await _loop.ConfigureAwait(false);
+            return true;
         }
+        try
+        {
+            await _loop.WaitAsync(timeout).ConfigureAwait(false);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>True while the executor's loop runs (from start until stopped; supervision keeps it running through failures).</summary>
+    public bool IsRunning => _loop is { IsCompleted: false };
+
+    /// <summary>The executor's index (for logs and diagnostics).</summary>
+    public int Index { get; init; }
+
+    /// <summary>
+    /// True from an unexpected failure until the reload of the executor's partitions from the store
+    /// has run: meanwhile work units and control work fail at once (never wait), and only the
+    /// reload item runs.
+    /// </summary>
+    public bool Stopped => Volatile.Read(ref _stopped);
+
+    private bool _stopped;
+
+    /// <summary>The <see cref="ExecutorItem.QueuedAt"/> of the oldest item the executor has taken but not finished (0 when idle).</summary>
+    private long _busyWithQueuedAt;
+
+    /// <summary>
+    /// How long the oldest piece of work in this executor has been waiting, or zero when it has none:
+    /// the item it is running (or the first item of the group it is closing) or, when idle, the head
+    /// of its inbox. A healthy executor keeps this well under a second; an executor stuck in one item
+    /// lets it grow without bound, and readiness reads it.
+    /// </summary>
+    public TimeSpan OldestWait()
+    {
+        long busy = Volatile.Read(ref _busyWithQueuedAt);
+        if (busy == 0 && _inbox.Reader.TryPeek(out var head))
+        {
+            busy = head.QueuedAt;
+        }
+        return busy == 0 ? TimeSpan.Zero : System.Diagnostics.Stopwatch.GetElapsedTime(busy);
     }
 
     private async Task RunAsync()
@@ -162,50 +216,160 @@ internal sealed class PartitionExecutor
         {
             var group = new CommitGroup();
             bool snapshotAll = false;
-            while (group.Records.Count < _maxActionsPerGroup && reader.TryRead(out var item))
+            ExecutorItem? current = null;
+            try
             {
-                switch (item)
+                while (group.Records.Count < _maxActionsPerGroup && reader.TryRead(out var item))
                 {
-                    case ReleaseSwitch change:
-                        foreach (var partition in _partitions)
-                        {
-                            partition.Rules = change.Release;
-                        }
-                        change.Complete();
-                        break;
-                    case Rollouts.RolloutSwitch change:
-                        foreach (var partition in _partitions)
-                        {
-                            partition.Rollout = change.Rollout;
-                        }
-                        change.Complete();
-                        break;
-                    case SnapshotAllItem all:
-                        snapshotAll = true;
-                        group.Completions.Add(all);
-                        break;
-                    case ControlItem control:
-                        if (control.Run(this, group))
-                        {
-                            group.Completions.Add(control);
-                        }
-                        else
-                        {
-                            control.Complete();
-                        }
-                        break;
-                    default:
-                        var unit = (WorkUnit)item;
-                        ExecuteTraced(unit, group);
-                        group.Units.Add(unit);
-                        break;
+                    current = item;
+                    if (Volatile.Read(ref _busyWithQueuedAt) == 0)
+                    {
+                        Volatile.Write(ref _busyWithQueuedAt, item.QueuedAt);
+                    }
+                    if (Stopped)
+                    {
+                        RunStopped(item, group);
+                        current = null;
+                        continue;
+                    }
+                    Run(item, group, ref snapshotAll);
+                    current = null;
+                }
+                if (!Stopped)
+                {
+                    CloseGroup(group, snapshotAll);
                 }
             }
-            CloseGroup(group, snapshotAll);
+            catch (Exception exception)
+            {
+                // Supervision: whatever went wrong, the partitions' in-memory state can no longer be
+                // trusted. Nobody of this group waits forever: every unit and control item in it is
+                // failed now, the executor stops taking work, and the runtime reloads its partitions
+                // from the store (fail-stop, docs/internals/ingest.md "Supervision").
+                Fault(exception, current, group);
+                Volatile.Write(ref _busyWithQueuedAt, 0);
+                continue;
+            }
             if (!group.IsEmpty)
             {
                 _committer.Enqueue(group);
             }
+            Volatile.Write(ref _busyWithQueuedAt, 0);
+        }
+    }
+
+    private void Run(ExecutorItem item, CommitGroup group, ref bool snapshotAll)
+    {
+        switch (item)
+        {
+            case ReleaseSwitch change:
+                foreach (var partition in _partitions)
+                {
+                    partition.Rules = change.Release;
+                }
+                change.Complete();
+                break;
+            case Rollouts.RolloutSwitch change:
+                foreach (var partition in _partitions)
+                {
+                    partition.Rollout = change.Rollout;
+                }
+                change.Complete();
+                break;
+            case SnapshotAllItem all:
+                snapshotAll = true;
+                group.Completions.Add(all);
+                break;
+            case ControlItem control:
+                if (control.Run(this, group))
+                {
+                    group.Completions.Add(control);
+                }
+                else
+                {
+                    control.Complete();
+                }
+                break;
+            default:
+                var unit = (WorkUnit)item;
+                _pipeline.FaultInjection?.Invoke(unit);
+                ExecuteTraced(unit, group);
+                group.Units.Add(unit);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// What a stopped executor does with an item: switches still take effect (they only move a
+    /// pointer, and the reload must see the release in force); the reload runs and restarts the
+    /// executor; everything else fails at once with a retryable error.
+    /// </summary>
+    private void RunStopped(ExecutorItem item, CommitGroup group)
+    {
+        switch (item)
+        {
+            case ReleaseSwitch or Rollouts.RolloutSwitch:
+                bool unused = false;
+                Run(item, group, ref unused);
+                break;
+            case ControlItem { Reloads: true } reload:
+                // The reload calls Restart() once it has rebuilt every partition of the executor.
+                bool none = false;
+                Run(reload, group, ref none);
+                break;
+            case ControlItem control:
+                control.Fail(new StoreWriteException(StoppedMessage, null));
+                break;
+            case WorkUnit unit:
+                GroupCommitter.Fail(unit, _pipeline.Registry, new StoreWriteException(StoppedMessage, null));
+                break;
+        }
+    }
+
+    /// <summary>Lets a stopped executor take work again: called by the reload item (on this executor's thread) once its partitions are rebuilt from the store.</summary>
+    public void Restart() => Volatile.Write(ref _stopped, false);
+
+    private const string StoppedMessage = "The partition stopped after an internal failure and is reloading from the store; nothing of this work was applied.";
+
+    /// <summary>
+    /// Fails every item of the open group (and the item that was running), stops the executor and
+    /// asks the runtime to reload it. The item that failed is answered as the fault it is; the
+    /// others only shared its group and may be retried as they are.
+    /// </summary>
+    private void Fault(Exception exception, ExecutorItem? current, CommitGroup group)
+    {
+        Volatile.Write(ref _stopped, true);
+        _pipeline.OnExecutorFaulted(this, exception, current);
+        var innocent = new StoreWriteException(StoppedMessage, exception);
+        foreach (var unit in group.Units)
+        {
+            if (!ReferenceEquals(unit, current))
+            {
+                GroupCommitter.Fail(unit, _pipeline.Registry, innocent);
+            }
+        }
+        foreach (var control in group.Completions)
+        {
+            if (!ReferenceEquals(control, current))
+            {
+                control.Fail(innocent);
+            }
+        }
+        var failed = new ExecutorFaultException(exception);
+        switch (current)
+        {
+            case WorkUnit unit:
+                GroupCommitter.Fail(unit, _pipeline.Registry, failed);
+                break;
+            case ControlItem control:
+                control.Fail(failed);
+                break;
+            case ReleaseSwitch change:
+                change.Fail(failed);
+                break;
+            case Rollouts.RolloutSwitch change:
+                change.Fail(failed);
+                break;
         }
     }
 
@@ -431,3 +595,10 @@ internal sealed class SnapshotAllItem : ControlItem
     public override void Complete() => _done.TrySetResult();
     public override void Fail(Exception exception) => _done.TrySetException(exception);
 }
+
+/// <summary>
+/// An executor failed while running this work (a bug or damaged state, never the sender's input
+/// alone): nothing of it was applied, and the runtime reloaded the partitions from the store.
+/// </summary>
+public sealed class ExecutorFaultException(Exception inner)
+    : Exception("Evaluating this work failed inside the runtime; its partitions stopped and reload from the store. The failure is logged.", inner);

@@ -63,6 +63,12 @@ public sealed class ShowrunnerMetrics : IDisposable
         /// <summary>Counter: group commits that failed (each one stops the pipeline and reloads it from the store).</summary>
         public const string CommitFailures = "showrunner.commit.failures";
 
+        /// <summary>Counter, label <c>worker</c>: unexpected failures caught by supervision (executor, committer, or a hosted loop by name); an executor or committer failure stops and reloads the runtime.</summary>
+        public const string WorkerFaults = "showrunner.worker.faults";
+
+        /// <summary>Gauge, seconds: how long the oldest piece of work in any partition executor has waited (0 when all are idle); readiness fails past <c>Showrunner:StallAfterSeconds</c>.</summary>
+        public const string PartitionOldestWait = "showrunner.partition.oldest_wait";
+
         /// <summary>Counter, labels <c>event</c>, <c>kind</c>: grants durably committed to the ledger.</summary>
         public const string Grants = "showrunner.grants";
 
@@ -140,6 +146,9 @@ public sealed class ShowrunnerMetrics : IDisposable
             advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = BatchSizeBuckets });
         CommitLatency = Meter.CreateHistogram(Names.CommitLatency, "s", "Duration of one durable group commit (write and sync).", advice: latency);
         CommitFailures = Meter.CreateCounter<long>(Names.CommitFailures, "{commit}", "Group commits that failed; each stops the pipeline and reloads it from the store.");
+        WorkerFaults = Meter.CreateCounter<long>(Names.WorkerFaults, "{fault}", "Unexpected failures caught by supervision, by worker; an executor or committer failure stops and reloads the runtime.");
+        Meter.CreateObservableGauge(Names.PartitionOldestWait, () => _oldestWait is { } read ? [new Measurement<double>(read().TotalSeconds)] : Array.Empty<Measurement<double>>(),
+            "s", "How long the oldest work in any partition executor has waited; 0 when idle.");
         Grants = Meter.CreateCounter<long>(Names.Grants, "{grant}", "Grants durably committed to the ledger, by event and cause kind.");
         CurrencyGranted = Meter.CreateCounter<long>(Names.CurrencyGranted, "{unit}", "Positive reward amounts of committed grants, by event and currency.");
         CurrencyReversed = Meter.CreateCounter<long>(Names.CurrencyReversed, "{unit}", "Magnitude of negative reward amounts (corrections reversing grants), by event and currency.");
@@ -184,6 +193,7 @@ public sealed class ShowrunnerMetrics : IDisposable
     public Histogram<long> CommitBatchSize { get; }
     public Histogram<double> CommitLatency { get; }
     public Counter<long> CommitFailures { get; }
+    public Counter<long> WorkerFaults { get; }
     public Counter<long> Grants { get; }
     public Counter<long> CurrencyGranted { get; }
     public Counter<long> CurrencyReversed { get; }
@@ -194,6 +204,11 @@ public sealed class ShowrunnerMetrics : IDisposable
 
     /// <summary>Registers the source of the queue gauges (the pipeline's inbox counts: total and the fullest).</summary>
     public void ObserveQueue(Func<(int Total, int Max)> read) => _queue = read;
+
+    private Func<TimeSpan>? _oldestWait;
+
+    /// <summary>Registers the source of <see cref="Names.PartitionOldestWait"/> (the pipeline).</summary>
+    public void ObserveOldestWait(Func<TimeSpan> read) => _oldestWait = read;
 
     /// <summary>Registers the source of the outbox gauges; it must answer from memory (a cached count), never block on the store.</summary>
     public void ObserveOutbox(Func<OutboxGauges?> read) => _outbox = read;

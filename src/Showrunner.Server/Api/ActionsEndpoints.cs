@@ -118,6 +118,11 @@ internal sealed class ActionsEndpoints(IngestPipeline pipeline, ServerOptions op
                     await Problems.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, ProblemCodes.NotReady, "Not ready",
                         outcome.Message!, outcome.RetryAfter).ConfigureAwait(false);
                     break;
+                case SubmitStatus.Faulted:
+                    CountRefused(ProblemCodes.EvaluationFailed);
+                    await Problems.WriteAsync(context, StatusCodes.Status500InternalServerError, ProblemCodes.EvaluationFailed, "Evaluation failed",
+                        outcome.Message + " Actions of the batch in other partitions may have been committed.").ConfigureAwait(false);
+                    break;
                 default:
                     CountRefused(ProblemCodes.StoreUnavailable);
                     await Problems.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, ProblemCodes.StoreUnavailable, "Store unavailable",

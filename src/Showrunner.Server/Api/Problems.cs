@@ -137,6 +137,12 @@ internal static class ProblemCodes
     public const string NotFound = "not_found";
     public const string InvalidId = "invalid_id";
     public const string InternalError = "internal_error";
+
+    /// <summary>An executor failed while evaluating the batch (a bug); its partitions stopped and reloaded (500).</summary>
+    public const string EvaluationFailed = "evaluation_failed";
+
+    /// <summary>The partition holding the requested state gave no answer within the answer timeout (503; readiness reports why).</summary>
+    public const string RuntimeStalled = "runtime_stalled";
     public const string MethodNotAllowed = "method_not_allowed";
     public const string UnsupportedMediaType = "unsupported_media_type";
     public const string BodyTooLarge = "body_too_large";

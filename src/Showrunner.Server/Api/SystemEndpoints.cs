@@ -12,13 +12,18 @@ internal static class SystemEndpoints
         app.MapGet("/healthz", (IngestPipeline pipeline) =>
             Results.Json(new HealthResponse("alive", pipeline.State.ToString().ToLowerInvariant()), ServerJsonContext.Default.HealthResponse)).Allow(Access.Public);
 
-        // Readiness: 200 only when actions are accepted.
+        // Readiness: 200 only when actions are accepted and no partition is stopped or stalled
+        // (docs/operations.md "Health"): a load balancer takes a stuck node out of rotation.
         app.MapGet("/readyz", (IngestPipeline pipeline) =>
         {
-            var state = pipeline.State;
-            var body = new HealthResponse(state == RuntimeState.Ready ? "ready" : "not_ready", state.ToString().ToLowerInvariant());
+            var readiness = pipeline.CheckReadiness();
+            var body = new HealthResponse(readiness.IsReady ? "ready" : "not_ready", pipeline.State.ToString().ToLowerInvariant())
+            {
+                Reason = readiness.Reason,
+                Detail = readiness.Detail,
+            };
             return Results.Json(body, ServerJsonContext.Default.HealthResponse,
-                statusCode: state == RuntimeState.Ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+                statusCode: readiness.IsReady ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
         }).Allow(Access.Public);
 
         app.MapGet("/v1/stats", (IngestPipeline pipeline) =>
@@ -33,7 +38,16 @@ internal static class SystemEndpoints
     }
 }
 
-internal sealed record HealthResponse(string Status, string State);
+internal sealed record HealthResponse(string Status, string State)
+{
+    /// <summary>Why the server is not ready (a stable code: starting, recovering, stopping, partition_stopped, partition_stalled, commit_stalled, worker_stopped); absent when ready.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? Reason { get; init; }
+
+    /// <summary>A sentence for people about <see cref="Reason"/>.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? Detail { get; init; }
+}
 
 internal sealed record StatsResponse(
     long Accepted,

@@ -10,7 +10,7 @@ namespace Showrunner.Server.Dashboard;
 /// is logged and the next one is taken on time; it never stops the server.
 /// </summary>
 internal sealed partial class DashboardHostedService(DashboardSampler sampler, LedgerSelfCheck ledgerCheck, IngestPipeline pipeline, ServerOptions options,
-    TimeProvider time, ILogger<DashboardHostedService> logger) : BackgroundService
+    TimeProvider time, Showrunner.Runtime.Observability.ShowrunnerMetrics metrics, ILogger<DashboardHostedService> logger) : BackgroundService
 {
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.WhenAll(SampleLoopAsync(stoppingToken), LedgerCheckLoopAsync(stoppingToken));
@@ -34,6 +34,7 @@ internal sealed partial class DashboardHostedService(DashboardSampler sampler, L
             }
             catch (Exception exception) when (exception is not OperationCanceledException)
             {
+                metrics.WorkerFaults.Add(1, new KeyValuePair<string, object?>("worker", "dashboard"));
                 LogSampleFailed(logger, exception);
             }
             if (!await DelayAsync(interval, stoppingToken).ConfigureAwait(false))

@@ -37,11 +37,30 @@ internal sealed partial class IngestHostedService(IngestPipeline pipeline, Relea
     {
         if (_start is not null)
         {
-            await _start.ConfigureAwait(false);
+            try
+            {
+                // Bounded like the rest of the stop: a start still rebuilding state only reads.
+                await _start.WaitAsync(options.Ingest.StopTimeout, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                LogStartStillRunning(logger, (long)options.Ingest.StopTimeout.TotalSeconds);
+            }
         }
         await pipeline.DisposeAsync().ConfigureAwait(false);
+        if (pipeline.CommitterStuck)
+        {
+            // A durable write that never returns (a disk that stopped answering) holds the store's
+            // connection: closing it would wait as long. Ending the process now is as safe as a
+            // crash, which the store is built to survive (nothing acknowledged is lost; the next
+            // start replays the log tail). Documented in docs/operations.md "Stopping".
+            Environment.FailFast("Showrunner: a durable write did not return within the stop timeout; ending the process without closing the store.");
+        }
         store.Dispose();
     }
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "The start was still rebuilding state after {StopTimeoutSeconds} s; stopping without waiting for it")]
+    private static partial void LogStartStillRunning(ILogger logger, long stopTimeoutSeconds);
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Critical, Message = "Rebuilding state failed; stopping")]
     private static partial void LogStartFailed(ILogger logger, Exception exception);

@@ -5,37 +5,17 @@ namespace Showrunner.Server.Hosting;
 
 /// <summary>Ticks the lifecycle coordinator once a second (by the injected clock) while the pipeline is ready.</summary>
 internal sealed partial class LifecycleHostedService(LifecycleCoordinator coordinator, IngestPipeline pipeline, TimeProvider time,
-    ILogger<LifecycleHostedService> logger) : BackgroundService
+    Showrunner.Runtime.Observability.ShowrunnerMetrics metrics, ILogger<LifecycleHostedService> logger) : SupervisedLoop("lifecycle", metrics, time)
 {
-    public static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
+    protected override TimeSpan Interval { get; } = TimeSpan.FromSeconds(1);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            if (pipeline.State == RuntimeState.Ready)
-            {
-                try
-                {
-                    await coordinator.TickAsync().ConfigureAwait(false);
-                }
-                catch (Exception exception) when (exception is not OperationCanceledException)
-                {
-                    // A failed write (disk full, I/O error) is retried on the next tick: nothing was
-                    // recorded, and the coordinator's view is the store's.
-                    LogTickFailed(logger, exception);
-                }
-            }
-            try
-            {
-                await Task.Delay(Interval, time, stoppingToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
-    }
+    protected override bool ShouldTick => pipeline.State == RuntimeState.Ready;
+
+    // A failed write (disk full, I/O error) is retried on the next tick: nothing was recorded, and
+    // the coordinator's view is the store's.
+    protected override Task TickAsync(CancellationToken stoppingToken) => coordinator.TickAsync();
+
+    protected override void LogTickFailed(Exception exception) => LogTickFailed(logger, exception);
 
     [LoggerMessage(EventId = 2002, Level = LogLevel.Error, Message = "Recording event run transitions failed; retrying on the next tick")]
     private static partial void LogTickFailed(ILogger logger, Exception exception);

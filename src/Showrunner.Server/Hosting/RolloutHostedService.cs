@@ -7,35 +7,17 @@ namespace Showrunner.Server.Hosting;
 
 /// <summary>Evaluates the running rollout's gates every 250 ms: a failing gate rolls the candidate back within one tick.</summary>
 internal sealed partial class RolloutHostedService(RolloutController rollouts, IngestPipeline pipeline, TimeProvider time,
-    ILogger<RolloutHostedService> logger) : BackgroundService
+    Showrunner.Runtime.Observability.ShowrunnerMetrics metrics, ILogger<RolloutHostedService> logger) : SupervisedLoop("rollout", metrics, time)
 {
     public static readonly TimeSpan TickInterval = TimeSpan.FromMilliseconds(250);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            if (pipeline.State == RuntimeState.Ready && rollouts.IsRunning)
-            {
-                try
-                {
-                    await rollouts.TickAsync().ConfigureAwait(false);
-                }
-                catch (Exception exception) when (exception is not OperationCanceledException)
-                {
-                    LogTickFailed(logger, exception);
-                }
-            }
-            try
-            {
-                await Task.Delay(TickInterval, time, stoppingToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
-    }
+    protected override TimeSpan Interval => TickInterval;
+
+    protected override bool ShouldTick => pipeline.State == RuntimeState.Ready && rollouts.IsRunning;
+
+    protected override Task TickAsync(CancellationToken stoppingToken) => rollouts.TickAsync();
+
+    protected override void LogTickFailed(Exception exception) => LogTickFailed(logger, exception);
 
     [LoggerMessage(EventId = 2010, Level = LogLevel.Error, Message = "Evaluating the rollout's gates failed; retrying at the next tick")]
     private static partial void LogTickFailed(ILogger logger, Exception exception);

@@ -53,7 +53,8 @@ internal sealed record ServerOptions
         "PartitionCount", "ExecutorCount", "PartitionInboxCapacity", "MaxActionsPerCommit", "RetryAfterSeconds",
         "MaxActionsPerBatch", "MaxBodyBytes", "MaxDataBytes", "MaxDataDepth", "MaxIdLength", "MaxPlayerLength",
         "MaxTypeLength", "MaxFutureSkewSeconds", "MaxAgeSeconds", "MaxConcurrentIngestRequests", "ReadConnections",
-        "LoadExample", "MaxReleaseBytes", "CheckpointIntervalMs", "SnapshotEveryActions", "SnapshotMaxLagActions", OutboxSettings.Section, "Alerts",
+        "LoadExample", "MaxReleaseBytes", "CheckpointIntervalMs", "SnapshotEveryActions", "SnapshotMaxLagActions",
+        "StallAfterSeconds", "AnswerTimeoutSeconds", "StopTimeoutSeconds", OutboxSettings.Section, "Alerts",
         SecuritySettings.TitleKey, SecuritySettings.LifetimeKey, SecuritySettings.RateLimitsSection, "LogFormat",
         global::Showrunner.Server.Dashboard.DashboardOptions.Section, global::Showrunner.Server.Demo.DemoOptions.Section,
         ApprovalSettings.Section,
@@ -99,6 +100,9 @@ internal sealed record ServerOptions
             RetryAfter = TimeSpan.FromSeconds(Int("RetryAfterSeconds", (int)ingestDefaults.RetryAfter.TotalSeconds)),
             SnapshotEveryActions = Int("SnapshotEveryActions", ingestDefaults.SnapshotEveryActions),
             SnapshotMaxLagActions = Int("SnapshotMaxLagActions", (int)ingestDefaults.SnapshotMaxLagActions),
+            StallAfter = TimeSpan.FromSeconds(Int("StallAfterSeconds", (int)ingestDefaults.StallAfter.TotalSeconds)),
+            AnswerTimeout = TimeSpan.FromSeconds(Int("AnswerTimeoutSeconds", (int)ingestDefaults.AnswerTimeout.TotalSeconds)),
+            StopTimeout = TimeSpan.FromSeconds(Int("StopTimeoutSeconds", (int)ingestDefaults.StopTimeout.TotalSeconds)),
         };
         var limits = new ActionLimits
         {

@@ -134,6 +134,13 @@ internal sealed class ActionDecoder
         switch (field.Kind)
         {
             case ValueKind.String when reader.TokenType == JsonTokenType.String:
+                // An escaped string can still be invalid UTF-16 (a lone surrogate such as "\udc00"),
+                // which GetString refuses with an exception: that is the sender's bad input, answered
+                // as a wrong field type, never an exception on the executor's thread.
+                if (reader.ValueIsEscaped && !IsValidText(ref reader))
+                {
+                    return false;
+                }
                 values.Strings[field.Index] = reader.GetString()!;
                 return true;
             case ValueKind.Int when reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out long l):
@@ -147,6 +154,27 @@ internal sealed class ActionDecoder
                 return true;
             default:
                 return false;
+        }
+    }
+
+    /// <summary>Whether the current (escaped) string token unescapes to valid UTF-16 text.</summary>
+    private static bool IsValidText(ref Utf8JsonReader reader)
+    {
+        int length = reader.HasValueSequence ? checked((int)reader.ValueSequence.Length) : reader.ValueSpan.Length;
+        char[] scratch = System.Buffers.ArrayPool<char>.Shared.Rent(Math.Max(1, length));
+        try
+        {
+            reader.CopyString(scratch);
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            // The one failure CopyString reports for a complete string token: invalid UTF-16 or UTF-8 inside it.
+            return false;
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<char>.Shared.Return(scratch);
         }
     }
 
