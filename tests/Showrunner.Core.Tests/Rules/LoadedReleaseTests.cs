@@ -62,12 +62,24 @@ public sealed class LoadedReleaseTests
     [InlineData("""{"item":"s","price":1,"gift":1}""", RejectionCodes.InvalidFieldType, "data.gift")]
     [InlineData("""{"item":"s","price":1,"price":2}""", RejectionCodes.DuplicateField, "data.price")]
     [InlineData("""{}""", RejectionCodes.MissingField, "data.item")]
+    // Invalid UTF-16 escapes (lone surrogates) are a wrong string, never an exception (issue 12: one used to kill an executor).
+    [InlineData("""{"item":"\udc00","price":1}""", RejectionCodes.InvalidFieldType, "data.item")]
+    [InlineData("""{"item":"a\ud800b","price":1}""", RejectionCodes.InvalidFieldType, "data.item")]
+    [InlineData("""{"item":"\ud800\ud800","price":1}""", RejectionCodes.InvalidFieldType, "data.item")]
     public void A_bad_action_is_rejected_with_a_code_and_the_first_field_in_schema_order(string json, string code, string field)
     {
         var (ok, _, rejection) = Decode("shop.buy", json);
         Assert.False(ok);
         Assert.Equal(code, rejection!.Code);
         Assert.Equal(field, rejection.Field);
+    }
+
+    [Fact]
+    public void An_escaped_surrogate_pair_is_valid_text()
+    {
+        var (ok, slots, rejection) = Decode("shop.buy", """{"item":"\ud83d\udc09 dragon","price":1}""");
+        Assert.True(ok, rejection?.Message);
+        Assert.Equal("\U0001F409 dragon", slots[0]);
     }
 
     [Fact]
