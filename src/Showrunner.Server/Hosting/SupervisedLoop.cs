@@ -11,6 +11,12 @@ namespace Showrunner.Server.Hosting;
 /// </summary>
 internal abstract class SupervisedLoop(string worker, ShowrunnerMetrics metrics, TimeProvider time) : BackgroundService
 {
+    /// <summary>The host's instruments (also for a subclass's own gauges).</summary>
+    protected ShowrunnerMetrics Metrics { get; } = metrics;
+
+    /// <summary>The injected clock the loop paces itself by.</summary>
+    protected TimeProvider Time { get; } = time;
+
     /// <summary>The <c>worker</c> label of the faults counter (stable: lifecycle, checkpoint, rollout, …).</summary>
     public string Worker { get; } = worker;
 
@@ -40,13 +46,13 @@ internal abstract class SupervisedLoop(string worker, ShowrunnerMetrics metrics,
                 }
                 catch (Exception exception)
                 {
-                    metrics.WorkerFaults.Add(1, new KeyValuePair<string, object?>("worker", Worker));
+                    Metrics.WorkerFaults.Add(1, new KeyValuePair<string, object?>("worker", Worker));
                     LogTickFailed(exception);
                 }
             }
             try
             {
-                await Task.Delay(Interval, time, stoppingToken).ConfigureAwait(false);
+                await Task.Delay(Interval, Time, stoppingToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {

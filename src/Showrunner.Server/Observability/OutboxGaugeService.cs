@@ -10,7 +10,7 @@ namespace Showrunner.Server.Observability;
 /// without one the backlog only grows, which is exactly what an operator must see.
 /// </summary>
 internal sealed partial class OutboxGaugeService(IActionStore store, ShowrunnerMetrics metrics, TimeProvider time, ILogger<OutboxGaugeService> logger)
-    : BackgroundService
+    : Hosting.SupervisedLoop("outbox_gauges", metrics, time)
 {
     /// <summary>How often the counts are read. The count is linear in the outbox table (docs/webhooks.md); every few seconds keeps that cost negligible.</summary>
     public static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(5);
@@ -19,7 +19,7 @@ internal sealed partial class OutboxGaugeService(IActionStore store, ShowrunnerM
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
-        metrics.ObserveOutbox(Gauges);
+        Metrics.ObserveOutbox(Gauges);
         return base.StartAsync(cancellationToken);
     }
 
@@ -35,31 +35,18 @@ internal sealed partial class OutboxGaugeService(IActionStore store, ShowrunnerM
         {
             return null;
         }
-        double age = counts.OldestPendingEnqueuedAt is { } oldest ? Math.Max(0, (time.GetUtcNow() - oldest).TotalSeconds) : 0;
+        double age = counts.OldestPendingEnqueuedAt is { } oldest ? Math.Max(0, (Time.GetUtcNow() - oldest).TotalSeconds) : 0;
         return new OutboxGauges(counts.Pending, counts.DeadLettered, age);
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(RefreshInterval, time);
-        do
-        {
-            try
-            {
-                await RefreshAsync(stoppingToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception exception) when (exception is InvalidOperationException or ObjectDisposedException or Microsoft.Data.Sqlite.SqliteException)
-            {
-                // The gauges keep their last reading; the failure is the store's and is logged where it matters too.
-                LogRefreshFailed(logger, exception);
-            }
-        }
-        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
-    }
+    protected override TimeSpan Interval => RefreshInterval;
+
+    protected override bool ShouldTick => true;
+
+    protected override Task TickAsync(CancellationToken stoppingToken) => RefreshAsync(stoppingToken);
+
+    // The gauges keep their last reading; a store failure is logged where it matters too.
+    protected override void LogTickFailed(Exception exception) => LogRefreshFailed(logger, exception);
 
     [LoggerMessage(EventId = 7000, Level = LogLevel.Warning, Message = "The outbox gauges could not be refreshed; they show the last reading")]
     private static partial void LogRefreshFailed(ILogger logger, Exception exception);
