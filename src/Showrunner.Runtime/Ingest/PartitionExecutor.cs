@@ -226,7 +226,9 @@ internal sealed class PartitionExecutor
                     {
                         Volatile.Write(ref _busyWithQueuedAt, item.QueuedAt);
                     }
-                    if (Stopped)
+                    // While the runtime recovers, an executor that already reloaded must not build on
+                    // its fresh state with work the still-faulted committer would refuse.
+                    if (Stopped || _pipeline.State == RuntimeState.Recovering)
                     {
                         RunStopped(item, group);
                         current = null;
@@ -235,7 +237,7 @@ internal sealed class PartitionExecutor
                     Run(item, group, ref snapshotAll);
                     current = null;
                 }
-                if (!Stopped)
+                if (!Stopped && _pipeline.State != RuntimeState.Recovering)
                 {
                     CloseGroup(group, snapshotAll);
                 }
@@ -329,7 +331,7 @@ internal sealed class PartitionExecutor
     /// <summary>Lets a stopped executor take work again: called by the reload item (on this executor's thread) once its partitions are rebuilt from the store.</summary>
     public void Restart() => Volatile.Write(ref _stopped, false);
 
-    private const string StoppedMessage = "The partition stopped after an internal failure and is reloading from the store; nothing of this work was applied.";
+    private const string StoppedMessage = "The partition is reloading from the store after a failure; nothing of this work was applied.";
 
     /// <summary>
     /// Fails every item of the open group (and the item that was running), stops the executor and
