@@ -63,9 +63,14 @@ builder.Services.AddSingleton(services => new ReleaseRegister(services.GetRequir
     services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<ReleaseRegister>>()));
 builder.Services.AddSingleton(services => new LifecycleCoordinator(services.GetRequiredService<IActionStore>(), services.GetRequiredService<IngestPipeline>(),
     services.GetRequiredService<ReleaseRegister>(), services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<LifecycleCoordinator>>()));
+// Which partitions' ledgers are trusted: checked at start (IngestHostedService) and on every read (docs/ledger.md, "Start-up tail check").
+builder.Services.AddSingleton(services => new LedgerIntegrity(services.GetRequiredService<IActionStore>(), options.Ingest.PartitionCount,
+    services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<LedgerIntegrity>>(), services.GetRequiredService<ShowrunnerMetrics>()));
 builder.Services.AddSingleton(services => new CheckpointSigner(services.GetRequiredService<IActionStore>(), services.GetRequiredService<IngestPipeline>(),
-    services.GetRequiredService<LedgerKeyHolder>().Key, services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<CheckpointSigner>>()));
-builder.Services.AddSingleton(services => new LedgerReader(services.GetRequiredService<IActionStore>(), services.GetRequiredService<CheckpointSigner>()));
+    services.GetRequiredService<LedgerKeyHolder>().Key, services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<CheckpointSigner>>(),
+    services.GetRequiredService<LedgerIntegrity>()));
+builder.Services.AddSingleton(services => new LedgerReader(services.GetRequiredService<IActionStore>(), services.GetRequiredService<CheckpointSigner>(),
+    services.GetRequiredService<LedgerIntegrity>()));
 builder.Services.AddSingleton(services =>
 {
     Func<RolloutAlert, Task>? alert = null;
@@ -139,6 +144,7 @@ catch (StoreConfigurationException exception)
     return 2;
 }
 var startupLog = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Showrunner.Startup");
+DataDirectoryPermissions.Report(startupLog, options.DataDirectory, info.PermissionsNarrowed);
 StartupLog.Telemetry(startupLog, options.LogFormat, otlpEndpoint ?? "off");
 Showrunner.Core.Ledger.LedgerSigningKey ledgerKey;
 try

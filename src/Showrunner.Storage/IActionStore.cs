@@ -12,7 +12,11 @@ public sealed record ActionRecord(
 
 /// <summary>What the store reports about itself once open.</summary>
 public sealed record StoreInfo(
-    int PartitionCount, bool Created, int SchemaVersion, string Engine, string Durability, string Location);
+    int PartitionCount, bool Created, int SchemaVersion, string Engine, string Durability, string Location)
+{
+    /// <summary>Files of the store that other users could read or write and that the open narrowed to owner-only (for the start-up log).</summary>
+    public IReadOnlyList<string> PermissionsNarrowed { get; init; } = [];
+}
 
 /// <summary>
 /// The storage contract of the action log. The domain and runtime never see SQL; the embedded

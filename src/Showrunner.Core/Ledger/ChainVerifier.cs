@@ -54,8 +54,23 @@ internal static class ChainVerifier
     /// repeat the entry's fields, grant ids seen before).
     /// </param>
     public static ChainVerification Verify(int partition, IEnumerable<StoredEntry> entries, IReadOnlyList<PartitionHead> expected,
-        Func<GrantEntry, EntryProblem?>? inspect = null)
+        Func<GrantEntry, EntryProblem?>? inspect = null) =>
+        VerifyFrom(partition, new CompactRange(), LedgerFormat.GenesisPrevHash(), entries, expected, inspect);
+
+    /// <summary>
+    /// Checks a partition's chain from entry <c>prefix.Size</c> on (a tail): the same checks as
+    /// <see cref="Verify(int, IEnumerable{StoredEntry}, IReadOnlyList{PartitionHead}, Func{GrantEntry, EntryProblem?})"/>,
+    /// starting from what the caller trusts about the entries before the tail.
+    /// </summary>
+    /// <param name="prefix">The Merkle compact range of the entries before the tail (empty for a walk from entry 0).</param>
+    /// <param name="previousHash">The hash the tail's first entry must link to (32 zero bytes for entry 0).</param>
+    /// <param name="entries">The tail's entries in index order, from index <c>prefix.Size</c>.</param>
+    /// <param name="expected">Heads of signature-checked checkpoints, sorted by size; those smaller than the prefix must not be passed (the tail cannot check them).</param>
+    public static ChainVerification VerifyFrom(int partition, CompactRange prefix, byte[] previousHash, IEnumerable<StoredEntry> entries,
+        IReadOnlyList<PartitionHead> expected, Func<GrantEntry, EntryProblem?>? inspect = null)
     {
+        ArgumentNullException.ThrowIfNull(prefix);
+        ArgumentNullException.ThrowIfNull(previousHash);
         ArgumentNullException.ThrowIfNull(entries);
         ArgumentNullException.ThrowIfNull(expected);
         for (int i = 1; i < expected.Count; i++)
@@ -65,23 +80,31 @@ internal static class ChainVerifier
                 throw new ArgumentException("The expected heads must be sorted by size.", nameof(expected));
             }
         }
-        var range = new CompactRange();
-        byte[] previous = LedgerFormat.GenesisPrevHash();
-        long index = 0;
-        int next = 0;
-        // Heads of the empty log: their root is the empty root.
-        while (next < expected.Count && expected[next].Size == 0)
+        if (expected.Count > 0 && expected[0].Size < prefix.Size)
         {
-            if (!MerkleHash.EmptyRoot().AsSpan().SequenceEqual(expected[next].Root))
+            throw new ArgumentException($"A head of {expected[0].Size} entries lies before the tail, which starts at entry {prefix.Size}.", nameof(expected));
+        }
+        var range = prefix;
+        byte[] previous = previousHash;
+        long index = prefix.Size;
+        int next = 0;
+        // Heads at the size the walk starts from (the empty log, or a tail's prefix): checked before any entry is read.
+        while (next < expected.Count && expected[next].Size == index)
+        {
+            if (!range.Root().AsSpan().SequenceEqual(expected[next].Root))
             {
-                return new(ChainVerification.RootMismatch, "the checkpoint's root of the empty log is not the empty root", null, 0, range.Root())
+                string what = index == 0 ? "the checkpoint's root of the empty log is not the empty root"
+                    : $"the root of the first {index} entries (from stored Merkle nodes) differs from the checkpoint's";
+                return new(ChainVerification.RootMismatch, what, null, index, range.Root())
                 {
                     FailedHead = expected[next],
                 };
             }
             next++;
         }
-        long matchedSize = 0;
+        // A tail's prefix is trusted, not matched against a head: a later mismatch names the range from the tail's start.
+        long tailStart = index;
+        long matchedSize = index;
         foreach (var stored in entries)
         {
             ChainVerification Bad(string code, string detail) => new(code, detail, index, index, range.Root());
@@ -124,7 +147,9 @@ internal static class ChainVerifier
                     {
                         // Every entry links and hashes correctly, so the log was rewritten consistently
                         // somewhere after the last head that matched: no single entry can be named.
-                        string since = matchedSize == 0 ? "" : $"; the first {matchedSize} matched an earlier checkpoint, so an entry from {matchedSize} to {index - 1} was changed";
+                        string since = matchedSize == 0 ? ""
+                            : matchedSize == tailStart ? $"; the walk started at entry {tailStart}, so an entry from {tailStart} to {index - 1} or a stored Merkle node below {tailStart} was changed"
+                            : $"; the first {matchedSize} matched an earlier checkpoint, so an entry from {matchedSize} to {index - 1} was changed";
                         return new(ChainVerification.RootMismatch, $"the root of the first {index} entries differs from the checkpoint's{since}", null, index, root)
                         {
                             FailedHead = expected[next],

@@ -14,6 +14,9 @@ namespace Showrunner.Runtime.Ledger;
 /// commit. Receipts ask for one at once when their grant is newer than the latest.
 /// </summary>
 /// <remarks>
+/// A damaged partition (<see cref="LedgerIntegrity"/>) is signed at the head of the latest
+/// checkpoint (or empty, before the first): its chain is not trusted, so no new root of it is
+/// vouched for, and since sizes only stay or grow every checkpoint still extends the last.
 /// Only committed heads are signed: the committer publishes a partition's (size, root) after the
 /// transaction holding those entries is durable. Signing and storing run one at a time (a lock),
 /// the write itself on the store's writer thread.
@@ -25,12 +28,14 @@ public sealed partial class CheckpointSigner : IDisposable
     private readonly LedgerSigningKey _key;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly LedgerIntegrity? _integrity;
     private readonly SemaphoreSlim _signing = new(1, 1);
     private readonly Lock _loading = new();
     private SignedCheckpoint? _latest;
     private bool _loaded;
 
-    internal CheckpointSigner(IActionStore store, IngestPipeline pipeline, LedgerSigningKey key, TimeProvider time, ILogger<CheckpointSigner> logger)
+    internal CheckpointSigner(IActionStore store, IngestPipeline pipeline, LedgerSigningKey key, TimeProvider time, ILogger<CheckpointSigner> logger,
+        LedgerIntegrity? integrity = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         _store = store.Ledger;
@@ -38,6 +43,7 @@ public sealed partial class CheckpointSigner : IDisposable
         _key = key;
         _time = time;
         _logger = logger;
+        _integrity = integrity;
         pipeline.Metrics.ObserveCheckpoint(Gauges);
     }
 
@@ -116,8 +122,8 @@ public sealed partial class CheckpointSigner : IDisposable
         await _signing.WaitAsync().ConfigureAwait(false);
         try
         {
-            var heads = _pipeline.CommittedLedgerHeads();
             var latest = _latest;
+            var heads = HeadsToSign(latest);
             if (!force && latest is not null && SameSizes(latest.Checkpoint, heads))
             {
                 return latest;
@@ -144,6 +150,25 @@ public sealed partial class CheckpointSigner : IDisposable
         }
     }
 
+    /// <summary>The committed heads, with each damaged partition held at its head in <paramref name="latest"/> (empty before the first checkpoint).</summary>
+    private LedgerCommitted[] HeadsToSign(SignedCheckpoint? latest)
+    {
+        var heads = _pipeline.CommittedLedgerHeads();
+        if (_integrity is null)
+        {
+            return heads;
+        }
+        foreach (var damage in _integrity.Damaged)
+        {
+            if (damage.Partition < heads.Length)
+            {
+                var signed = latest is not null && damage.Partition < latest.Checkpoint.Partitions.Count ? latest.Checkpoint.Partitions[damage.Partition] : null;
+                heads[damage.Partition] = signed is null ? new LedgerCommitted(0, MerkleHash.EmptyRoot()) : new LedgerCommitted(signed.Size, signed.Root);
+            }
+        }
+        return heads;
+    }
+
     /// <summary>
     /// A signed checkpoint that covers entry <paramref name="index"/> of <paramref name="partition"/>
     /// (a committed entry): the latest if it does, else a new one signed now.
@@ -156,6 +181,10 @@ public sealed partial class CheckpointSigner : IDisposable
             if (latest is not null && latest.Checkpoint.Partitions[partition].Size > index)
             {
                 return latest;
+            }
+            if (_integrity?.DamageOf(partition) is { } damage)
+            {
+                throw new LedgerDamagedException(damage);
             }
             var signed = await SignAsync(force: false).ConfigureAwait(false);
             if (signed is not null && signed.Checkpoint.Partitions[partition].Size > index)
@@ -191,4 +220,11 @@ public sealed partial class CheckpointSigner : IDisposable
 
     [LoggerMessage(EventId = 5000, Level = LogLevel.Debug, Message = "Signed checkpoint {Sequence} over {EntryCount} entries in {ElapsedMs:F2} ms")]
     private static partial void LogSigned(ILogger logger, long sequence, long entryCount, double elapsedMs);
+}
+
+/// <summary>A read needed a partition whose ledger is damaged (<see cref="LedgerIntegrity"/>).</summary>
+public sealed class LedgerDamagedException(PartitionDamage damage)
+    : Exception($"Ledger partition {damage.Partition} is damaged ({damage.Check}): {damage.Detail}")
+{
+    public PartitionDamage Damage { get; } = damage;
 }

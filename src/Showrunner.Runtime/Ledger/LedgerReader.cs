@@ -20,13 +20,20 @@ public enum ReceiptStatus
     Found,
     InvalidId,
     NotFound,
+    /// <summary>The grant's partition is damaged, or its entry failed its read check: no receipt is issued from it.</summary>
+    Damaged,
 }
+
+/// <summary>A receipt request's answer: the receipt JSON when found, the damage when the partition is not trusted.</summary>
+public sealed record ReceiptResult(ReceiptStatus Status, string? Json = null, PartitionDamage? Damage = null);
 
 /// <summary>
 /// Receipts and consistency proofs from the stored ledger: the entry, its RFC 9162 inclusion proof
 /// at the size a signed checkpoint commits to, and that checkpoint (docs/ledger.md, "Receipt").
+/// Every entry is checked before a receipt is built from it (<see cref="LedgerIntegrity.Check"/>):
+/// a receipt is never issued for a damaged partition.
 /// </summary>
-public sealed class LedgerReader(IActionStore store, CheckpointSigner signer)
+public sealed class LedgerReader(IActionStore store, CheckpointSigner signer, LedgerIntegrity integrity)
 {
     private readonly ILedgerStore _ledger = store.Ledger;
 
@@ -35,26 +42,35 @@ public sealed class LedgerReader(IActionStore store, CheckpointSigner signer)
         grantId.Length == 64 && grantId.All(char.IsAsciiHexDigit) ? Convert.FromHexString(grantId) : null;
 
     /// <summary>The receipt JSON of a grant.</summary>
-    public async Task<(ReceiptStatus Status, string? Json)> ReceiptAsync(string grantId)
+    public async Task<ReceiptResult> ReceiptAsync(string grantId)
     {
         if (ParseGrantId(grantId) is not { } id)
         {
-            return (ReceiptStatus.InvalidId, null);
+            return new(ReceiptStatus.InvalidId);
         }
         if (_ledger.FindGrant(id) is not { } row)
         {
-            return (ReceiptStatus.NotFound, null);
+            return new(ReceiptStatus.NotFound);
         }
-        var (entry, error) = GrantEntry.Decode(row.Entry, row.PrevHash);
-        if (entry is null || !entry.Hash.AsSpan().SequenceEqual(row.Hash))
+        var checkedRow = integrity.Check(row);
+        if (checkedRow.Entry is not { } entry)
         {
-            throw new InvalidDataException($"Ledger entry {row.Partition}/{row.Index} is damaged: {error ?? "its hash differs"}. Run 'showrunner ledger verify'.");
+            return new(ReceiptStatus.Damaged, Damage: checkedRow.Damage);
         }
-        var checkpoint = await signer.CoveringAsync(row.Partition, row.Index).ConfigureAwait(false);
+        SignedCheckpoint checkpoint;
+        try
+        {
+            checkpoint = await signer.CoveringAsync(row.Partition, row.Index).ConfigureAwait(false);
+        }
+        catch (LedgerDamagedException exception)
+        {
+            // Found damaged by another read or check while this one waited for a checkpoint.
+            return new(ReceiptStatus.Damaged, Damage: exception.Damage);
+        }
         long size = checkpoint.Checkpoint.Partitions[row.Partition].Size;
         var log = new MerkleLog(new StoredMerkleView(_ledger, row.Partition, size));
         var proof = log.InclusionProof(row.Index, size);
-        return (ReceiptStatus.Found, Receipt.ToJson(entry, proof, checkpoint));
+        return new(ReceiptStatus.Found, Receipt.ToJson(entry, proof, checkpoint));
     }
 
     /// <summary>A stored checkpoint, checked, or null.</summary>

@@ -102,6 +102,9 @@ public sealed class ShowrunnerMetrics : IDisposable
         /// <summary>Histogram, seconds: how long signing and storing one checkpoint took.</summary>
         public const string LedgerCheckpointDuration = "showrunner.ledger.checkpoint.duration";
 
+        /// <summary>Gauge: partitions whose ledger failed a check (at start or on a read); their receipts and reward reads answer <c>ledger_damaged</c>.</summary>
+        public const string LedgerDamagedPartitions = "showrunner.ledger.damaged_partitions";
+
         /// <summary>Gauge: 1 while a rollout is running (or held), else 0.</summary>
         public const string RolloutActive = "showrunner.rollout.active";
 
@@ -129,6 +132,7 @@ public sealed class ShowrunnerMetrics : IDisposable
     private Func<OutboxGauges?>? _outbox;
     private Func<CheckpointGauges?>? _checkpoint;
     private Func<RolloutGauges?>? _rollout;
+    private Func<int>? _ledgerDamage;
 
     /// <summary>Creates the meter from <paramref name="meterFactory"/> (the host's, which disposes it) or on its own.</summary>
     public ShowrunnerMetrics(IMeterFactory? meterFactory = null)
@@ -171,6 +175,8 @@ public sealed class ShowrunnerMetrics : IDisposable
             "s", "Time since the latest ledger checkpoint was signed.");
         Meter.CreateObservableGauge(Names.LedgerUncoveredEntries, () => _checkpoint?.Invoke() is { } c ? [new Measurement<long>(c.UncoveredEntries)] : Array.Empty<Measurement<long>>(),
             "{entry}", "Committed ledger entries not yet covered by the latest signed checkpoint.");
+        Meter.CreateObservableGauge(Names.LedgerDamagedPartitions, () => _ledgerDamage is { } read ? [new Measurement<long>(read())] : Array.Empty<Measurement<long>>(),
+            "{partition}", "Partitions whose ledger failed a check; their receipts and reward reads are refused.");
         Meter.CreateObservableGauge(Names.RolloutActive, () => _rollout is { } read ? [new Measurement<long>(read() is { Running: true } ? 1 : 0)] : Array.Empty<Measurement<long>>(),
             "{rollout}", "1 while a rollout is running or held, else 0.");
         Meter.CreateObservableGauge(Names.RolloutStep, () => _rollout?.Invoke() is { Running: true } r ? [new Measurement<long>(r.Step)] : Array.Empty<Measurement<long>>(),
@@ -215,6 +221,9 @@ public sealed class ShowrunnerMetrics : IDisposable
 
     /// <summary>Registers the source of the checkpoint gauges.</summary>
     public void ObserveCheckpoint(Func<CheckpointGauges?> read) => _checkpoint = read;
+
+    /// <summary>Registers the source of the damaged-partitions gauge (an in-memory count).</summary>
+    public void ObserveLedgerDamage(Func<int> read) => _ledgerDamage = read;
 
     /// <summary>Registers the source of the rollout gauges.</summary>
     public void ObserveRollout(Func<RolloutGauges?> read) => _rollout = read;

@@ -22,7 +22,7 @@ namespace Showrunner.Server.Api;
 /// approval request and answered 202; it is executed (author: the requester) when a second person
 /// approves it (<see cref="ApprovalsEndpoints"/>).
 /// </remarks>
-internal sealed class GrantsEndpoints(IActionStore store, IngestPipeline pipeline, AuditTrail audit, ApprovalService approvals)
+internal sealed class GrantsEndpoints(IActionStore store, IngestPipeline pipeline, AuditTrail audit, ApprovalService approvals, LedgerIntegrity integrity)
 {
     public const int MaxBodyBytes = 16 * 1024;
     /// <summary>Largest amount one line of a manual grant or correction may carry (either sign).</summary>
@@ -68,14 +68,21 @@ internal sealed class GrantsEndpoints(IActionStore store, IngestPipeline pipelin
                 $"The ledger has no grant {grantId} to correct.").ConfigureAwait(false);
             return;
         }
+        // The correction goes to the player, event and run the original's checked bytes name, never to what a column says.
+        var checkedOriginal = integrity.Check(original);
+        if (checkedOriginal.Entry is not { } entry)
+        {
+            await LedgerDamageProblem.WriteAsync(context, checkedOriginal.Damage!).ConfigureAwait(false);
+            return;
+        }
         if (await ReadAsync(context, correction: true).ConfigureAwait(false) is not { } request)
         {
             return;
         }
-        await DecideAsync(context, CorrectionKind, CorrectionCause(original, id, request.RequestId), Convert.ToHexStringLower(id), request).ConfigureAwait(false);
+        await DecideAsync(context, CorrectionKind, CorrectionCause(entry, id, request.RequestId), Convert.ToHexStringLower(id), request).ConfigureAwait(false);
     }
 
-    private static GrantCause CorrectionCause(LedgerRow original, byte[] id, string requestId) =>
+    private static GrantCause CorrectionCause(GrantEntry original, byte[] id, string requestId) =>
         new(original.EventId, original.Run, original.Player, "correction:" + Convert.ToHexStringLower(id), CauseKind.Correction, requestId);
 
     /// <summary>Executes the request now, or (two-person rule) stores it for approval and answers 202.</summary>
@@ -148,7 +155,10 @@ internal sealed class GrantsEndpoints(IActionStore store, IngestPipeline pipelin
             }
             else
             {
-                result = await AppendAsync(CorrectionCause(original, id, request.RequestId), request, acting, path).ConfigureAwait(false);
+                var checkedOriginal = integrity.Check(original);
+                result = checkedOriginal.Entry is { } entry
+                    ? await AppendAsync(CorrectionCause(entry, id, request.RequestId), request, acting, path).ConfigureAwait(false)
+                    : LedgerDamageProblem.Of(path, checkedOriginal.Damage!);
             }
         }
         return new ApprovalOutcome(result.Status, result.Text);
@@ -214,7 +224,12 @@ internal sealed class GrantsEndpoints(IActionStore store, IngestPipeline pipelin
     /// </summary>
     private async Task<ApiResult> Answer(GrantCause cause, LedgerRow row, Request request, GrantOutcome outcome, Acting acting, string path)
     {
-        if (outcome == GrantOutcome.Existing && !SameGrant(row, request))
+        var checkedRow = integrity.Check(row);
+        if (checkedRow.Entry is not { } entry)
+        {
+            return LedgerDamageProblem.Of(path, checkedRow.Damage!);
+        }
+        if (outcome == GrantOutcome.Existing && !SameGrant(entry, request))
         {
             return Problems.Of(path, StatusCodes.Status409Conflict, ProblemCodes.GrantConflict, "Request id reused",
                 $"Request id '{request.RequestId}' already granted something else; use a new request id.");
@@ -249,7 +264,7 @@ internal sealed class GrantsEndpoints(IActionStore store, IngestPipeline pipelin
         return ApiResult.Json(outcome == GrantOutcome.Created ? StatusCodes.Status201Created : StatusCodes.Status200OK, w =>
         {
             w.WriteString("status", outcome == GrantOutcome.Created ? "created" : "existing");
-            PlayersEndpoints.WriteGrantBody(w, row, full: true, delivery);
+            PlayersEndpoints.WriteGrantBody(w, entry, full: true, delivery);
         }, outcome == GrantOutcome.Created ? "/v1/rewards/" + grantId : null);
     }
 
@@ -259,11 +274,8 @@ internal sealed class GrantsEndpoints(IActionStore store, IngestPipeline pipelin
         Existing,
     }
 
-    private static bool SameGrant(LedgerRow row, Request request)
-    {
-        var (entry, _) = GrantEntry.Decode(row.Entry, row.PrevHash);
-        return entry is not null && entry.Rewards.SequenceEqual(request.Rewards) && entry.Reason == request.Reason && entry.Author == request.Author;
-    }
+    private static bool SameGrant(GrantEntry entry, Request request) =>
+        entry.Rewards.SequenceEqual(request.Rewards) && entry.Reason == request.Reason && entry.Author == request.Author;
 
     /// <summary>The request as an approval stores it: compact JSON that <see cref="Parse"/> reads back to the same request (author aside: the requester).</summary>
     private static string Canonical(Request request, string? corrects) => AuditDetails.Of(w =>

@@ -14,7 +14,7 @@ namespace Showrunner.Server.Api;
 /// consistency proofs between two checkpoints, each partition's entries (what <c>ledger verify
 /// --server</c> walks), and a grant's receipt.
 /// </summary>
-internal sealed class LedgerEndpoints(IActionStore store, IngestPipeline pipeline, CheckpointSigner signer, LedgerReader reader, TimeProvider time)
+internal sealed class LedgerEndpoints(IActionStore store, IngestPipeline pipeline, CheckpointSigner signer, LedgerReader reader, LedgerIntegrity integrity, TimeProvider time)
 {
     public const int MaxPageSize = 1_000;
     public const int DefaultPageSize = 100;
@@ -214,11 +214,14 @@ internal sealed class LedgerEndpoints(IActionStore store, IngestPipeline pipelin
 
     public async Task ReceiptAsync(HttpContext context, string grantId)
     {
-        var (status, json) = PlayerAccess.IsOtherPlayersGrant(context, store.Ledger, grantId)
-            ? (ReceiptStatus.NotFound, null)
+        var (status, json, damage) = PlayerAccess.IsOtherPlayersGrant(context, store.Ledger, integrity, grantId)
+            ? new ReceiptResult(ReceiptStatus.NotFound)
             : await reader.ReceiptAsync(grantId).ConfigureAwait(false);
         switch (status)
         {
+            case ReceiptStatus.Damaged:
+                await LedgerDamageProblem.WriteAsync(context, damage!).ConfigureAwait(false);
+                return;
             case ReceiptStatus.InvalidId:
                 await Problems.WriteAsync(context, StatusCodes.Status400BadRequest, ProblemCodes.InvalidGrantId, "Invalid grant id",
                     "A grant id is 64 hexadecimal characters (a SHA-256).").ConfigureAwait(false);

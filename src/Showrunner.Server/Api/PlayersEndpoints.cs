@@ -5,6 +5,7 @@ using Showrunner.Core.Ledger;
 using Showrunner.Core.LiveEvents;
 using Showrunner.Core.Rules.Model;
 using Showrunner.Runtime.Ingest;
+using Showrunner.Runtime.Ledger;
 using Showrunner.Runtime.LiveEvents;
 using Showrunner.Server.Security;
 using Showrunner.Storage;
@@ -15,7 +16,13 @@ namespace Showrunner.Server.Api;
 /// What one player sees: progress in the active release's events (<c>GET /v1/players/{player}/events</c>)
 /// and the rewards granted to them (<c>GET /v1/players/{player}/rewards</c>). docs/api.md, "Players".
 /// </summary>
-internal sealed class PlayersEndpoints(IActionStore store, IngestPipeline pipeline, LifecycleCoordinator coordinator, TimeProvider time)
+/// <remarks>
+/// Every grant shown is read from its checked canonical bytes (<see cref="LedgerIntegrity.Check"/>):
+/// a player's rewards are refused with <c>ledger_damaged</c> when the player's partition is damaged
+/// or any entry the query returned fails its check, so a grant is never shown under a player its
+/// bytes do not name, and a damaged row never turns into a 500.
+/// </remarks>
+internal sealed class PlayersEndpoints(IActionStore store, IngestPipeline pipeline, LifecycleCoordinator coordinator, LedgerIntegrity integrity, TimeProvider time)
 {
     public const int MaxRewardsPage = 500;
     public const int DefaultRewardsPage = 100;
@@ -56,7 +63,12 @@ internal sealed class PlayersEndpoints(IActionStore store, IngestPipeline pipeli
             }
             return list;
         }).ConfigureAwait(false);
-        var rewards = store.Ledger.EntriesOfPlayer(player, null, 10_000);
+        var (rewards, damage) = CheckedEntriesOfPlayer(player, null, 10_000);
+        if (rewards is null)
+        {
+            await LedgerDamageProblem.WriteAsync(context, damage!).ConfigureAwait(false);
+            return;
+        }
         await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w =>
         {
             w.WriteString("player", player);
@@ -97,7 +109,7 @@ internal sealed class PlayersEndpoints(IActionStore store, IngestPipeline pipeli
         }).ConfigureAwait(false);
     }
 
-    private void WriteRun(Utf8JsonWriter w, EventDefinition definition, RunView run, IReadOnlyList<LedgerRow> rewards)
+    private void WriteRun(Utf8JsonWriter w, EventDefinition definition, RunView run, IReadOnlyList<GrantEntry> rewards)
     {
         w.WriteStartObject();
         w.WriteNumber("run", run.Run.Run);
@@ -141,9 +153,9 @@ internal sealed class PlayersEndpoints(IActionStore store, IngestPipeline pipeli
             w.WriteEndObject();
         }
         w.WriteStartArray("rewards");
-        foreach (var row in rewards.Where(r => r.EventId == definition.Id && r.Run == run.Run.Run))
+        foreach (var entry in rewards.Where(r => r.EventId == definition.Id && r.Run == run.Run.Run))
         {
-            WriteGrant(w, row, full: false);
+            WriteGrant(w, entry, full: false);
         }
         w.WriteEndArray();
         w.WriteEndObject();
@@ -172,20 +184,24 @@ internal sealed class PlayersEndpoints(IActionStore store, IngestPipeline pipeli
             await Requests.InvalidParameterAsync(context, "limit", $"limit must be 1 to {MaxRewardsPage}.").ConfigureAwait(false);
             return;
         }
-        var rows = store.Ledger.EntriesOfPlayer(player, after, limit);
-        var deliveries = new Dictionary<string, Storage.Outbox.DeliveryState?>(StringComparer.Ordinal);
-        foreach (var row in rows)
+        var (rows, damage) = CheckedEntriesOfPlayer(player, after, limit);
+        if (rows is null)
         {
-            string id = Convert.ToHexStringLower(row.GrantId);
-            deliveries[id] = await store.Outbox.GetAsync(id, context.RequestAborted).ConfigureAwait(false);
+            await LedgerDamageProblem.WriteAsync(context, damage!).ConfigureAwait(false);
+            return;
+        }
+        var deliveries = new Dictionary<string, Storage.Outbox.DeliveryState?>(StringComparer.Ordinal);
+        foreach (var entry in rows)
+        {
+            deliveries[entry.GrantId] = await store.Outbox.GetAsync(entry.GrantId, context.RequestAborted).ConfigureAwait(false);
         }
         await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w =>
         {
             w.WriteString("player", player);
             w.WriteStartArray("rewards");
-            foreach (var row in rows)
+            foreach (var entry in rows)
             {
-                WriteGrant(w, row, full: true, deliveries[Convert.ToHexStringLower(row.GrantId)]);
+                WriteGrant(w, entry, full: true, deliveries[entry.GrantId]);
             }
             w.WriteEndArray();
             if (rows.Count == limit)
@@ -207,32 +223,59 @@ internal sealed class PlayersEndpoints(IActionStore store, IngestPipeline pipeli
                 "A grant id is 64 hexadecimal characters (a SHA-256).").ConfigureAwait(false);
             return;
         }
+        var row = store.Ledger.FindGrant(id);
+        var checkedRow = row is null ? default : integrity.Check(row);
+        if (checkedRow.Damage is { } damage)
+        {
+            await LedgerDamageProblem.WriteAsync(context, damage).ConfigureAwait(false);
+            return;
+        }
         // Another player's grant is "not found" to a player token: its existence is not theirs to learn.
-        if (store.Ledger.FindGrant(id) is not { } row || !context.MayReadPlayer(row.Player))
+        if (checkedRow.Entry is not { } entry || !context.MayReadPlayer(entry.Player))
         {
             await Problems.WriteAsync(context, StatusCodes.Status404NotFound, ProblemCodes.GrantNotFound, "Grant not found",
                 $"The ledger has no grant {grantId}.").ConfigureAwait(false);
             return;
         }
         var delivery = await store.Outbox.GetAsync(Convert.ToHexStringLower(id), context.RequestAborted).ConfigureAwait(false);
-        await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w => WriteGrantBody(w, row, full: true, delivery)).ConfigureAwait(false);
+        await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w => WriteGrantBody(w, entry, full: true, delivery)).ConfigureAwait(false);
     }
 
-    private static void WriteGrant(Utf8JsonWriter w, LedgerRow row, bool full, Storage.Outbox.DeliveryState? delivery = null)
+    /// <summary>
+    /// A player's entries (as <see cref="ILedgerStore.EntriesOfPlayer"/> pages them), each checked;
+    /// or the damage that refuses the read: the player's own partition is damaged (a grant of theirs
+    /// may be missing from the query), or a returned entry fails its check (its column may name a
+    /// player its bytes do not).
+    /// </summary>
+    private (List<GrantEntry>? Entries, PartitionDamage? Damage) CheckedEntriesOfPlayer(string player, long? after, int limit)
+    {
+        if (integrity.DamageOf(pipeline.Router.PartitionOf(player)) is { } own)
+        {
+            return (null, own);
+        }
+        var entries = new List<GrantEntry>();
+        foreach (var row in store.Ledger.EntriesOfPlayer(player, after, limit))
+        {
+            var checkedRow = integrity.Check(row);
+            if (checkedRow.Entry is not { } entry)
+            {
+                return (null, checkedRow.Damage);
+            }
+            entries.Add(entry);
+        }
+        return (entries, null);
+    }
+
+    private static void WriteGrant(Utf8JsonWriter w, GrantEntry entry, bool full, Storage.Outbox.DeliveryState? delivery = null)
     {
         w.WriteStartObject();
-        WriteGrantBody(w, row, full, delivery);
+        WriteGrantBody(w, entry, full, delivery);
         w.WriteEndObject();
     }
 
-    /// <summary>A grant as the API shows it, read from its canonical entry bytes.</summary>
-    internal static void WriteGrantBody(Utf8JsonWriter w, LedgerRow row, bool full, Storage.Outbox.DeliveryState? delivery)
+    /// <summary>A grant as the API shows it, from its checked canonical entry bytes (<see cref="LedgerIntegrity.Check"/>).</summary>
+    internal static void WriteGrantBody(Utf8JsonWriter w, GrantEntry entry, bool full, Storage.Outbox.DeliveryState? delivery)
     {
-        var (entry, error) = GrantEntry.Decode(row.Entry, row.PrevHash);
-        if (entry is null)
-        {
-            throw new InvalidDataException($"Ledger entry {row.Partition}/{row.Index} is damaged: {error}. Run 'showrunner ledger verify'.");
-        }
         w.WriteString("grant_id", entry.GrantId);
         w.WriteString("rule", entry.Rule);
         w.WritePropertyName("rewards");

@@ -159,6 +159,8 @@ internal static class ProblemCodes
     public const string CheckpointNotFound = "checkpoint_not_found";
     public const string InvalidGrantId = "invalid_grant_id";
     public const string GrantNotFound = "grant_not_found";
+    /// <summary>503: the grant's partition ledger failed a check; see <see cref="LedgerDamageProblem"/>.</summary>
+    public const string LedgerDamaged = "ledger_damaged";
     public const string NotRanked = "not_ranked";
     public const string NoCommunityGoal = "no_community_goal";
     public const string InvalidGrantRequest = "invalid_grant_request";

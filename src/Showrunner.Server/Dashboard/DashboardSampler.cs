@@ -605,6 +605,27 @@ internal sealed partial class DashboardSampler : IDisposable
             w.WriteNumber("checkpoint_age_seconds", Math.Max(0, decimal.Round((decimal)(now - new DateTimeOffset(checkpoint.TimeTicks, TimeSpan.Zero)).TotalSeconds, 1)));
         }
         w.WriteNumber("uncheckpointed_entries", heads.Select((h, p) => h.Size - (latest?.Checkpoint.Partitions[p].Size ?? 0)).Sum());
+        // Live, not as of the last self-check: a read that finds a damaged entry shows here at the next sample.
+        w.WriteStartArray("damaged_partitions");
+        foreach (var damage in _ledgerCheck.Damaged)
+        {
+            w.WriteStartObject();
+            w.WriteNumber("partition", damage.Partition);
+            w.WriteString("check", damage.Check);
+            if (damage.FirstBadIndex is { } index)
+            {
+                w.WriteNumber("first_bad_index", index);
+            }
+            else
+            {
+                w.WriteNull("first_bad_index");
+            }
+            w.WriteString("found_by", damage.FoundBy);
+            w.WriteString("found_at", Rfc3339.Format(damage.FoundAt.UtcTicks));
+            w.WriteString("detail", damage.Detail);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
         if (_ledgerCheck.Last is not { } check)
         {
             w.WriteNull("verification");

@@ -6,10 +6,15 @@ using Showrunner.Runtime.Ledger;
 namespace Showrunner.Server.Dashboard;
 
 /// <summary>The outcome of one ledger self-check, as the dashboard shows it.</summary>
-/// <param name="Code"><c>ok</c>, <c>no_checkpoint</c>, or the failing check's stable code (<c>consistency.*</c>, <c>heads_differ</c>, <c>check_failed</c>).</param>
+/// <param name="Code"><c>ok</c>, <c>no_checkpoint</c>, or the failing check's stable code (<c>ledger_damaged</c>, <c>consistency.*</c>, <c>heads_differ</c>, <c>check_failed</c>).</param>
 /// <param name="FromSequence">The checkpoint the latest was proved consistent with (null on the first check of a single checkpoint).</param>
+/// <param name="Damaged">The damaged partitions (<see cref="LedgerIntegrity"/>), by partition; empty unless the code is <c>ledger_damaged</c>.</param>
 internal sealed record LedgerCheckResult(string Code, string Detail, DateTimeOffset CheckedAt, long? Sequence, long? FromSequence, long Entries, double DurationMs)
 {
+    public const string LedgerDamaged = "ledger_damaged";
+
+    public IReadOnlyList<PartitionDamage> Damaged { get; init; } = [];
+
     public bool Ok => Code is "ok" or "no_checkpoint";
 }
 
@@ -22,16 +27,22 @@ internal sealed record LedgerCheckResult(string Code, string Detail, DateTimeOff
 /// has the checkpoint's size, its root is the checkpoint's root.
 /// </summary>
 /// <remarks>
+/// It reports first what the server already knows to be wrong: any partition found damaged by the
+/// start-up tail check or by a read (<see cref="LedgerIntegrity"/>) makes the result
+/// <c>ledger_damaged</c>, naming each partition and its first bad entry, whatever the checkpoints say.
 /// What it does not do: re-hash every entry and chain link (that is linear in the ledger; the
 /// offline <c>ledger verify</c> does it). A pass says the signed history only grew and is signed by
 /// this key; a failure is logged as an error (event 8101) and shown on the dashboard.
 /// </remarks>
-internal sealed partial class LedgerSelfCheck(CheckpointSigner signer, LedgerReader reader, IngestPipeline pipeline, LedgerKeyHolder keys, TimeProvider time,
-    ILogger<LedgerSelfCheck> logger) : IDisposable
+internal sealed partial class LedgerSelfCheck(CheckpointSigner signer, LedgerReader reader, IngestPipeline pipeline, LedgerIntegrity integrity, LedgerKeyHolder keys,
+    TimeProvider time, ILogger<LedgerSelfCheck> logger) : IDisposable
 {
     private LedgerPublicKey? _publicKey;
     private SignedCheckpoint? _verified;
     private LedgerCheckResult? _last;
+
+    /// <summary>The damaged partitions known now (live: not as of the last check).</summary>
+    public IReadOnlyList<PartitionDamage> Damaged => integrity.Damaged;
 
     /// <summary>The latest result, or null before the first check.</summary>
     public LedgerCheckResult? Last => Volatile.Read(ref _last);
@@ -59,8 +70,24 @@ internal sealed partial class LedgerSelfCheck(CheckpointSigner signer, LedgerRea
         return result;
     }
 
+    /// <summary>At most this many damaged partitions are named in the detail (all are in <see cref="LedgerCheckResult.Damaged"/>).</summary>
+    public const int DamagedNamedMax = 5;
+
     private LedgerCheckResult Check(DateTimeOffset now, long started)
     {
+        var damaged = integrity.Damaged;
+        if (damaged.Count > 0)
+        {
+            var named = damaged.Take(DamagedNamedMax).Select(d =>
+                $"partition {d.Partition} ({d.Check}, first bad entry {(d.FirstBadIndex is { } i ? i.ToString(System.Globalization.CultureInfo.InvariantCulture) : "not named")})");
+            string more = damaged.Count > DamagedNamedMax ? $" and {damaged.Count - DamagedNamedMax} more" : "";
+            return new LedgerCheckResult(LedgerCheckResult.LedgerDamaged,
+                $"{damaged.Count} damaged: {string.Join("; ", named)}{more}. Their receipts and reward reads are refused; see docs/operations.md.",
+                now, signer.Latest?.Checkpoint.Sequence, null, 0, Elapsed(started))
+            {
+                Damaged = damaged,
+            };
+        }
         if (signer.Latest is not { } latest)
         {
             return new LedgerCheckResult("no_checkpoint", "No checkpoint has been signed yet.", now, null, null, 0, Elapsed(started));
@@ -95,6 +122,11 @@ internal sealed partial class LedgerSelfCheck(CheckpointSigner signer, LedgerRea
         string detail = from is null
             ? $"Checkpoint {checkpoint.Sequence} is signed by key {checkpoint.KeyId[..12]}…"
             : $"Checkpoint {checkpoint.Sequence} is signed by key {checkpoint.KeyId[..12]}… and extends checkpoint {from} on every partition.";
+        if (integrity.Startup is { } startup)
+        {
+            detail += $" At start, {startup.Entries} recent entries of {startup.Partitions} partitions verified against checkpoint " +
+                (startup.Checkpoint is { } s ? s.ToString(System.Globalization.CultureInfo.InvariantCulture) : "none") + ".";
+        }
         return new LedgerCheckResult("ok", detail, now, checkpoint.Sequence, from, entries, Elapsed(started));
     }
 

@@ -10,7 +10,7 @@ namespace Showrunner.Server.Hosting;
 /// rebuilt — and drains it on shutdown before the store is closed.
 /// </summary>
 internal sealed partial class IngestHostedService(IngestPipeline pipeline, ReleaseRegister releases, Showrunner.Runtime.Rollouts.RolloutController rollouts, ServerOptions options, IActionStore store,
-    IHostApplicationLifetime lifetime, ILogger<IngestHostedService> logger) : IHostedService
+    Showrunner.Runtime.Ledger.LedgerIntegrity integrity, LedgerKeyHolder ledgerKey, IHostApplicationLifetime lifetime, ILogger<IngestHostedService> logger) : IHostedService
 {
     private Task? _start;
 
@@ -22,6 +22,8 @@ internal sealed partial class IngestHostedService(IngestPipeline pipeline, Relea
             {
                 await releases.InitializeAsync(options.LoadExample ? ExampleRelease.Build : null).ConfigureAwait(false);
                 await rollouts.InitializeAsync().ConfigureAwait(false);
+                // Before anything appends or signs: a damaged partition is known before its first read (docs/ledger.md).
+                integrity.VerifyTails(ledgerKey.Key);
                 await pipeline.StartAsync(CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception exception)

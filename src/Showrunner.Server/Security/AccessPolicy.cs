@@ -75,11 +75,14 @@ internal static class PlayerAccess
 
     /// <summary>
     /// True when the caller is a player token and the (well-formed) grant id is not one of their
-    /// grants: the endpoint answers 404, exactly as for a grant that does not exist.
+    /// grants: the endpoint answers 404, exactly as for a grant that does not exist. The owner is
+    /// read from the entry's checked canonical bytes, never from the indexed column alone; a
+    /// damaged entry is not judged here (false), so the endpoint answers <c>ledger_damaged</c>.
     /// </summary>
-    public static bool IsOtherPlayersGrant(HttpContext context, Storage.ILedgerStore ledger, string grantId) =>
+    public static bool IsOtherPlayersGrant(HttpContext context, Storage.ILedgerStore ledger, Runtime.Ledger.LedgerIntegrity integrity, string grantId) =>
         context.GetPrincipal() is { Kind: PrincipalKind.Player } principal &&
-        Runtime.Ledger.LedgerReader.ParseGrantId(grantId) is { } id && (ledger.FindGrant(id) is not { } row || row.Player != principal.Player);
+        Runtime.Ledger.LedgerReader.ParseGrantId(grantId) is { } id &&
+        (ledger.FindGrant(id) is not { } row || integrity.Check(row) is { Entry: { } entry } && entry.Player != principal.Player);
 
     /// <summary>403 <c>forbidden</c>, for a player token asking about another player by name (names are not secret: leaderboards show them).</summary>
     public static Task OtherPlayerAsync(HttpContext context) =>

@@ -81,13 +81,42 @@ public sealed partial class SqliteActionStore : IActionStore
         }.ToString();
     }
 
+    /// <summary>The mode of every file the store creates or opens in the data directory (rw-------).</summary>
+    public const UnixFileMode FileMode0600 = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+
+    /// <summary>The mode of a data directory the store creates (rwx------).</summary>
+    public const UnixFileMode DirectoryMode0700 = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+
+    private const UnixFileMode OthersMayAccess = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute |
+        UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
+
+    /// <remarks>
+    /// Permissions (docs/operations.md, "Data directory"): the database holds player ids, grants and
+    /// key hashes, so other users get nothing. A data directory the store creates is 0700; the
+    /// database is created 0600 before SQLite opens it, and SQLite gives its <c>-wal</c> and
+    /// <c>-shm</c> files the database's mode; the lock file is created 0600. Files of the store
+    /// found wider at open (written by an older version) are narrowed to 0600 and reported in
+    /// <see cref="StoreInfo.PermissionsNarrowed"/>. An existing directory is left as it is: it
+    /// belongs to whoever made it (the server warns when others may enter it).
+    /// </remarks>
     public StoreInfo Open(int partitionCount)
     {
-        Directory.CreateDirectory(_options.DataDirectory);
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(_options.DataDirectory);
+        }
+        else if (!Directory.Exists(_options.DataDirectory))
+        {
+            Directory.CreateDirectory(_options.DataDirectory, DirectoryMode0700);
+        }
         try
         {
-            _lock = new FileStream(Path.Combine(_options.DataDirectory, LockFileName), FileMode.OpenOrCreate,
-                FileAccess.ReadWrite, FileShare.None);
+            var lockOptions = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.None };
+            if (!OperatingSystem.IsWindows())
+            {
+                lockOptions.UnixCreateMode = FileMode0600;
+            }
+            _lock = new FileStream(Path.Combine(_options.DataDirectory, LockFileName), lockOptions);
         }
         catch (IOException exception)
         {
@@ -95,6 +124,13 @@ public sealed partial class SqliteActionStore : IActionStore
                 $"The data directory '{_options.DataDirectory}' is in use by another Showrunner process ({exception.Message}).");
         }
 
+        string database = Path.Combine(_options.DataDirectory, DatabaseFileName);
+        if (!OperatingSystem.IsWindows() && !File.Exists(database))
+        {
+            // An empty file is an empty SQLite database; created here so that it (and the -wal and
+            // -shm files SQLite derives from it) never exists with SQLite's default mode 0644.
+            using var empty = new FileStream(database, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = FileMode0600 });
+        }
         var connection = OpenConnection();
         int schemaVersion = SqliteMigrations.Apply(connection, _time);
         bool created = CheckPartitionCount(connection, partitionCount);
@@ -114,7 +150,30 @@ public sealed partial class SqliteActionStore : IActionStore
         _audit = new SqliteAuditStore(OpenConnection());
         _approvals = new SqliteApprovalStore(OpenConnection());
         return new StoreInfo(partitionCount, created, schemaVersion, $"SQLite {connection.ServerVersion}",
-            "journal_mode=WAL, synchronous=FULL", Path.Combine(_options.DataDirectory, DatabaseFileName));
+            "journal_mode=WAL, synchronous=FULL", database)
+        {
+            PermissionsNarrowed = NarrowPermissions(),
+        };
+    }
+
+    /// <summary>Sets the store's files that other users may access to 0600; returns their names.</summary>
+    private List<string> NarrowPermissions()
+    {
+        var narrowed = new List<string>();
+        if (OperatingSystem.IsWindows())
+        {
+            return narrowed;
+        }
+        foreach (string name in new[] { DatabaseFileName, DatabaseFileName + "-wal", DatabaseFileName + "-shm", DatabaseFileName + "-journal", LockFileName })
+        {
+            string path = Path.Combine(_options.DataDirectory, name);
+            if (File.Exists(path) && (File.GetUnixFileMode(path) & OthersMayAccess) != 0)
+            {
+                File.SetUnixFileMode(path, FileMode0600);
+                narrowed.Add(name);
+            }
+        }
+        return narrowed;
     }
 
     private SqliteConnection OpenConnection(bool readOnly = false)

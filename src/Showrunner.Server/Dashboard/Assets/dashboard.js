@@ -250,6 +250,12 @@
     verification.textContent = check ? (check.ok ? `✓ verified ${fmtDuration(check.age_seconds)} ago` : `✗ ${check.result}`) : "self-check pending";
     verification.dataset.value = check ? check.result : "";
     if (check && !check.ok) level($("kpi-checkpoint"), "bad");
+    const damaged = ledger.damaged_partitions || [];
+    if (damaged.length > 0) {
+      verification.textContent = `✗ ${damaged.length} partition${damaged.length === 1 ? "" : "s"} damaged`;
+      verification.dataset.value = "ledger_damaged";
+      level($("kpi-checkpoint"), "bad");
+    }
   }
 
   function renderEvents(s) {
@@ -489,6 +495,13 @@
       fact(facts, "", check.detail, { class: "small muted", title: check.detail });
     } else {
       fact(facts, "Self-check", "runs within seconds of start");
+    }
+    // Damaged partitions are shown as soon as they are known (at start or by a read), not only at the next self-check.
+    for (const damage of ledger.damaged_partitions || []) {
+      const at = damage.first_bad_index === null ? "no single entry named" : `first bad entry ${fmtInt(damage.first_bad_index)}`;
+      fact(facts, `Partition ${damage.partition}`, `damaged · ${damage.check} · ${at}`,
+        { class: "status", "data-status": "failed", title: damage.detail, "data-testid": "ledger-damaged" });
+      fact(facts, "", `${damage.detail} (found ${damage.found_by === "startup" ? "at start" : "by a read"})`, { class: "small muted", title: damage.detail });
     }
   }
 
