@@ -20,6 +20,18 @@ internal static class GateSimulation
 {
     public static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>The A/A scenarios: identical cohorts at low and cold-start volumes, for five simulated minutes each (the default plan's soak per step).</summary>
+    public static readonly Scenario[] IdenticalScenarios =
+    [
+        new("cold start, the API test's plan (min_actions 40), 50 %, 200 actions/s", 200, 5_000, TimeSpan.FromMinutes(5), new GateThresholds(MinActions: 40)),
+        new("the incident: default plan (min_actions 1000), 50 %, 500 actions/s", 500, 5_000, TimeSpan.FromMinutes(5), new GateThresholds()),
+        new("low volume canary, 10 %, 20 actions/s, min_actions 40", 20, 1_000, TimeSpan.FromMinutes(5), new GateThresholds(MinActions: 40)),
+        new("1 % canary, 2,000 actions/s, min_actions 40", 2_000, 100, TimeSpan.FromMinutes(5), new GateThresholds(MinActions: 40)),
+        new("no margin: max_reward_ratio_percent 100, 50 %, 200 actions/s, min_actions 40", 200, 5_000, TimeSpan.FromMinutes(5),
+            new GateThresholds(MinActions: 40, MaxRewardRatioPercent: 100)),
+    ];
+
+
     /// <param name="ActionsPerSecond">Both cohorts together.</param>
     /// <param name="CandidateBasisPoints">The step's share of actions the candidate evaluates.</param>
     /// <param name="RewardMultiplier">The candidate pays this times the gems of <c>hunt</c> (1: an identical release).</param>

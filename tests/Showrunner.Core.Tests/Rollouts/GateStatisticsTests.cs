@@ -98,12 +98,15 @@ public sealed class GateStatisticsTests(ITestOutputHelper output)
         GateStatus At(long candidateEvents, long candidateActions, long baselineActions) =>
             Gates.Evaluate(thresholds, Cohort(baselineActions), Cohort(candidateActions, ("new", candidateEvents, "egg", candidateEvents, 1)))
                 .Single(g => g.Gate == Gates.GrantRate).Status;
-        Assert.Equal(GateStatus.Inconclusive, At(5, 5_000, 5_000));
-        Assert.Equal(GateStatus.Inconclusive, At(20, 5_000, 5_000));
-        Assert.Equal(GateStatus.Fail, At(40, 5_000, 5_000));
+        // The thresholds docs/operations.md quotes (three statistical gates, default rate 0.001): 24 at 50 %, 6 at 10 %, 3 at 1 %.
+        Assert.Equal(GateStatus.Inconclusive, At(1, 5_000, 5_000));
+        Assert.Equal(GateStatus.Inconclusive, At(23, 5_000, 5_000));
+        Assert.Equal(GateStatus.Fail, At(24, 5_000, 5_000));
+        Assert.Equal(GateStatus.Inconclusive, At(5, 1_000, 9_000));
+        Assert.Equal(GateStatus.Fail, At(6, 1_000, 9_000));
         // With a 1 % candidate the baseline's exposure is 99 times larger: a handful of events is already significant.
         Assert.Equal(GateStatus.Inconclusive, At(2, 1_000, 99_000));
-        Assert.Equal(GateStatus.Fail, At(6, 1_000, 99_000));
+        Assert.Equal(GateStatus.Fail, At(3, 1_000, 99_000));
     }
 
     [Fact]
@@ -185,41 +188,30 @@ public sealed class GateStatisticsTests(ITestOutputHelper output)
         }
     }
 
-    /// <summary>The A/A scenarios: identical cohorts at low and cold-start volumes, for five simulated minutes each (the default plan's soak per step).</summary>
-    internal static readonly GateSimulation.Scenario[] IdenticalScenarios =
-    [
-        new("cold start, the API test's plan (min_actions 40), 50 %, 200 actions/s", 200, 5_000, TimeSpan.FromMinutes(5), new GateThresholds(MinActions: 40)),
-        new("the incident: default plan (min_actions 1000), 50 %, 500 actions/s", 500, 5_000, TimeSpan.FromMinutes(5), new GateThresholds()),
-        new("low volume canary, 10 %, 20 actions/s, min_actions 40", 20, 1_000, TimeSpan.FromMinutes(5), new GateThresholds(MinActions: 40)),
-        new("1 % canary, 2,000 actions/s, min_actions 40", 2_000, 100, TimeSpan.FromMinutes(5), new GateThresholds(MinActions: 40)),
-        new("no margin: max_reward_ratio_percent 100, 50 %, 200 actions/s, min_actions 40", 200, 5_000, TimeSpan.FromMinutes(5),
-            new GateThresholds(MinActions: 40, MaxRewardRatioPercent: 100)),
-    ];
-
     [Fact]
     [Trait("Category", "Simulation")]
     public void Identical_candidates_are_never_rolled_back_over_200_seeded_simulations()
     {
         const int firstSeed = 1_000, seeds = 200;
-        output.WriteLine($"seeds {firstSeed}..{firstSeed + seeds - 1}; seed s runs scenario (s - {firstSeed}) mod {IdenticalScenarios.Length}");
+        output.WriteLine($"seeds {firstSeed}..{firstSeed + seeds - 1}; seed s runs scenario (s - {firstSeed}) mod {GateSimulation.IdenticalScenarios.Length}");
         int rolledBack = 0;
-        var passed = new int[IdenticalScenarios.Length];
-        var runs = new int[IdenticalScenarios.Length];
+        var passed = new int[GateSimulation.IdenticalScenarios.Length];
+        var runs = new int[GateSimulation.IdenticalScenarios.Length];
         for (int seed = firstSeed; seed < firstSeed + seeds; seed++)
         {
-            int which = (seed - firstSeed) % IdenticalScenarios.Length;
-            var outcome = GateSimulation.Run(IdenticalScenarios[which], seed);
+            int which = (seed - firstSeed) % GateSimulation.IdenticalScenarios.Length;
+            var outcome = GateSimulation.Run(GateSimulation.IdenticalScenarios[which], seed);
             runs[which]++;
             passed[which] += outcome.Final == GateStatus.Pass ? 1 : 0;
             if (outcome.RolledBackAt is { } at)
             {
                 rolledBack++;
-                output.WriteLine($"seed {seed} ({IdenticalScenarios[which].Name}) rolled back at {at.TotalSeconds} s: {outcome.Failed}");
+                output.WriteLine($"seed {seed} ({GateSimulation.IdenticalScenarios[which].Name}) rolled back at {at.TotalSeconds} s: {outcome.Failed}");
             }
         }
-        for (int i = 0; i < IdenticalScenarios.Length; i++)
+        for (int i = 0; i < GateSimulation.IdenticalScenarios.Length; i++)
         {
-            output.WriteLine($"{IdenticalScenarios[i].Name}: {runs[i]} runs, {passed[i]} ended with every gate passing, the rest inconclusive");
+            output.WriteLine($"{GateSimulation.IdenticalScenarios[i].Name}: {runs[i]} runs, {passed[i]} ended with every gate passing, the rest inconclusive");
         }
         output.WriteLine($"A/A rollbacks: {rolledBack} of {seeds} simulations ({seeds * 1_200} gate evaluations, one per 250 ms tick)");
         Assert.Equal(0, rolledBack);
