@@ -32,6 +32,8 @@ using Showrunner.Testing;
 //   restart    fill a data directory with --actions (10 M) in-process, then restart-to-ready of
 //              the real server after a clean stop and after a SIGKILL under load
 //   ledger     in-process micro-measurements of ledger appends, durable commits, checkpoints, proofs
+//   gates      rollout gates on seeded simulated traffic: A/A rollbacks and time to roll back 2x-10x
+//              candidates (GatesBench.cs; --seeds N, --seed S)
 // Results and the machine they were measured on: docs/benchmarks.md.
 var options = BenchOptions.Parse(args);
 Console.WriteLine($"# {options}");
@@ -58,8 +60,11 @@ switch (options.Mode)
     case "metrics":
         MetricsBench.Run(options);
         break;
+    case "gates":
+        GatesBench.Run(options);
+        break;
     default:
-        throw new ArgumentException($"Unknown mode '{options.Mode}': use http, inprocess, releases, live, receipts, restart, ledger or metrics.");
+        throw new ArgumentException($"Unknown mode '{options.Mode}': use http, inprocess, releases, live, receipts, restart, ledger, metrics or gates.");
 }
 return 0;
 

@@ -52,6 +52,17 @@ internal sealed class CohortMeter
             {
                 counters.Amounts[line.Name] = counters.Amounts.GetValueOrDefault(line.Name) + line.Amount;
             }
+            // The largest amount of each reward one grant carried (a grant may list a reward twice):
+            // the gates scale amounts by it to count reward "units" (Gates, reward_rate).
+            foreach (var line in rewards)
+            {
+                long inGrant = 0;
+                foreach (var other in rewards)
+                {
+                    inGrant += other.Name == line.Name ? other.Amount : 0;
+                }
+                counters.MaxAmounts[line.Name] = Math.Max(counters.MaxAmounts.GetValueOrDefault(line.Name), Math.Abs(inGrant));
+            }
         }
     }
 
@@ -75,6 +86,10 @@ internal sealed class CohortMeter
                 {
                     into.Amounts[name] = into.Amounts.GetValueOrDefault(name) + amount;
                 }
+                foreach (var (name, largest) in counters.MaxAmounts)
+                {
+                    into.MaxAmounts[name] = Math.Max(into.MaxAmounts.GetValueOrDefault(name), largest);
+                }
             }
         }
     }
@@ -83,6 +98,9 @@ internal sealed class CohortMeter
     {
         public long Grants { get; set; }
         public SortedDictionary<string, long> Amounts { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Per currency or item: the largest amount a single grant carried (absolute value).</summary>
+        public SortedDictionary<string, long> MaxAmounts { get; } = new(StringComparer.Ordinal);
     }
 }
 

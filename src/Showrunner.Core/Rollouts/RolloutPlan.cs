@@ -35,15 +35,26 @@ public sealed record RolloutStep(StepMode Mode, int PercentBasisPoints, TimeSpan
 /// <param name="MaxRejectionIncreaseBasisPoints">Candidate rejection rate may exceed the baseline's by at most this (100 = one percentage point).</param>
 /// <param name="MaxLatencyRatioPercent">Candidate p95 processing latency may be at most this percent of the baseline's …</param>
 /// <param name="LatencySlackMicroseconds">… or the baseline's plus this, whichever is larger (tiny latencies are noisy).</param>
-/// <param name="MaxRewardRatioPercent">Per event and per currency or item, the candidate's amount (and grant count) per 1,000 actions may be at most this percent of the baseline's; minting what the baseline never mints for an event fails.</param>
+/// <param name="MaxRewardRatioPercent">Per event and per currency or item, the candidate's amount (and grant count) per 1,000 actions may be at most this percent of the baseline's; a gate fails only when a sequential test shows the excess (a baseline with too few events is inconclusive, never zero).</param>
+/// <param name="FalsePositivePerMillion">The chance, in parts per million, that the statistical gates (rejection, grant and reward rates) fail, over a whole step and all its looks, for a candidate that is within every threshold; the same chance bounds a wrong pass.</param>
 public sealed record GateThresholds(
     long MinActions = GateThresholds.DefaultMinActions,
     long MaxRejectionIncreaseBasisPoints = 100,
     long MaxLatencyRatioPercent = 300,
     long LatencySlackMicroseconds = 1000,
-    long MaxRewardRatioPercent = 200)
+    long MaxRewardRatioPercent = 200,
+    long FalsePositivePerMillion = GateThresholds.DefaultFalsePositivePerMillion)
 {
     public const long DefaultMinActions = 1000;
+
+    /// <summary>The default false-positive rate: 0.001 (one identical candidate in a thousand steps could be rolled back).</summary>
+    public const long DefaultFalsePositivePerMillion = 1_000;
+
+    /// <summary>The largest false-positive rate a plan may ask for (0.05): beyond it a gate decides on noise.</summary>
+    public const long MaxFalsePositivePerMillion = 50_000;
+
+    /// <summary>The false-positive rate as a fraction.</summary>
+    public double FalsePositiveRate => FalsePositivePerMillion / 1_000_000.0;
 }
 
 /// <summary>A staged rollout plan: its steps in order, its gates, and what a rollback does.</summary>
@@ -97,6 +108,7 @@ public sealed record RolloutPlan(IReadOnlyList<RolloutStep> Steps, GateThreshold
         writer.WriteNumber("max_p95_latency_ratio_percent", Gates.MaxLatencyRatioPercent);
         writer.WriteNumber("p95_latency_slack_us", Gates.LatencySlackMicroseconds);
         writer.WriteNumber("max_reward_ratio_percent", Gates.MaxRewardRatioPercent);
+        writer.WriteNumber("false_positive_rate", Gates.FalsePositivePerMillion / 1_000_000m);
         writer.WriteEndObject();
         writer.WriteEndObject();
     }
@@ -291,6 +303,21 @@ public sealed record RolloutPlan(IReadOnlyList<RolloutStep> Steps, GateThreshold
         foreach (var member in element.EnumerateObject())
         {
             string field = "plan.gates." + member.Name;
+            if (member.Name == "false_positive_rate")
+            {
+                // A fraction, not an integer: kept as parts per million so the plan stays integers inside.
+                if (member.Value.ValueKind == JsonValueKind.Number && member.Value.TryGetDecimal(out decimal rate)
+                    && rate * 1_000_000m is var perMillion && perMillion == decimal.Truncate(perMillion)
+                    && perMillion >= 1 && perMillion <= GateThresholds.MaxFalsePositivePerMillion)
+                {
+                    gates = gates with { FalsePositivePerMillion = (long)perMillion };
+                }
+                else
+                {
+                    errors.Add((field, "false_positive_rate must be a number from 0.000001 to 0.05 with at most six decimals (default 0.001)."));
+                }
+                continue;
+            }
             if (member.Value.ValueKind != JsonValueKind.Number || !member.Value.TryGetInt64(out long value) || value < 0 || value > 1_000_000_000)
             {
                 errors.Add((field, "Gate thresholds are integers from 0 to 1,000,000,000."));
@@ -314,7 +341,7 @@ public sealed record RolloutPlan(IReadOnlyList<RolloutStep> Steps, GateThreshold
                     gates = gates with { MaxRewardRatioPercent = value };
                     break;
                 default:
-                    errors.Add((field, "Unknown gate (known: min_actions, max_rejection_increase_bp, max_p95_latency_ratio_percent, p95_latency_slack_us, max_reward_ratio_percent)."));
+                    errors.Add((field, "Unknown gate (known: min_actions, max_rejection_increase_bp, max_p95_latency_ratio_percent, p95_latency_slack_us, max_reward_ratio_percent, false_positive_rate)."));
                     break;
             }
         }
