@@ -44,6 +44,9 @@ internal static class Gates
     public const string RewardRate = "reward_rate";
     public const string GrantRate = "grant_rate";
 
+    /// <summary>Units the baseline must have minted before a candidate without evidence of excess passes on its observed rate.</summary>
+    public const int MinBaselineUnits = 5;
+
     public static IReadOnlyList<GateResult> Evaluate(GateThresholds thresholds, CohortTotals baseline, CohortTotals candidate)
     {
         ArgumentNullException.ThrowIfNull(thresholds);
@@ -140,7 +143,18 @@ internal static class Gates
             return new GateResult(gate, eventId, reward, GateStatus.Pass, candidateRate, baselineRate, threshold,
                 $"Within the allowed ratio: {counts}; evidence {Evidence(below)} ≥ {Evidence(test.LogThreshold)} ({test.Describe()}).");
         }
-        string why = baselineUnits <= 0 ? "the baseline has not minted this yet, which is not taken as zero" : "too few to judge either way";
+        // No evidence of excess, and a baseline that minted enough to judge by: the candidate's
+        // observed rate within the ratio passes. Proving "within" at α needs many events of a rare
+        // reward; holding every such step for a person would make auto_advance useless, and the
+        // gates keep testing for excess at every later step (docs/operations.md "Gates").
+        if (baselineUnits >= MinBaselineUnits && candidateUnits * baselineActions <= ratio * baselineUnits * candidateActions)
+        {
+            return new GateResult(gate, eventId, reward, GateStatus.Pass, candidateRate, baselineRate, threshold,
+                $"No evidence of excess: {counts}; the candidate's rate is within the allowed ratio of a baseline that minted at least {MinBaselineUnits} " +
+                $"(evidence of excess {Evidence(above)} < {Evidence(test.LogThreshold)}; {test.Describe()}).");
+        }
+        string why = baselineUnits <= 0 ? "the baseline has not minted this yet, which is not taken as zero"
+            : baselineUnits < MinBaselineUnits ? $"the baseline minted fewer than {MinBaselineUnits}, too few to judge by" : "too few to judge either way";
         return new GateResult(gate, eventId, reward, GateStatus.Inconclusive, candidateRate, baselineRate, threshold,
             $"Inconclusive, {why}: {counts}; evidence of excess {Evidence(above)}, of staying within {Evidence(below)}, either decides at {Evidence(test.LogThreshold)} ({test.Describe()}).");
     }

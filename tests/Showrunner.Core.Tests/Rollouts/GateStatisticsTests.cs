@@ -123,14 +123,21 @@ public sealed class GateStatisticsTests(ITestOutputHelper output)
         var failed = Assert.Single(tenfold, g => g.Status == GateStatus.Fail);
         Assert.Equal((Gates.RewardRate, "hunt", "gems"), (failed.Gate, failed.Event, failed.Reward));
         Assert.Equal(("10000 per 1,000 actions", "1000 per 1,000 actions", "≤ 200% of baseline"), (failed.Candidate, failed.Baseline, failed.Threshold));
-        // Exactly at the allowed ratio: never a failure, and never a pass either (the data cannot show it is below).
-        Assert.Equal(GateStatus.Inconclusive, Gates.Evaluate(thresholds, baseline, Cohort(10_000, ("hunt", 2_000, "gems", 20_000, 10)))
+        // Exactly at the allowed ratio: never a failure; the data cannot show it is below, but with no
+        // evidence of excess and a baseline that minted plenty, the observed rate within the ratio passes.
+        var atRatio = Gates.Evaluate(thresholds, baseline, Cohort(10_000, ("hunt", 2_000, "gems", 20_000, 10))).Single(g => g.Gate == Gates.GrantRate);
+        Assert.Equal(GateStatus.Pass, atRatio.Status);
+        Assert.Contains("No evidence of excess", atRatio.Detail, StringComparison.Ordinal);
+        // Just above it, without evidence of excess yet: inconclusive, never a pass.
+        Assert.Equal(GateStatus.Inconclusive, Gates.Evaluate(thresholds, baseline, Cohort(10_000, ("hunt", 2_100, "gems", 21_000, 10)))
             .Single(g => g.Gate == Gates.GrantRate).Status);
         // Three times the grants: fails on grant_rate.
         Assert.Equal(GateStatus.Fail, Gates.Evaluate(thresholds, baseline, Cohort(10_000, ("hunt", 3_000, "gems", 30_000, 10)))
             .Single(g => g.Gate == Gates.GrantRate).Status);
-        // A handful of events: neither.
+        // A handful of events: neither (a baseline of 3 grants is too few to judge by).
         Assert.Equal(GateStatus.Inconclusive, Gates.Evaluate(thresholds, Cohort(1_000, ("hunt", 3, "gems", 30, 10)), Cohort(1_000, ("hunt", 5, "gems", 50, 10)))
+            .Single(g => g.Gate == Gates.GrantRate).Status);
+        Assert.Equal(GateStatus.Inconclusive, Gates.Evaluate(thresholds, Cohort(1_000, ("hunt", 3, "gems", 30, 10)), Cohort(1_000, ("hunt", 2, "gems", 20, 10)))
             .Single(g => g.Gate == Gates.GrantRate).Status);
         // Below min_actions everything waits, however extreme.
         Assert.Equal(GateStatus.Inconclusive, Gates.Overall(Gates.Evaluate(thresholds, baseline, Cohort(99, ("hunt", 99, "gems", 99_000, 1_000)))));
