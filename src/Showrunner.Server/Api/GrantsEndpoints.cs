@@ -347,6 +347,14 @@ internal sealed class GrantsEndpoints(IActionStore store, IngestPipeline pipelin
                     return Refuse(field, $"{field} is {(required ? "required: " : "")}a string of 1 to {max} characters without control characters.");
                 }
             }
+            // Labels that become part of the grant id, the ledger entry and the audit log: a documented charset.
+            foreach (var (field, value) in new[] { ("request_id", requestId), ("event", eventId) })
+            {
+                if (value is not null && !Labels.IsValid(value))
+                {
+                    return Refuse(field, $"{field} is a label: {Labels.Rule}.");
+                }
+            }
             if (correction && (player is not null || eventId is not null))
             {
                 return Refuse(player is not null ? "player" : "event", "A correction applies to the corrected grant's player, event and run.");
