@@ -107,11 +107,18 @@ internal sealed partial class JsonBodyPolicyMiddleware(RequestDelegate next, Ser
         {
             return "The Content-Type header is not a media type (RFC 9110 §8.3), e.g. application/json.";
         }
-        var charset = parsed.Charset;
-        if (charset.HasValue && !charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase))
+        foreach (var parameter in parsed.Parameters)
         {
-            string shown = charset.Length > 40 ? charset.Value![..40] + "…" : charset.Value!;
-            return $"charset={shown} is not accepted: every body is UTF-8 (RFC 8259 §8.1); send charset=utf-8 or no charset.";
+            if (!parameter.Name.Equals("charset", StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+            var charset = HeaderUtilities.RemoveQuotes(parameter.Value);
+            if (!charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase))
+            {
+                string shown = charset.Length > 40 ? charset.Value![..40] + "…" : charset.Value ?? "";
+                return $"charset={shown} is not accepted: every body is UTF-8 (RFC 8259 §8.1); send charset=utf-8 or no charset.";
+            }
         }
         return null;
     }
