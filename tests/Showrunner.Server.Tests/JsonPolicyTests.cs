@@ -225,6 +225,21 @@ public sealed class JsonPolicyTests
     }
 
     [Theory]
+    [InlineData("""{"request_id":"ops-1","player":"p-1","rewards":{"gems":"\u0022"},"reason":"fuzz"}""", "rewards.gems")]
+    [InlineData("""{"request_id":"ops-1","player":"p-1","rewards":{"gems":5},"reason":"fuzz","run":false}""", "run")]
+    [InlineData("""{"request_id":"ops-1","player":"p-1","rewards":{"gems":[5]},"reason":"fuzz","run":"0"}""", "run")]
+    public async Task A_grant_amount_or_run_of_the_wrong_json_type_is_a_400_not_a_500(string body, string field)
+    {
+        // Found by the HTTP fuzzer (bench fuzz, seed 338072846304630807): TryGetInt64 threw on a non-number.
+        var (factory, client) = await StartAsync();
+        using var _ = factory;
+        string before = await StateAsync(client);
+        var problem = await ActionsApiTests.ProblemOf(await client.PostAsync(U("/v1/grants"), Json(body)), HttpStatusCode.BadRequest, "invalid_grant_request");
+        Assert.Equal(field, (string?)problem["field"]);
+        Assert.Equal(before, await StateAsync(client));
+    }
+
+    [Theory]
     [InlineData("event", "../../x")]
     [InlineData("event", "a/b")]
     [InlineData("event", ".hidden")]
