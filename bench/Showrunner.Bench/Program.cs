@@ -15,6 +15,8 @@ using Showrunner.Testing;
 //   inprocess  the same workload straight into the pipeline (parse + admission + commit), no HTTP;
 //              --collector: with the server's MetricsCollector listening to the pipeline's metrics
 //   metrics    the cost of one batch's measurements, collector listening or not (MetricsBench.cs)
+//   json       the cost of the strict JSON policy's check per action batch (JsonBench.cs)
+//   fuzz       the HTTP fuzzer against a real server for --seconds with a random seed, or --seed N (FuzzBench.cs)
 // Options: --clients N --batch B --seconds S --rate ACTIONS_PER_S (0 = as fast as acknowledged)
 //          --repeat FRACTION (re-sent earlier actions) --players N --url URL --data DIR --warmup S
 //          --ids sequential|time|random (id style) --seed N (live modes)
@@ -63,8 +65,13 @@ switch (options.Mode)
     case "gates":
         GatesBench.Run(options);
         break;
+    case "json":
+        JsonBench.Run(options);
+        break;
+    case "fuzz":
+        return await FuzzBench.RunAsync(options);
     default:
-        throw new ArgumentException($"Unknown mode '{options.Mode}': use http, inprocess, releases, live, receipts, restart, ledger, metrics or gates.");
+        throw new ArgumentException($"Unknown mode '{options.Mode}': use http, inprocess, releases, live, receipts, restart, ledger, metrics, gates, json or fuzz.");
 }
 return 0;
 

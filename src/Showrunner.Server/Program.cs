@@ -187,6 +187,12 @@ StartupLog.Approvals(startupLog, options.Approvals.Enabled, options.Approvals.Gr
 app.UseExceptionHandler(handler => handler.Run(context =>
 {
     var failure = context.Features.Get<IExceptionHandlerFeature>()?.Error;
+    // Kestrel's refusals of the request itself (a body that stalls under the minimum data rate,
+    // ends early, or outgrows the limit) carry their own status: answered as such, never as 500.
+    if (failure is BadHttpRequestException badRequest)
+    {
+        return HttpRequestFailures.WriteAsync(context, badRequest, startupLog);
+    }
     switch (failure)
     {
         case TimeoutException:
@@ -225,6 +231,8 @@ app.UseStatusCodePages(async status =>
 
 // Every request below is authenticated, rate-limited and authorized by its endpoint's declared access.
 app.UseMiddleware<AuthenticationMiddleware>();
+// Every request body, for every endpoint, is read under the one strict JSON policy (docs/api.md, "Request bodies").
+app.UseMiddleware<JsonBodyPolicyMiddleware>();
 
 SystemEndpoints.Map(app);
 ActionsEndpoints.Map(app);

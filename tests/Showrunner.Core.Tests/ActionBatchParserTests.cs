@@ -189,6 +189,15 @@ public sealed class ActionBatchParserTests
     }
 
     [Fact]
+    public void A_member_name_with_a_lone_surrogate_escape_is_nobody_s_name_and_never_throws()
+    {
+        // It threw InvalidOperationException from ValueTextEquals (a 500 over HTTP, issue 12).
+        Assert.Equal(BatchErrorCodes.InvalidBody, Parse("{\"\\ud800actions\":[]}").ErrorCode);
+        var item = Assert.Single(Parse(Action("{\"\\udc00id\":\"x\",\"id\":\"a-1\",\"player\":\"p-1\",\"type\":\"combat.kill\",\"at\":\"2026-11-22T11:59:00Z\"}")).Items);
+        Assert.Equal("a-1", item.Action?.Id);
+    }
+
+    [Fact]
     public void Malformed_json_after_valid_actions_refuses_the_whole_batch()
     {
         var batch = Parse("{\"actions\":[" + Valid + "," + Valid + ",]}");

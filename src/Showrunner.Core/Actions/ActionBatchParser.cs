@@ -69,7 +69,7 @@ public static class ActionBatchParser
         string? shapeError = null;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
         {
-            bool isActions = reader.ValueTextEquals("actions"u8);
+            bool isActions = NameIs(ref reader, "actions"u8);
             reader.Read();
             if (!isActions)
             {
@@ -137,7 +137,10 @@ public static class ActionBatchParser
         bool dataIsObject = true;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
         {
-            Field? field = reader.ValueTextEquals("id"u8) ? Field.Id
+            // A name with a lone surrogate escape is none of ours (and would throw if compared).
+            bool comparable = !reader.ValueIsEscaped || Json.StrictJson.LoneSurrogateAt(reader.ValueSpan) is null;
+            Field? field = !comparable ? null
+                : reader.ValueTextEquals("id"u8) ? Field.Id
                 : reader.ValueTextEquals("player"u8) ? Field.Player
                 : reader.ValueTextEquals("type"u8) ? Field.Type
                 : reader.ValueTextEquals("at"u8) ? Field.At
@@ -265,6 +268,14 @@ public static class ActionBatchParser
         }
         return BatchItem.Valid(new ValidAction(id!, player!, type!, atTicks, data));
     }
+
+    /// <summary>
+    /// Compares a member name without throwing: <see cref="Utf8JsonReader.ValueTextEquals(ReadOnlySpan{byte})"/>
+    /// throws InvalidOperationException on a name with a lone surrogate escape (<c>{"\ud800actions":[]}</c>),
+    /// which is well-formed JSON; such a name is simply not the one asked for.
+    /// </summary>
+    private static bool NameIs(ref Utf8JsonReader reader, ReadOnlySpan<byte> name) =>
+        (!reader.ValueIsEscaped || Json.StrictJson.LoneSurrogateAt(reader.ValueSpan) is null) && reader.ValueTextEquals(name);
 
     private static BatchItem Reject(string? id, string code, string message, string field) =>
         BatchItem.Rejected(id, new ActionRejection(code, message, field));

@@ -22,7 +22,10 @@ internal sealed class ActionsEndpoints(IngestPipeline pipeline, ServerOptions op
     public static void Map(WebApplication app)
     {
         var endpoints = app.Services.GetRequiredService<ActionsEndpoints>();
-        app.MapPost("/v1/actions", endpoints.PostAsync).Allow(Access.Ingest);
+        // The batch parser reports syntax errors (malformed_json) and duplicate fields (duplicate_field,
+        // for the one action) as documented before the JSON policy existed; the policy refuses the rest.
+        app.MapPost("/v1/actions", endpoints.PostAsync).Allow(Access.Ingest)
+            .WithMetadata(new JsonBodyContract(ParserJudgesSyntaxAndDuplicates: true, OnRefused: endpoints.CountRefusedBatch));
         app.MapGet("/v1/actions/{id}", endpoints.GetAsync).Allow(Access.Viewer);
     }
 
@@ -159,6 +162,13 @@ internal sealed class ActionsEndpoints(IngestPipeline pipeline, ServerOptions op
             span.SetTag(ShowrunnerActivities.Tags.ActionId, items[0].Id);
         }
         span.SetTag(ShowrunnerActivities.Tags.ActionCount, items.Length);
+    }
+
+    /// <summary>A batch refused before its parser ran (JSON policy): counted like the parser's refusals.</summary>
+    private void CountRefusedBatch(string code)
+    {
+        pipeline.CountRefusedBatch(code);
+        CountRefused(code);
     }
 
     private void CountRefused(string code) => metrics.BatchesRefused.Add(1, new KeyValuePair<string, object?>("code", code));

@@ -359,12 +359,21 @@ internal sealed class GrantsEndpoints(IActionStore store, IngestPipeline pipelin
                     return Refuse(field, $"{field} is {(required ? "required: " : "")}a string of 1 to {max} characters without control characters.");
                 }
             }
+            // Labels that become part of the grant id, the ledger entry and the audit log: a documented charset.
+            foreach (var (field, value) in new[] { ("request_id", requestId), ("event", eventId) })
+            {
+                if (value is not null && !Labels.IsValid(value))
+                {
+                    return Refuse(field, $"{field} is a label: {Labels.Rule}.");
+                }
+            }
             if (correction && (player is not null || eventId is not null))
             {
                 return Refuse(player is not null ? "player" : "event", "A correction applies to the corrected grant's player, event and run.");
             }
             long run = 0;
-            if (root.TryGetProperty("run", out var runValue) && (!runValue.TryGetInt64(out run) || run < 0))
+            // TryGetInt64 throws (InvalidOperationException) on anything but a number: the kind first.
+            if (root.TryGetProperty("run", out var runValue) && (runValue.ValueKind != JsonValueKind.Number || !runValue.TryGetInt64(out run) || run < 0))
             {
                 return Refuse("run", "run is a whole number, 0 or more.");
             }
@@ -375,7 +384,8 @@ internal sealed class GrantsEndpoints(IActionStore store, IngestPipeline pipelin
             var lines = new List<RewardLine>();
             foreach (var property in rewards.EnumerateObject())
             {
-                if (!property.Value.TryGetInt64(out long amount) || amount == 0 || Math.Abs(amount) > MaxAmount || (amount < 0 && !correction))
+                long amount = 0;
+                if (property.Value.ValueKind != JsonValueKind.Number || !property.Value.TryGetInt64(out amount) || amount == 0 || Math.Abs(amount) > MaxAmount || (amount < 0 && !correction))
                 {
                     return Refuse("rewards." + property.Name, $"An amount is a whole number from 1 to {MaxAmount}{(correction ? " or its negative" : "")}.");
                 }

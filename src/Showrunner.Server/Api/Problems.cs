@@ -147,6 +147,10 @@ internal static class ProblemCodes
     public const string UnsupportedMediaType = "unsupported_media_type";
     public const string BodyTooLarge = "body_too_large";
     public const string InvalidJson = "invalid_json";
+    /// <summary>Kestrel refused the request while its body was read (early end, bad framing): <see cref="HttpRequestFailures"/>.</summary>
+    public const string BadRequest = "bad_request";
+    /// <summary>The body arrived below the minimum data rate: <see cref="HttpRequestFailures"/>.</summary>
+    public const string RequestTimeout = "request_timeout";
     public const string InvalidParameter = "invalid_parameter";
     public const string ReleaseInvalid = "release_invalid";
     public const string ReleaseHashMismatch = "release_hash_mismatch";

@@ -25,6 +25,9 @@ internal sealed record ServerOptions
     public int MaxReleaseBytes { get; init; } = DefaultMaxReleaseBytes;
 
     public const int DefaultMaxReleaseBytes = 8 * 1024 * 1024;
+
+    /// <summary>Deepest nesting of objects and arrays in any JSON request body (docs/api.md, "Request bodies").</summary>
+    public int MaxJsonDepth { get; init; } = Core.Json.StrictJson.DefaultMaxDepth;
     /// <summary>Delivery of grants to the game's webhook (<c>Showrunner:Outbox:*</c>, read by <see cref="OutboxSettings"/>); off without a URL.</summary>
     public Runtime.Outbox.OutboxOptions Outbox { get; init; } = new();
 
@@ -53,7 +56,7 @@ internal sealed record ServerOptions
         "PartitionCount", "ExecutorCount", "PartitionInboxCapacity", "MaxActionsPerCommit", "RetryAfterSeconds",
         "MaxActionsPerBatch", "MaxBodyBytes", "MaxDataBytes", "MaxDataDepth", "MaxIdLength", "MaxPlayerLength",
         "MaxTypeLength", "MaxFutureSkewSeconds", "MaxAgeSeconds", "MaxConcurrentIngestRequests", "ReadConnections",
-        "LoadExample", "MaxReleaseBytes", "CheckpointIntervalMs", "SnapshotEveryActions", "SnapshotMaxLagActions",
+        "LoadExample", "MaxReleaseBytes", "MaxJsonDepth", "CheckpointIntervalMs", "SnapshotEveryActions", "SnapshotMaxLagActions",
         "StallAfterSeconds", "AnswerTimeoutSeconds", "StopTimeoutSeconds", OutboxSettings.Section, "Alerts",
         SecuritySettings.TitleKey, SecuritySettings.LifetimeKey, SecuritySettings.RateLimitsSection, "LogFormat",
         global::Showrunner.Server.Dashboard.DashboardOptions.Section, global::Showrunner.Server.Demo.DemoOptions.Section,
@@ -131,6 +134,12 @@ internal sealed record ServerOptions
         {
             errors.Add($"Showrunner:MaxReleaseBytes = {maxReleaseBytes}: must be between 1024 and {Core.Rules.Bundle.ReleaseBundle.MaxSourceBytes}.");
         }
+        // Every valid action batch must pass the JSON policy: body, actions array, action, then data's own levels.
+        int maxJsonDepth = Int("MaxJsonDepth", Core.Json.StrictJson.DefaultMaxDepth);
+        if (maxJsonDepth < limits.MaxDataDepth + 3 || maxJsonDepth > 1000)
+        {
+            errors.Add($"Showrunner:MaxJsonDepth = {maxJsonDepth}: must be between MaxDataDepth + 3 ({limits.MaxDataDepth + 3}) and 1000.");
+        }
         int checkpointMs = Int("CheckpointIntervalMs", 1000);
         if (checkpointMs is < 100 or > 60_000)
         {
@@ -185,6 +194,7 @@ internal sealed record ServerOptions
             ReadConnections = readConnections,
             LoadExample = loadExample,
             MaxReleaseBytes = maxReleaseBytes,
+            MaxJsonDepth = maxJsonDepth,
             CheckpointInterval = TimeSpan.FromMilliseconds(checkpointMs),
             Outbox = outbox,
             AlertWebhookUrl = alertUrl,

@@ -108,7 +108,13 @@ internal sealed partial class AuthenticationMiddleware(RequestDelegate next, Key
         {
             return (null, Unauthorized, "The Authorization header must be exactly one 'Bearer <key-or-token>'.", null);
         }
-        var credential = header.AsSpan(BearerPrefix.Length).Trim();
+        // Exactly one space after the scheme and none in the credential (api.md): "Bearer  <key>" is
+        // malformed, not a key with a blank in front (token68 of RFC 9110 §11.4 has no spaces).
+        var credential = header.AsSpan(BearerPrefix.Length);
+        if (credential.IsEmpty || credential.ContainsAny(' ', '\t'))
+        {
+            return (null, Unauthorized, "The Authorization header must be exactly one 'Bearer <key-or-token>', with one space and no other.", null);
+        }
         if (ApiKeySecret.LooksLikeKey(credential))
         {
             var principal = keys.Authenticate(credential, out string? keyId);
