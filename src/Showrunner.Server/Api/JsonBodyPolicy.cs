@@ -243,7 +243,18 @@ internal sealed class StrictJsonBodyReader(PipeReader inner, int maxDepth, bool 
         if (result.IsCompleted && !result.IsCanceled && !_checked && _copy is not null)
         {
             _checked = true;
-            Check();
+            try
+            {
+                Check();
+            }
+            catch (JsonBodyRefusedException)
+            {
+                // The read this result answers must be ended before the refusal: Kestrel drains the
+                // body after the response, and a read left in progress makes it close the connection
+                // (the client's next request on it would fail).
+                inner.AdvanceTo(result.Buffer.End);
+                throw;
+            }
         }
         return result;
     }
