@@ -32,6 +32,8 @@ using Showrunner.Testing;
 //   restart    fill a data directory with --actions (10 M) in-process, then restart-to-ready of
 //              the real server after a clean stop and after a SIGKILL under load
 //   ledger     in-process micro-measurements of ledger appends, durable commits, checkpoints, proofs
+//   chaos      a fault campaign against the real server: kill -9, SIGSTOP, disk full, slow disk,
+//              overload, with the senders' history as the oracle (bench/chaos/run-chaos.sh runs it)
 // Results and the machine they were measured on: docs/benchmarks.md.
 var options = BenchOptions.Parse(args);
 Console.WriteLine($"# {options}");
@@ -58,8 +60,10 @@ switch (options.Mode)
     case "metrics":
         MetricsBench.Run(options);
         break;
+    case "chaos":
+        return await ChaosCampaign.RunAsync(options);
     default:
-        throw new ArgumentException($"Unknown mode '{options.Mode}': use http, inprocess, releases, live, receipts, restart, ledger or metrics.");
+        throw new ArgumentException($"Unknown mode '{options.Mode}': use http, inprocess, releases, live, receipts, restart, ledger, metrics or chaos.");
 }
 return 0;
 
