@@ -226,7 +226,7 @@ internal static class ChaosCampaign
         public int Overloads;
     }
 
-    private sealed record StoreCheck(long Stored, long Lost, long Doubled, long SeqMismatch, long Grants, long GrantsDoubled);
+    private sealed record StoreCheck(long Stored, long Lost, long Doubled, long SeqMismatch, long Grants, long GrantsDoubled, long GoalGrants);
 
     /// <summary>
     /// One game server: batches of <paramref name="minBatch"/>–<paramref name="maxBatch"/> actions
@@ -476,7 +476,8 @@ internal static class ChaosCampaign
         }
         long grants = Scalar(connection, "SELECT COUNT(*) FROM ledger_entries");
         long grantsDoubled = Scalar(connection, "SELECT COUNT(*) FROM (SELECT grant_id FROM ledger_entries NOT INDEXED GROUP BY grant_id HAVING COUNT(*) > 1)");
-        return new StoreCheck(stored.Count, lost, doubled, mismatch, grants, grantsDoubled);
+        long goalGrants = Scalar(connection, "SELECT COUNT(*) FROM ledger_entries NOT INDEXED WHERE cause_kind = 'community_goal'");
+        return new StoreCheck(stored.Count, lost, doubled, mismatch, grants, grantsDoubled, goalGrants);
     }
 
     private static long Scalar(SqliteConnection connection, string sql)
@@ -514,7 +515,7 @@ internal static class ChaosCampaign
         Console.WriteLine("## chaos campaign result");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"duration            {elapsed.TotalSeconds:F0} s"));
         Console.WriteLine($"acknowledged        {tally.Acknowledged.Count} ids ({tally.Batches} batches answered, {tally.Resent} ids sent again)");
-        Console.WriteLine($"stored              {check.Stored} actions, {check.Grants} grants");
+        Console.WriteLine($"stored              {check.Stored} actions, {check.Grants} grants ({check.GoalGrants} of them for the community goal)");
         Console.WriteLine($"kills (SIGKILL)     {tally.Kills}");
         Console.WriteLine($"stops (SIGSTOP)     {tally.Stops}");
         Console.WriteLine($"disk-full episodes  {tally.DiskFull}");
