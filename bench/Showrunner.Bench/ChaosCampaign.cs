@@ -37,7 +37,7 @@ internal static class ChaosCampaign
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(30);
 
     /// <summary>Ready again later than this after a fault ended (a restart included) is reported as a finding.</summary>
-    private static readonly TimeSpan SlowRecovery = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan SlowRecovery = TimeSpan.FromSeconds(30);
     private const string BlkioWriteIops = "/sys/fs/cgroup/blkio/blkio.throttle.write_iops_device";
 
     public static async Task<int> RunAsync(BenchOptions options)
@@ -97,7 +97,12 @@ internal static class ChaosCampaign
                 break;
             }
             string fault = faults.Count == 0 ? "none" : faults[random.Next(faults.Count)];
+            // How long the fault is held; a kill is instant (what follows is the restart).
             int lengthMs = random.Next(1_000, 10_001);
+            if (fault == "kill")
+            {
+                lengthMs = 0;
+            }
             long acknowledgedBefore = tally.Acknowledged.Count;
             var started = Stopwatch.GetTimestamp();
             tally.Fault = fault;
