@@ -36,6 +36,8 @@ using Showrunner.Testing;
 //   ledger     in-process micro-measurements of ledger appends, durable commits, checkpoints, proofs
 //   gates      rollout gates on seeded simulated traffic: A/A rollbacks and time to roll back 2x-10x
 //              candidates (GatesBench.cs; --seeds N, --seed S)
+//   chaos      a fault campaign against the real server: kill -9, SIGSTOP, disk full, slow disk,
+//              overload, with the senders' history as the oracle (bench/chaos/run-chaos.sh runs it)
 // Results and the machine they were measured on: docs/benchmarks.md.
 var options = BenchOptions.Parse(args);
 Console.WriteLine($"# {options}");
@@ -70,8 +72,10 @@ switch (options.Mode)
         break;
     case "fuzz":
         return await FuzzBench.RunAsync(options);
+    case "chaos":
+        return await ChaosCampaign.RunAsync(options);
     default:
-        throw new ArgumentException($"Unknown mode '{options.Mode}': use http, inprocess, releases, live, receipts, restart, ledger, metrics, gates, json or fuzz.");
+        throw new ArgumentException($"Unknown mode '{options.Mode}': use http, inprocess, releases, live, receipts, restart, ledger, metrics, gates, json, fuzz or chaos.");
 }
 return 0;
 

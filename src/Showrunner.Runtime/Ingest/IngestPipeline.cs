@@ -875,7 +875,10 @@ public sealed partial class IngestPipeline : IAsyncDisposable
                 catch (Exception exception)
                 {
                     LogRecoveryFailed(_logger, exception, attempt);
-                    await Task.Delay(TimeSpan.FromSeconds(Math.Min(attempt, 10))).ConfigureAwait(false);
+                    // A short back-off: a disk that was full a moment ago usually has room again at
+                    // once, and every second here is a second of refused ingest (each attempt only
+                    // reopens the writer and reads the store).
+                    await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(250 * attempt, 2_000))).ConfigureAwait(false);
                 }
             }
             lock (_recoveryLock)

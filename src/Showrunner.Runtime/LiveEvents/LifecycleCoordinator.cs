@@ -50,6 +50,9 @@ public sealed partial class LifecycleCoordinator : IDisposable
     /// <summary>Most rounds of <see cref="Transitions.Due"/> one tick runs per event (each returns at most 1,000).</summary>
     public const int MaxRoundsPerTick = 100;
 
+    /// <summary>Most finalizations of runs that owe nothing one write records (a fresh data directory may have hundreds of past runs).</summary>
+    public const int MaxFinalizationsPerWrite = 1_000;
+
     private readonly IRunStore _store;
     private readonly IRolloutStore _flags;
     private readonly ILedgerStore _ledger;
@@ -142,19 +145,34 @@ public sealed partial class LifecycleCoordinator : IDisposable
     }
 
     /// <summary>Community goals and finalization of the runs of one event with prizes or a goal.</summary>
+    /// <remarks>
+    /// A run that no partition holds points for has no participant, an empty leaderboard and a goal
+    /// sum of 0: it owes nothing, so it needs no read of the partitions, and its finalization is
+    /// recorded together with every other such run's, up to <see cref="MaxFinalizationsPerWrite"/>
+    /// per write. One read of every partition's slots per tick decides which runs those are. On a
+    /// fresh data directory an always-live daily event has hundreds of past runs to finalize;
+    /// settled one by one (a goal read, a leaderboard read and a write each) they held the current
+    /// run's goal back for minutes under load (issue 12, item 8).
+    /// </remarks>
     private async Task<int> SettleAsync(EventDefinition definition, RuntimeRelease release, long releaseRef)
     {
         int written = 0;
         var recorded = RecordedFor(definition.Id);
-        foreach (var run in recorded.GroupBy(t => t.Run).OrderBy(g => g.Key))
+        var open = recorded.GroupBy(t => t.Run)
+            .Where(g => g.Last().To is not (RunPhase.Finalized or RunPhase.Cancelled or RunPhase.Scheduled))
+            .Select(g => (Run: g.Key, Phase: g.Last().To))
+            .OrderBy(r => r.Run)
+            .ToList();
+        if (open.Count == 0)
         {
-            var phase = run.Last().To;
-            if (phase is RunPhase.Finalized or RunPhase.Cancelled or RunPhase.Scheduled)
-            {
-                continue;
-            }
-            var key = new RunKey(definition.Id, run.Key);
-            var times = EventRuns.Run(definition.Schedule, run.Key);
+            return 0;
+        }
+        var scored = await RunsWithPointsAsync(definition.Id).ConfigureAwait(false);
+        var owingNothing = new List<RunTransition>();
+        foreach (var (run, phase) in open)
+        {
+            var key = new RunKey(definition.Id, run);
+            var times = EventRuns.Run(definition.Schedule, run);
             if (times is null)
             {
                 continue;
@@ -162,6 +180,18 @@ public sealed partial class LifecycleCoordinator : IDisposable
             bool final = phase == RunPhase.Finalizing;
             if (final && !LeaderboardIsFinal(times.Value))
             {
+                continue;
+            }
+            if (!scored.Contains(run) && GoalOf(definition.Id, run) is null)
+            {
+                if (final)
+                {
+                    var quiet = Transitions.FinalizationDone(definition, recorded, run, _time.GetUtcNow());
+                    if (quiet.Error is null)
+                    {
+                        owingNothing.AddRange(quiet.Transitions);
+                    }
+                }
                 continue;
             }
             if (definition.CommunityGoal is not null)
@@ -177,13 +207,39 @@ public sealed partial class LifecycleCoordinator : IDisposable
                 await GrantPrizesAsync(definition, key, release).ConfigureAwait(false);
             }
             var now = _time.GetUtcNow();
-            var done = Transitions.FinalizationDone(definition, RecordedFor(definition.Id), run.Key, now);
+            var done = Transitions.FinalizationDone(definition, RecordedFor(definition.Id), run, now);
             if (done.Error is null)
             {
                 written += await RecordAsync([.. done.Transitions], releaseRef).ConfigureAwait(false);
             }
         }
+        foreach (var chunk in owingNothing.Chunk(MaxFinalizationsPerWrite))
+        {
+            written += await RecordAsync([.. chunk], releaseRef).ConfigureAwait(false);
+        }
+        if (owingNothing.Count > 0)
+        {
+            LogQuietRunsFinalized(_logger, definition.Id, owingNothing.Count);
+        }
         return written;
+    }
+
+    /// <summary>The runs of an event that some partition holds points for (a slot above 0), read from every partition at once.</summary>
+    private async Task<HashSet<long>> RunsWithPointsAsync(string eventId)
+    {
+        var perPartition = await _pipeline.ReadAllAsync(p =>
+        {
+            var runs = new List<long>();
+            foreach (var (key, slot) in p.Live.Slots)
+            {
+                if (slot > 0 && key.EventId == eventId)
+                {
+                    runs.Add(key.Run);
+                }
+            }
+            return runs;
+        }).ConfigureAwait(false);
+        return [.. perPartition.SelectMany(r => r)];
     }
 
     /// <summary>Whether every action that can count for the run (stamped before its end) has been processed.</summary>
@@ -202,11 +258,28 @@ public sealed partial class LifecycleCoordinator : IDisposable
         }
         if (goal is null)
         {
+            // The slots are read from live state, which includes actions not committed yet. A goal
+            // must not be recorded on points whose commit then fails (a full disk): the participants
+            // the store holds would fall short of it. So the decision is taken only when the
+            // pipeline is ready, then everything sequenced before the read is flushed, and the
+            // decision stands only if no write failed meanwhile (a failed write starts a new
+            // recovery; a flush behind it fails).
+            var recovery = _pipeline.RecoveryTask;
+            if (_pipeline.State != RuntimeState.Ready)
+            {
+                return;
+            }
             long[] slots = await _pipeline.ReadAllAsync(p => p.Live.Slot(key)).ConfigureAwait(false);
             var now = _time.GetUtcNow();
             var reached = CommunityGoals.Decide(definition, key.Run, phase, slots, null, now);
             if (reached is null)
             {
+                return;
+            }
+            await _pipeline.FlushAsync().ConfigureAwait(false);
+            if (!ReferenceEquals(recovery, _pipeline.RecoveryTask) || _pipeline.State != RuntimeState.Ready)
+            {
+                LogGoalDeferred(_logger, key.EventId, key.Run);
                 return;
             }
             var record = new StoredGoal(key.EventId, key.Run, reached.At.UtcTicks, reached.Sum, releaseRef);
@@ -478,6 +551,13 @@ public sealed partial class LifecycleCoordinator : IDisposable
 
     [LoggerMessage(EventId = 4004, Level = LogLevel.Information, Message = "Event {EventId} run {Run}: {Granted} of {Prizes} prizes newly granted")]
     private static partial void LogPrizesGranted(ILogger logger, string eventId, long run, int granted, int prizes);
+
+    [LoggerMessage(EventId = 4005, Level = LogLevel.Information, Message = "Event {EventId}: {Count} runs with no points finalized together (nothing owed)")]
+    private static partial void LogQuietRunsFinalized(ILogger logger, string eventId, int count);
+
+    [LoggerMessage(EventId = 4006, Level = LogLevel.Warning,
+        Message = "Event {EventId} run {Run}: community goal not recorded; the points it was decided on did not all commit (a failed write), deciding again on the next tick")]
+    private static partial void LogGoalDeferred(ILogger logger, string eventId, long run);
 
     [LoggerMessage(EventId = 4010, Level = LogLevel.Warning, Message = "Event {EventId} {State} by kill switch ({Actor})")]
     private static partial void LogFlag(ILogger logger, string eventId, string state, string actor);

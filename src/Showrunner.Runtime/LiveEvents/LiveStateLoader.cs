@@ -12,9 +12,10 @@ public sealed record LiveLoadReport(int Partitions, long Players, long SnapshotS
 
 /// <summary>
 /// Rebuilds partitions' live state from the store: each partition's snapshot (players, slots), its
-/// ledger head and Merkle frontier, the community goals known reached, then the actions logged after
-/// the snapshots, replayed in log order through the same <see cref="PartitionState.Apply"/> the
-/// executors run (their grants are already in the ledger: a grant is committed with its action).
+/// ledger head and Merkle frontier, then the actions logged after the snapshots, replayed in log
+/// order through the same <see cref="PartitionState.Apply"/> the executors run (their grants are
+/// already in the ledger: a grant is committed with its action), and last the community goals
+/// known reached.
 /// </summary>
 /// <remarks>
 /// Replay cost is bounded by the snapshot policy, not by the size of the log: the scan starts at
@@ -73,10 +74,6 @@ internal sealed class LiveStateLoader(IActionStore store, Func<long, RuntimeRele
                 counts[(3 * i) + 1] = snapshot.Seq;
             }
             counts[3 * i] = state.PlayerCount;
-            foreach (var goal in goals)
-            {
-                state.LearnGoal(new RunKey(goal.EventId, goal.Run));
-            }
             var head = heads[partition.Index];
             int index = partition.Index;
             var partitionLedger = PartitionLedger.Open(index, head.Size, head.LastHash, (level, node) => ledger.ReadNode(index, level, node));
@@ -107,6 +104,19 @@ internal sealed class LiveStateLoader(IActionStore store, Func<long, RuntimeRele
                 partition.Live.Apply(new LiveAction(action.Id, action.Player, action.Type, action.IngestedAtTicks, action.Seq, action.Data),
                     Release(action.ReleaseRef)?.Loaded.Live, null, controls, owed);
                 replayed++;
+            }
+        }
+        foreach (var partition in partitions)
+        {
+            // The recorded goals are learned only after the replay. Learned before, the replay would
+            // mark every participant whose first points lie in the replayed tail as paid (the live
+            // path pays such a player with the action), although the grant the bulk step owes them
+            // may never have committed (issue 12, item 6: a goal recorded, its bulk grant failed on
+            // a full disk, then "reward granted to 0 participants" for good). Unmarked, they are
+            // candidates of the coordinator's next bulk step, which skips the grants the ledger holds.
+            foreach (var goal in goals)
+            {
+                partition.Live.LearnGoal(new RunKey(goal.EventId, goal.Run));
             }
         }
         foreach (var partition in partitions)
