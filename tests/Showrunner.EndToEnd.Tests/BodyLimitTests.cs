@@ -5,33 +5,17 @@ using Showrunner.Testing;
 namespace Showrunner.EndToEnd.Tests;
 
 /// <summary>An oversized body is refused without being buffered whole, checked on a real socket.</summary>
-public sealed class BodyLimitTests : IAsyncLifetime
+public sealed class BodyLimitTests() : RunningServerTest("showrunner-limits")
 {
-    private readonly TempDirectory _data = new("showrunner-limits");
-    private ServerProcess _server = null!;
-
-    public async Task InitializeAsync()
-    {
-        _server = new ServerProcess(TestServer.Dll, _data.Path, ServerProcess.FreePort());
-        _server.Start();
-        await _server.WaitReadyAsync(TimeSpan.FromSeconds(60));
-    }
-
-    public Task DisposeAsync()
-    {
-        _server.Dispose();
-        _data.Dispose();
-        return Task.CompletedTask;
-    }
 
     [Fact]
     public async Task A_declared_length_over_the_limit_is_answered_413_before_any_body_is_sent()
     {
         using var socket = new TcpClient();
-        await socket.ConnectAsync("127.0.0.1", _server.Port);
+        await socket.ConnectAsync("127.0.0.1", Server.Port);
         var stream = socket.GetStream();
         await stream.WriteAsync(Encoding.ASCII.GetBytes(
-            "POST /v1/actions HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer " + _server.AdminKey + "\r\nContent-Type: application/json\r\nContent-Length: 500000000\r\n\r\n"));
+            "POST /v1/actions HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer " + Server.AdminKey + "\r\nContent-Type: application/json\r\nContent-Length: 500000000\r\n\r\n"));
         string head = await ReadHeadAsync(stream, TimeSpan.FromSeconds(10));
         Assert.StartsWith("HTTP/1.1 413", head, StringComparison.Ordinal);
         Assert.Contains("application/problem+json", head, StringComparison.Ordinal);
@@ -41,10 +25,10 @@ public sealed class BodyLimitTests : IAsyncLifetime
     public async Task A_chunked_body_is_refused_once_it_passes_the_limit_not_after_it_ends()
     {
         using var socket = new TcpClient();
-        await socket.ConnectAsync("127.0.0.1", _server.Port);
+        await socket.ConnectAsync("127.0.0.1", Server.Port);
         var stream = socket.GetStream();
         await stream.WriteAsync(Encoding.ASCII.GetBytes(
-            "POST /v1/actions HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer " + _server.AdminKey + "\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"));
+            "POST /v1/actions HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer " + Server.AdminKey + "\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"));
         byte[] chunk = Encoding.ASCII.GetBytes($"{64 * 1024:x}\r\n" + new string(' ', 64 * 1024) + "\r\n");
         var response = ReadHeadAsync(stream, TimeSpan.FromSeconds(30));
         long sent = 0;

@@ -8,26 +8,10 @@ namespace Showrunner.EndToEnd.Tests;
 /// Requests that answered 500 (or an empty 400) before issue 12, sent over a real socket to the
 /// real server: each gets its own 4xx as a problem document, and the server stays ready.
 /// </summary>
-public sealed class HttpEdgeTests : IAsyncLifetime
+public sealed class HttpEdgeTests() : RunningServerTest("showrunner-edges")
 {
-    private readonly TempDirectory _data = new("showrunner-edges");
-    private ServerProcess _server = null!;
 
-    public async Task InitializeAsync()
-    {
-        _server = new ServerProcess(TestServer.Dll, _data.Path, ServerProcess.FreePort());
-        _server.Start();
-        await _server.WaitReadyAsync(TimeSpan.FromSeconds(60));
-    }
-
-    public Task DisposeAsync()
-    {
-        _server.Dispose();
-        _data.Dispose();
-        return Task.CompletedTask;
-    }
-
-    private string[] Json => ["Authorization: Bearer " + _server.AdminKey, "Content-Type: application/json"];
+    private string[] Json => ["Authorization: Bearer " + Server.AdminKey, "Content-Type: application/json"];
 
     private static JsonNode ProblemOf(RawHttp.Response response, int status, string code)
     {
@@ -40,14 +24,14 @@ public sealed class HttpEdgeTests : IAsyncLifetime
 
     private async Task AssertStillReadyAsync()
     {
-        var ready = await RawHttp.SendAsync(_server.Port, RawHttp.Request("GET", "/readyz", [], null), TimeSpan.FromSeconds(5));
+        var ready = await RawHttp.SendAsync(Server.Port, RawHttp.Request("GET", "/readyz", [], null), TimeSpan.FromSeconds(5));
         Assert.Equal(200, ready.Status);
     }
 
     [Fact]
     public async Task A_lone_surrogate_member_name_in_a_batch_is_a_400_not_a_500()
     {
-        var response = await RawHttp.SendAsync(_server.Port,
+        var response = await RawHttp.SendAsync(Server.Port,
             RawHttp.Request("POST", "/v1/actions", Json, Encoding.UTF8.GetBytes("{\"\\ud800actions\":[]}")), TimeSpan.FromSeconds(5));
         Assert.Equal("invalid_escape", (string?)ProblemOf(response, 400, "invalid_json")["violation"]);
         await AssertStillReadyAsync();
@@ -58,28 +42,28 @@ public sealed class HttpEdgeTests : IAsyncLifetime
     {
         // Kestrel's minimum request body data rate: 240 bytes/s after a 5 s grace period.
         byte[] head = RawHttp.Request("POST", "/v1/actions", [.. Json, "Content-Length: 100"], null);
-        var response = await RawHttp.SendAsync(_server.Port, [.. head, .. "{\"actions\":"u8], TimeSpan.FromSeconds(20));
+        var response = await RawHttp.SendAsync(Server.Port, [.. head, .. "{\"actions\":"u8], TimeSpan.FromSeconds(20));
         Assert.False(response.TimedOut, "no answer within 20 s");
         ProblemOf(response, 408, "request_timeout");
         await AssertStillReadyAsync();
     }
 
     [Fact]
-    public async Task A_body_that_ends_before_its_content_length_changes_nothing_and_is_no_server_failure()
+    public async Task A_body_that_ends_before_its_content_length_changes_nothing_and_is_noServer_failure()
     {
         // Kestrel takes the client's FIN as the end of the connection, so no answer can be sent;
         // the endpoint's read fails with BadHttpRequestException (400), which is not a 500 and not
         // logged as an unhandled failure.
-        using var client = _server.CreateClient(TimeSpan.FromSeconds(5));
+        using var client = Server.CreateClient(TimeSpan.FromSeconds(5));
         string keysBefore = await client.GetStringAsync(new Uri("/v1/keys", UriKind.Relative));
         byte[] head = RawHttp.Request("POST", "/v1/keys", [.. Json, "Content-Length: 100"], null);
-        var response = await RawHttp.SendAsync(_server.Port, [.. head, .. "{\"name\":\"x\",\"kind\":\"operator\",\"role\":\"admin\"}"u8],
+        var response = await RawHttp.SendAsync(Server.Port, [.. head, .. "{\"name\":\"x\",\"kind\":\"operator\",\"role\":\"admin\"}"u8],
             TimeSpan.FromSeconds(10), endAfterSending: true);
         Assert.False(response.TimedOut);
         Assert.True(response.Status is 0 or 400, $"{response.Status}: {response.Text}");
         Assert.Equal(keysBefore, await client.GetStringAsync(new Uri("/v1/keys", UriKind.Relative)));
         await AssertStillReadyAsync();
-        Assert.DoesNotContain(_server.OutputLines, line => line.Contains("Unhandled failure", StringComparison.Ordinal));
+        Assert.DoesNotContain(Server.OutputLines, line => line.Contains("Unhandled failure", StringComparison.Ordinal));
     }
 
     [Theory]
@@ -90,8 +74,8 @@ public sealed class HttpEdgeTests : IAsyncLifetime
     {
         // Kestrel refuses a decoded NUL while it parses the request line, before the app's pipeline
         // runs, so the answer cannot be a problem document: docs/api.md, "Other errors".
-        var response = await RawHttp.SendAsync(_server.Port,
-            RawHttp.Request("GET", target, ["Authorization: Bearer " + _server.AdminKey], null), TimeSpan.FromSeconds(5));
+        var response = await RawHttp.SendAsync(Server.Port,
+            RawHttp.Request("GET", target, ["Authorization: Bearer " + Server.AdminKey], null), TimeSpan.FromSeconds(5));
         Assert.Equal(400, response.Status);
         Assert.Empty(response.Body);
         await AssertStillReadyAsync();

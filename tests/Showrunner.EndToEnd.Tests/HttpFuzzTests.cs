@@ -11,29 +11,13 @@ namespace Showrunner.EndToEnd.Tests;
 /// a random seed is <c>bench fuzz</c> (docs/testing.md, "The HTTP fuzzer").
 /// </summary>
 [Trait("Category", "Fuzz")]
-public sealed class HttpFuzzTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class HttpFuzzTests(ITestOutputHelper output) : RunningServerTest("showrunner-fuzz")
 {
     /// <summary>Requests per run: about 12 s on an idle 2-core machine (Debug build); the budget below bounds a loaded one.</summary>
     private const int DefaultCount = 2_500;
     /// <summary>Fewer requests than this within the budget fails the run instead of passing on a sample too small to mean much.</summary>
     private const int MinimumSent = 300;
     private static readonly TimeSpan Budget = TimeSpan.FromSeconds(45);
-    private readonly TempDirectory _data = new("showrunner-fuzz");
-    private ServerProcess _server = null!;
-
-    public async Task InitializeAsync()
-    {
-        _server = new ServerProcess(TestServer.Dll, _data.Path, ServerProcess.FreePort());
-        _server.Start();
-        await _server.WaitReadyAsync(TimeSpan.FromSeconds(60));
-    }
-
-    public Task DisposeAsync()
-    {
-        _server.Dispose();
-        _data.Dispose();
-        return Task.CompletedTask;
-    }
 
     [Fact]
     public async Task Generated_and_mutated_requests_to_every_endpoint_get_no_5xx_no_hang_and_change_nothing_when_refused()
@@ -43,10 +27,10 @@ public sealed class HttpFuzzTests(ITestOutputHelper output) : IAsyncLifetime
         int count = Environment.GetEnvironmentVariable("SHOWRUNNER_FUZZ_COUNT") is { Length: > 0 } n ? int.Parse(n, CultureInfo.InvariantCulture) : DefaultCount;
         output.WriteLine($"HTTP fuzz seed {seed} (replay: SHOWRUNNER_FUZZ_SEED={seed}), {count} requests");
         var deadline = DateTime.UtcNow + Budget;
-        using var client = _server.CreateClient(TimeSpan.FromSeconds(10));
+        using var client = Server.CreateClient(TimeSpan.FromSeconds(10));
         var context = await HttpFuzz.ReadContextAsync(client);
         var requests = HttpFuzz.Generate(context, seed, count);
-        var fuzzer = new HttpFuzzer(_server.Port, _server.AdminKey, client, TimeSpan.FromSeconds(5));
+        var fuzzer = new HttpFuzzer(Server.Port, Server.AdminKey, client, TimeSpan.FromSeconds(5));
         // SHOWRUNNER_FUZZ_TRACE=1 prints every request and its answer.
         await fuzzer.RunAsync(requests, deadline, output.WriteLine, Environment.GetEnvironmentVariable("SHOWRUNNER_FUZZ_TRACE") == "1" ? output.WriteLine : null);
         output.WriteLine($"{fuzzer.Sent} of {count} requests sent; answers by status: {fuzzer.Summary}");
@@ -54,8 +38,8 @@ public sealed class HttpFuzzTests(ITestOutputHelper output) : IAsyncLifetime
 
         Assert.True(fuzzer.Violations.Count == 0, $"seed {seed}: {fuzzer.Violations.Count} violation(s):\n" + string.Join("\n", fuzzer.Violations));
         Assert.True(fuzzer.Sent >= Math.Min(count, MinimumSent), $"only {fuzzer.Sent} of {count} requests within {Budget.TotalSeconds} s");
-        var ready = await RawHttp.SendAsync(_server.Port, RawHttp.Request("GET", "/readyz", [], null), TimeSpan.FromSeconds(5));
+        var ready = await RawHttp.SendAsync(Server.Port, RawHttp.Request("GET", "/readyz", [], null), TimeSpan.FromSeconds(5));
         Assert.Equal(200, ready.Status);
-        Assert.DoesNotContain(_server.OutputLines, line => line.Contains("Unhandled failure", StringComparison.Ordinal));
+        Assert.DoesNotContain(Server.OutputLines, line => line.Contains("Unhandled failure", StringComparison.Ordinal));
     }
 }
