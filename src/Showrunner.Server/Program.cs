@@ -299,7 +299,7 @@ internal static partial class StartupLog
         Message = "Two-person rule: enabled={Enabled} grants={Grants} activation_percent={ActivationPercent} expiry_minutes={ExpiryMinutes}")]
     public static partial void Approvals(ILogger logger, bool enabled, bool grants, int activationPercent, int expiryMinutes);
 
-    [LoggerMessage(EventId = 5, Level = LogLevel.Information, Message = "Telemetry: GET /metrics (Prometheus text), log format {LogFormat}, OTLP export {OtlpEndpoint}")]
+    [LoggerMessage(EventId = 6, Level = LogLevel.Information, Message = "Telemetry: GET /metrics (Prometheus text), log format {LogFormat}, OTLP export {OtlpEndpoint}")]
     public static partial void Telemetry(ILogger logger, string logFormat, string otlpEndpoint);
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Error, Message = "Unhandled failure on {Route}")]

@@ -115,10 +115,10 @@ public sealed partial class AuditTrail : IAuditTrail, IDisposable
 
     public void Dispose() => _appends.Dispose();
 
-    [LoggerMessage(EventId = 6000, Level = LogLevel.Information, Message = "Audit {Seq}: {Actor} {Action} {Target}")]
+    [LoggerMessage(EventId = 6200, Level = LogLevel.Information, Message = "Audit {Seq}: {Actor} {Action} {Target}")]
     private static partial void LogRecorded(ILogger logger, long seq, string actor, string action, string target);
 
-    [LoggerMessage(EventId = 6001, Level = LogLevel.Error, Message = "Writing the audit entry for {Action} {Target} failed")]
+    [LoggerMessage(EventId = 6201, Level = LogLevel.Error, Message = "Writing the audit entry for {Action} {Target} failed")]
     private static partial void LogAppendFailed(ILogger logger, Exception exception, string action, string target);
 }
 

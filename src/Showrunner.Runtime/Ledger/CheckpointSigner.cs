@@ -218,7 +218,7 @@ public sealed partial class CheckpointSigner : IDisposable
 
     public void Dispose() => _signing.Dispose();
 
-    [LoggerMessage(EventId = 5000, Level = LogLevel.Debug, Message = "Signed checkpoint {Sequence} over {EntryCount} entries in {ElapsedMs:F2} ms")]
+    [LoggerMessage(EventId = 5300, Level = LogLevel.Debug, Message = "Signed checkpoint {Sequence} over {EntryCount} entries in {ElapsedMs:F2} ms")]
     private static partial void LogSigned(ILogger logger, long sequence, long entryCount, double elapsedMs);
 }
 
