@@ -194,18 +194,16 @@ internal sealed class PartitionExecutor
     private long _busyWithQueuedAt;
 
     /// <summary>
-    /// How long the oldest piece of work in this executor has been waiting, or zero when it has none:
-    /// the item it is running (or the first item of the group it is closing) or, when idle, the head
-    /// of its inbox. A healthy executor keeps this well under a second; an executor stuck in one item
-    /// lets it grow without bound, and readiness reads it.
+    /// How long the oldest piece of work this executor has taken has been waiting since it was
+    /// queued, or zero when the executor is between groups: the first item of the group it is
+    /// running or closing. Items are taken in order, so nothing still in the inbox is older. A
+    /// healthy executor keeps this well under a second; one stuck in an item lets it grow without
+    /// bound, and readiness reads it. (The inbox's head is not peeked: the channel's queue is
+    /// single-consumer, and only the executor's own thread may look at it.)
     /// </summary>
     public TimeSpan OldestWait()
     {
         long busy = Volatile.Read(ref _busyWithQueuedAt);
-        if (busy == 0 && _inbox.Reader.TryPeek(out var head))
-        {
-            busy = head.QueuedAt;
-        }
         return busy == 0 ? TimeSpan.Zero : System.Diagnostics.Stopwatch.GetElapsedTime(busy);
     }
 
