@@ -65,6 +65,12 @@ internal sealed partial class DashboardHostedService(DashboardSampler sampler, L
             {
                 return;
             }
+            catch (Exception exception)
+            {
+                // Supervised: anything the check did not catch itself is counted and logged, and the next check runs on time.
+                metrics.WorkerFaults.Add(1, new KeyValuePair<string, object?>("worker", "ledger_check"));
+                LogLedgerCheckFailed(logger, exception);
+            }
         }
     }
 
@@ -83,4 +89,7 @@ internal sealed partial class DashboardHostedService(DashboardSampler sampler, L
 
     [LoggerMessage(EventId = 8100, Level = LogLevel.Error, Message = "Dashboard: taking a sample failed; the next one is taken at the interval")]
     private static partial void LogSampleFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 8103, Level = LogLevel.Error, Message = "Dashboard: the ledger self-check failed unexpectedly; the next one runs at the interval")]
+    private static partial void LogLedgerCheckFailed(ILogger logger, Exception exception);
 }
