@@ -53,6 +53,15 @@ public sealed class CommunityGoalFaultTests(ITestOutputHelper log)
     private static BatchItem Kill(int player, string id) =>
         BatchItem.Valid(new ValidAction(id, Player(player), "combat.kill", Start.UtcTicks, Encoding.UTF8.GetBytes("""{"target":"dragon"}""")));
 
+    /// <summary>Publishes and activates the release, then every player but the last scores its one point (one short of the goal).</summary>
+    private static async Task ActivateAndKillAllButOneAsync(Runtime runtime)
+    {
+        var bundle = Build();
+        Assert.Equal(PublishStatus.Created, (await runtime.Register.PublishAsync(bundle.CanonicalBytes, bundle.Id)).Status);
+        Assert.Equal(ChangeStatus.Changed, (await runtime.Register.ActivateAsync(bundle.Id, 0, null)).Status);
+        await Submit(runtime, [.. Enumerable.Range(0, Players - 1).Select(i => Kill(i, "k-" + i.ToString(CultureInfo.InvariantCulture)))]);
+    }
+
     private static string Player(int i) => "player-" + i.ToString("D3", CultureInfo.InvariantCulture);
 
     [Fact]
@@ -63,10 +72,7 @@ public sealed class CommunityGoalFaultTests(ITestOutputHelper log)
         var runtime = await Runtime.OpenAsync(directory.Path, clock);
         try
         {
-            var bundle = Build();
-            Assert.Equal(PublishStatus.Created, (await runtime.Register.PublishAsync(bundle.CanonicalBytes, bundle.Id)).Status);
-            Assert.Equal(ChangeStatus.Changed, (await runtime.Register.ActivateAsync(bundle.Id, 0, null)).Status);
-            await Submit(runtime, [.. Enumerable.Range(0, Players - 1).Select(i => Kill(i, "k-" + i.ToString(CultureInfo.InvariantCulture)))]);
+            await ActivateAndKillAllButOneAsync(runtime);
             await runtime.Coordinator.TickAsync();
             Assert.Null(runtime.Coordinator.GoalOf("together", 0));
             await Submit(runtime, Kill(Players - 1, "k-last"));
@@ -108,10 +114,7 @@ public sealed class CommunityGoalFaultTests(ITestOutputHelper log)
         var runtime = await Runtime.OpenAsync(directory.Path, clock);
         try
         {
-            var bundle = Build();
-            Assert.Equal(PublishStatus.Created, (await runtime.Register.PublishAsync(bundle.CanonicalBytes, bundle.Id)).Status);
-            Assert.Equal(ChangeStatus.Changed, (await runtime.Register.ActivateAsync(bundle.Id, 0, null)).Status);
-            await Submit(runtime, [.. Enumerable.Range(0, Players - 1).Select(i => Kill(i, "k-" + i.ToString(CultureInfo.InvariantCulture)))]);
+            await ActivateAndKillAllButOneAsync(runtime);
 
             // The last point is applied in memory, but its commit is held (a slow disk) and then fails.
             runtime.Faults.Hold();
