@@ -55,6 +55,17 @@ public sealed class CommitBatch
     public List<PartitionSnapshotRow> Snapshots { get; } = [];
     public List<RolloutAssignmentRow> Assignments { get; } = [];
 
+    /// <summary>
+    /// Optional owner epochs (docs/internals/storage.md, "Owner epochs"). Empty: the batch is
+    /// unfenced, as a single process that holds the data directory writes. Not empty: the store
+    /// writes the batch only if every fence's epoch is its partition's current epoch, checked in the
+    /// same transaction, and otherwise writes nothing and throws <see cref="StaleEpochException"/>;
+    /// every partition the batch writes (actions, ledger rows, nodes, snapshots, assignments) must
+    /// then be fenced, or the store throws <see cref="ArgumentException"/> and writes nothing.
+    /// Fences alone do not make a batch non-empty.
+    /// </summary>
+    public List<PartitionFence> Fences { get; } = [];
+
     public bool IsEmpty => Actions.Count == 0 && Ledger.Count == 0 && Nodes.Count == 0 && Outbox.Count == 0 && Snapshots.Count == 0 && Assignments.Count == 0;
 
     public void Clear()
@@ -65,6 +76,7 @@ public sealed class CommitBatch
         Outbox.Clear();
         Snapshots.Clear();
         Assignments.Clear();
+        Fences.Clear();
     }
 }
 
