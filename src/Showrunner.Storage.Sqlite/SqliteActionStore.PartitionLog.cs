@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
 
@@ -22,37 +21,6 @@ public sealed partial class SqliteActionStore : IPartitionLog
     public IPartitionLog PartitionLog => this;
 
     private void PrepareEpochCheck() => _epochStatement = Prepare("SELECT epoch FROM partition_epochs WHERE partition = ?1");
-
-    /// <summary>A fenced batch must fence every partition it writes (checked before anything is written).</summary>
-    internal static void CheckFencesCover(CommitBatch batch, int partitionCount)
-    {
-        if (batch.Fences.Count == 0)
-        {
-            return;
-        }
-        var fenced = new HashSet<int>();
-        foreach (var fence in batch.Fences)
-        {
-            ArgumentOutOfRangeException.ThrowIfNegative(fence.Partition, nameof(CommitBatch.Fences));
-            ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(fence.Partition, partitionCount, nameof(CommitBatch.Fences));
-            ArgumentOutOfRangeException.ThrowIfNegative(fence.Epoch, nameof(CommitBatch.Fences));
-            fenced.Add(fence.Partition);
-        }
-        IEnumerable<int> written = batch.Actions.Select(a => a.Partition)
-            .Concat(batch.Ledger.Select(l => l.Partition))
-            .Concat(batch.Nodes.Select(n => n.Partition))
-            .Concat(batch.Snapshots.Select(s => s.Partition))
-            .Concat(batch.Assignments.Select(a => a.Partition));
-        foreach (int partition in written)
-        {
-            if (!fenced.Contains(partition))
-            {
-                throw new ArgumentException(
-                    string.Create(CultureInfo.InvariantCulture, $"The batch is fenced but writes partition {partition} without a fence: nothing was written."),
-                    nameof(batch));
-            }
-        }
-    }
 
     private void CheckFences(SqliteConnection writer, List<PartitionFence> fences)
     {

@@ -306,7 +306,7 @@ public sealed partial class SqliteActionStore : IActionStore
         ArgumentNullException.ThrowIfNull(batch);
         ObjectDisposedException.ThrowIf(_disposed, this);
         var writer = _writer ?? throw new InvalidOperationException("The store is not open, or its writer failed and was not reset.");
-        CheckFencesCover(batch, _partitionCount);
+        batch.CheckFences(_partitionCount);
         try
         {
             CommitLocked(writer, batch);
