@@ -82,6 +82,24 @@ internal sealed class InMemoryReleaseStore : IReleaseStore
         }
     }
 
+    /// <summary>Whether a release with this ref is stored: rows elsewhere that name a release refer to a stored one (the SQLite store's foreign keys).</summary>
+    internal bool Exists(long releaseRef)
+    {
+        lock (_lock)
+        {
+            return releaseRef >= 1 && releaseRef <= _releases.Count;
+        }
+    }
+
+    /// <exception cref="InvalidOperationException">The release is not stored (nothing changes).</exception>
+    internal void CheckExists(long releaseRef)
+    {
+        if (!Exists(releaseRef))
+        {
+            throw new InvalidOperationException($"Release {releaseRef} is not stored: a row that names a release must name a stored one.");
+        }
+    }
+
     public RegisterEntry? TryAdvance(long expectedVersion, long releaseRef, long restores, string kind, string? reason, long atTicks)
     {
         lock (_lock)
@@ -102,7 +120,7 @@ internal sealed class InMemoryReleaseStore : IReleaseStore
 }
 
 /// <summary>The lifecycle of event runs in memory (see <see cref="IRunStore"/>).</summary>
-internal sealed class InMemoryRunStore : IRunStore
+internal sealed class InMemoryRunStore(InMemoryReleaseStore releases) : IRunStore
 {
     private readonly Lock _lock = new();
     private readonly SortedDictionary<(string EventId, long Run, int Sequence), StoredTransition> _transitions = new(TransitionOrder.Instance);
@@ -123,6 +141,7 @@ internal sealed class InMemoryRunStore : IRunStore
             var keys = new HashSet<(string, long, int)>();
             foreach (var t in transitions)
             {
+                releases.CheckExists(t.ReleaseRef);
                 if (_transitions.ContainsKey((t.EventId, t.Run, t.Sequence)) || !keys.Add((t.EventId, t.Run, t.Sequence)))
                 {
                     return false;
@@ -153,7 +172,7 @@ internal sealed class InMemoryRunStore : IRunStore
 }
 
 /// <summary>Rollouts, their changes and assignments, and flags in memory (see <see cref="IRolloutStore"/>).</summary>
-internal sealed class InMemoryRolloutStore : IRolloutStore
+internal sealed class InMemoryRolloutStore(InMemoryReleaseStore releases) : IRolloutStore
 {
     private readonly Lock _lock = new();
     private readonly List<StoredRollout> _rollouts = [];
@@ -187,6 +206,8 @@ internal sealed class InMemoryRolloutStore : IRolloutStore
     private StoredRollout StartLocked(long candidateRef, long baselineRef, long registerVersion, string plan, string salt, long atTicks, string actor,
         long[] ledgerFrontier, string? reason)
     {
+        releases.CheckExists(candidateRef);
+        releases.CheckExists(baselineRef);
         var rollout = new StoredRollout(_rollouts.Count + 1, candidateRef, baselineRef, registerVersion, plan, salt, atTicks, actor, [.. ledgerFrontier]);
         _rollouts.Add(rollout);
         _changes[rollout.Id] = new() { [0] = new StoredRolloutChange(rollout.Id, 0, "start", 0, atTicks, actor, reason) };
@@ -200,7 +221,7 @@ internal sealed class InMemoryRolloutStore : IRolloutStore
         {
             if (!_changes.TryGetValue(change.RolloutId, out var changes))
             {
-                _changes[change.RolloutId] = changes = [];
+                throw new InvalidOperationException($"Rollout {change.RolloutId} is not stored: a change belongs to a stored rollout.");
             }
             return changes.TryAdd(change.Sequence, change);
         }

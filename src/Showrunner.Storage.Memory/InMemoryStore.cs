@@ -51,8 +51,8 @@ public sealed class InMemoryStore : IActionStore, ILedgerStore, IPartitionLog
     private readonly SortedDictionary<int, StoredPartitionSnapshot> _snapshots = [];
     private readonly Dictionary<string, PlayerStateRow> _playerStates = new(StringComparer.Ordinal);
     private readonly InMemoryReleaseStore _releases = new();
-    private readonly InMemoryRunStore _runs = new();
-    private readonly InMemoryRolloutStore _rollouts = new();
+    private readonly InMemoryRunStore _runs;
+    private readonly InMemoryRolloutStore _rollouts;
     private readonly InMemoryOutboxStore _outbox = new();
     private readonly InMemoryKeyStore _keys = new();
     private readonly InMemoryAuditStore _audit = new();
@@ -65,6 +65,8 @@ public sealed class InMemoryStore : IActionStore, ILedgerStore, IPartitionLog
     {
         ArgumentNullException.ThrowIfNull(time);
         _time = time;
+        _runs = new InMemoryRunStore(_releases);
+        _rollouts = new InMemoryRolloutStore(_releases);
     }
 
     public StoreInfo Open(int partitionCount)
@@ -546,6 +548,7 @@ public sealed class InMemoryStore : IActionStore, ILedgerStore, IPartitionLog
         lock (_lock)
         {
             CheckOpen();
+            _releases.CheckExists(goal.ReleaseRef);
             return _goals.TryAdd((goal.EventId, goal.Run), goal);
         }
     }
