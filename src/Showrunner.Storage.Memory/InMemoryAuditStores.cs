@@ -60,8 +60,13 @@ internal sealed class InMemoryApprovalStore : IApprovalStore
         {
             var stored = request with
             {
-                Id = _approvals.Count + 1, Status = ApprovalStatuses.Pending, DecidedBy = null, DecidedAtTicks = null, DecisionReason = null,
-                ResultStatus = null, Result = null,
+                Id = _approvals.Count + 1,
+                Status = ApprovalStatuses.Pending,
+                DecidedBy = null,
+                DecidedAtTicks = null,
+                DecisionReason = null,
+                ResultStatus = null,
+                Result = null,
             };
             _approvals.Add(stored);
             return stored;
