@@ -3,7 +3,6 @@ using System.Text.Json;
 using Showrunner.Core.Actions;
 using Showrunner.Core.Audit;
 using Showrunner.Storage;
-using Showrunner.Storage.Sqlite;
 
 namespace Showrunner.Cli;
 
@@ -47,10 +46,10 @@ internal sealed class AuditVerifyCommand(TextWriter output, TextWriter errors, H
             errors.WriteLine($"error: data_directory_missing: '{dataDirectory}' does not exist.");
             return ExitCodes.Usage;
         }
-        SqliteDataDirectoryReader reader;
+        IDataDirectoryReader reader;
         try
         {
-            reader = SqliteDataDirectoryReader.Open(dataDirectory);
+            reader = DataDirectoryStores.Open(dataDirectory);
         }
         catch (StoreConfigurationException exception)
         {
@@ -65,7 +64,7 @@ internal sealed class AuditVerifyCommand(TextWriter output, TextWriter errors, H
                     new AuditEntry(e.Seq, e.AtTicks, e.Actor, e.Action, e.Target, e.Before, e.After, e.Reason, e.Details, e.PrevHash, e.Hash));
                 return Report(AuditChain.Verify(entries, expected), "data", null, json);
             }
-            catch (Exception exception) when (exception is Microsoft.Data.Sqlite.SqliteException or InvalidCastException or FormatException)
+            catch (Exception exception) when (exception is StoreDataException or InvalidCastException or FormatException)
             {
                 errors.WriteLine($"error: store_damaged: reading {reader.Location} failed: {exception.Message}");
                 return ExitCodes.Problems;

@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text.Json;
 using Showrunner.Core.Ledger;
 using Showrunner.Storage;
-using Showrunner.Storage.Sqlite;
 
 namespace Showrunner.Cli;
 
@@ -17,13 +16,13 @@ internal sealed class LedgerSourceException(string code, string message) : Excep
 }
 
 /// <summary>
-/// The ledger of a data directory, read through <see cref="SqliteDataDirectoryReader"/> (one
+/// The ledger of a data directory, read through <see cref="IDataDirectoryReader"/> (one
 /// read-only snapshot; the server may be running). Adds two checks only a store can make: the
 /// columns that repeat an entry's fields for lookups hold the entry's values (a grant id column
 /// changed behind the entry's back would make the server think a grant was never made), and
 /// duplicate grant ids, found by SQL without holding every id in memory.
 /// </summary>
-internal sealed class DataDirectoryLedgerSource(SqliteDataDirectoryReader reader) : ILedgerSource
+internal sealed class DataDirectoryLedgerSource(IDataDirectoryReader reader) : ILedgerSource
 {
     public const string ColumnsMismatch = "ledger.columns_mismatch";
 

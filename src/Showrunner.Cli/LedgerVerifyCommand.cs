@@ -3,7 +3,6 @@ using System.Text.Json;
 using Showrunner.Core.Actions;
 using Showrunner.Core.Ledger;
 using Showrunner.Storage;
-using Showrunner.Storage.Sqlite;
 
 namespace Showrunner.Cli;
 
@@ -55,7 +54,7 @@ internal sealed class LedgerVerifyCommand(TextWriter output, TextWriter errors, 
         }
         else
         {
-            string path = Path.Combine(dataDirectory, SqliteActionStore.LedgerKeyFileName);
+            string path = Path.Combine(dataDirectory, DataDirectoryLayout.LedgerKeyFileName);
             if (!File.Exists(path))
             {
                 errors.WriteLine($"error: {KeyMissing}: {path} does not exist; pass the ledger's public key with --key PEM.");
@@ -72,10 +71,10 @@ internal sealed class LedgerVerifyCommand(TextWriter output, TextWriter errors, 
                 return ExitCodes.Problems;
             }
         }
-        SqliteDataDirectoryReader reader;
+        IDataDirectoryReader reader;
         try
         {
-            reader = SqliteDataDirectoryReader.Open(dataDirectory);
+            reader = DataDirectoryStores.Open(dataDirectory);
         }
         catch (StoreConfigurationException exception)
         {
@@ -88,7 +87,7 @@ internal sealed class LedgerVerifyCommand(TextWriter output, TextWriter errors, 
             {
                 return Verify(new DataDirectoryLedgerSource(reader), keyPem, keySource, "data", json);
             }
-            catch (Exception exception) when (exception is Microsoft.Data.Sqlite.SqliteException or InvalidCastException)
+            catch (Exception exception) when (exception is StoreDataException or InvalidCastException)
             {
                 // A row SQLite cannot read (a damaged page, a value of the wrong type): not a verified ledger.
                 errors.WriteLine($"error: store_damaged: reading {reader.Location} failed: {exception.Message}");

@@ -4,7 +4,6 @@ using Showrunner.Core.LiveEvents;
 using Showrunner.Core.Reconciliation;
 using Showrunner.Core.Rules.Releases;
 using Showrunner.Storage;
-using Showrunner.Storage.Sqlite;
 
 namespace Showrunner.Cli;
 
@@ -33,10 +32,10 @@ internal sealed class ReconcileCommand(TextWriter output, TextWriter errors)
             errors.WriteLine($"error: data_directory_missing: '{dataDirectory}' does not exist.");
             return ExitCodes.Usage;
         }
-        SqliteDataDirectoryReader reader;
+        IDataDirectoryReader reader;
         try
         {
-            reader = SqliteDataDirectoryReader.Open(dataDirectory);
+            reader = DataDirectoryStores.Open(dataDirectory);
         }
         catch (StoreConfigurationException exception)
         {
@@ -56,7 +55,7 @@ internal sealed class ReconcileCommand(TextWriter output, TextWriter errors)
                 errors.WriteLine($"error: {exception.Code}: {exception.Message}");
                 return ExitCodes.Problems;
             }
-            catch (Exception exception) when (exception is Microsoft.Data.Sqlite.SqliteException or InvalidCastException)
+            catch (Exception exception) when (exception is StoreDataException or InvalidCastException)
             {
                 errors.WriteLine($"error: store_damaged: reading {reader.Location} failed: {exception.Message}");
                 return ExitCodes.Problems;
@@ -66,7 +65,7 @@ internal sealed class ReconcileCommand(TextWriter output, TextWriter errors)
 
     /// <summary>Replays the log, adds the recorded goals and finalizations, then compares every recorded entry.</summary>
     internal static (GrantReplay Replay, ReconciliationReport Report, List<(int Partition, long Index, string Error)> Unreadable) Reconcile(
-        SqliteDataDirectoryReader reader, int limit)
+        IDataDirectoryReader reader, int limit)
     {
         var storedTransitions = reader.Transitions();
         var transitions = storedTransitions.Select(FromStored).ToList();

@@ -8,7 +8,6 @@ using Showrunner.Core.Rules.Model;
 using Showrunner.Core.Rules.Releases;
 using Showrunner.Core.Simulation;
 using Showrunner.Storage;
-using Showrunner.Storage.Sqlite;
 
 namespace Showrunner.Cli;
 
@@ -58,10 +57,10 @@ internal sealed class SimulateCommand(TextWriter output, TextWriter errors)
             errors.WriteLine($"error: data_directory_missing: '{options.DataDirectory}' does not exist.");
             return ExitCodes.Usage;
         }
-        SqliteDataDirectoryReader reader;
+        IDataDirectoryReader reader;
         try
         {
-            reader = SqliteDataDirectoryReader.Open(options.DataDirectory);
+            reader = DataDirectoryStores.Open(options.DataDirectory);
         }
         catch (StoreConfigurationException exception)
         {
@@ -79,7 +78,7 @@ internal sealed class SimulateCommand(TextWriter output, TextWriter errors)
                 errors.WriteLine($"error: {exception.Code}: {exception.Message}");
                 return ExitCodes.Usage;
             }
-            catch (Exception exception) when (exception is Microsoft.Data.Sqlite.SqliteException or InvalidCastException)
+            catch (Exception exception) when (exception is StoreDataException or InvalidCastException)
             {
                 errors.WriteLine($"error: store_damaged: reading {reader.Location} failed: {exception.Message}");
                 return ExitCodes.Usage;
@@ -87,7 +86,7 @@ internal sealed class SimulateCommand(TextWriter output, TextWriter errors)
         }
     }
 
-    private int Simulate(SqliteDataDirectoryReader reader, SimulateOptions options, LoadedRelease candidate, long? from, long? to, TimeSpan? last, decimal factor)
+    private int Simulate(IDataDirectoryReader reader, SimulateOptions options, LoadedRelease candidate, long? from, long? to, TimeSpan? last, decimal factor)
     {
         var releases = new Dictionary<long, LiveRules>();
         LiveRules ReleaseOf(long releaseRef)

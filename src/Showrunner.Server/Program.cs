@@ -11,7 +11,6 @@ using Showrunner.Server.Hosting;
 using Showrunner.Server.Observability;
 using Showrunner.Server.Security;
 using Showrunner.Storage;
-using Showrunner.Storage.Sqlite;
 
 // The Showrunner server. Quick start: `dotnet run --project src/Showrunner.Server` serves
 // http://127.0.0.1:5080 with data in ./data. Options: docs/operations.md.
@@ -54,9 +53,10 @@ builder.Services.AddSingleton(services => new ShowrunnerMetrics(services.GetServ
 builder.Services.AddSingleton<MetricsCollector>();
 string? otlpEndpoint = OtlpExport.Configure(builder.Services, builder.Configuration);
 LogFormat.Configure(builder.Logging, options.LogFormat);
-builder.Services.AddSingleton<IActionStore>(services => new SqliteActionStore(
-    new SqliteStoreOptions { DataDirectory = options.DataDirectory, ReadConnections = options.ReadConnections },
-    services.GetRequiredService<TimeProvider>()));
+// The store: the one line that names an implementation (docs/internals/storage.md, "Adding a store").
+builder.Services.AddSingleton<IStoreProvider, Showrunner.Storage.Sqlite.SqliteStoreProvider>();
+builder.Services.AddSingleton(services => services.GetRequiredService<IStoreProvider>().CreateStore(
+    new StoreSettings { DataDirectory = options.DataDirectory, ReadConnections = options.ReadConnections }, services.GetRequiredService<TimeProvider>()));
 builder.Services.AddSingleton(services => new IngestPipeline(options.Ingest, services.GetRequiredService<IActionStore>(),
     services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<IngestPipeline>>(), services.GetRequiredService<ShowrunnerMetrics>()));
 builder.Services.AddSingleton(services => new ReleaseRegister(services.GetRequiredService<IActionStore>(), services.GetRequiredService<IngestPipeline>(),

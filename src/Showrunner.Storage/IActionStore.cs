@@ -44,8 +44,11 @@ public interface IActionStore : IDisposable
     /// <summary>
     /// Writes the whole batch — actions, ledger entries, Merkle nodes, outbox deliveries, partition
     /// snapshots — in one durable transaction, or none of it. Same threading and failure contract
-    /// as <see cref="Append"/>.
+    /// as <see cref="Append"/>. A batch with <see cref="CommitBatch.Fences"/> is written only if
+    /// every fence holds the partition's current owner epoch.
     /// </summary>
+    /// <exception cref="StaleEpochException">A fence is stale: nothing was written, the writer stays usable.</exception>
+    /// <exception cref="StoreUnavailableException">The store was busy, locked or failed with an I/O error: nothing was written; fail-stop.</exception>
     void Commit(CommitBatch batch);
 
     /// <summary>Adds to <paramref name="found"/> every stored action whose id is in <paramref name="ids"/>.</summary>
@@ -83,13 +86,9 @@ public interface IActionStore : IDisposable
     /// <summary>Requests waiting for a second person's approval, in the same data directory.</summary>
     Audit.IApprovalStore Approvals { get; }
 
+    /// <summary>Owner epochs of the partitions and reads of the log by partition and seq, in the same data directory.</summary>
+    IPartitionLog PartitionLog { get; }
+
     /// <summary>Discards the write connection after a failed <see cref="Append"/> and opens a fresh one.</summary>
     void ResetWriter();
-}
-
-/// <summary>The data directory cannot be opened as configured (wrong partition count, newer schema, in use).</summary>
-public sealed class StoreConfigurationException(string code, string message) : Exception(message)
-{
-    /// <summary>A stable code: partition_count_mismatch, schema_too_new, data_directory_locked, store_settings.</summary>
-    public string Code { get; } = code;
 }

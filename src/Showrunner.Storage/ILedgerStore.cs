@@ -55,7 +55,50 @@ public sealed class CommitBatch
     public List<PartitionSnapshotRow> Snapshots { get; } = [];
     public List<RolloutAssignmentRow> Assignments { get; } = [];
 
+    /// <summary>
+    /// Optional owner epochs (docs/internals/storage.md, "Owner epochs"). Empty: the batch is
+    /// unfenced, as a single process that holds the data directory writes. Not empty: the store
+    /// writes the batch only if every fence's epoch is its partition's current epoch, checked in the
+    /// same transaction, and otherwise writes nothing and throws <see cref="StaleEpochException"/>;
+    /// every partition the batch writes (actions, ledger rows, nodes, snapshots, assignments) must
+    /// then be fenced, or the store throws <see cref="ArgumentException"/> and writes nothing.
+    /// Fences alone do not make a batch non-empty.
+    /// </summary>
+    public List<PartitionFence> Fences { get; } = [];
+
     public bool IsEmpty => Actions.Count == 0 && Ledger.Count == 0 && Nodes.Count == 0 && Outbox.Count == 0 && Snapshots.Count == 0 && Assignments.Count == 0;
+
+    /// <summary>
+    /// The shape check every store makes before writing a fenced batch: fences name partitions of the
+    /// store with non-negative epochs, and every partition the batch writes is fenced (a no-op for
+    /// an unfenced batch). The epochs themselves are compared by the store, in its transaction.
+    /// </summary>
+    /// <exception cref="ArgumentException">The batch is fenced but malformed: nothing may be written.</exception>
+    public void CheckFences(int partitionCount)
+    {
+        if (Fences.Count == 0)
+        {
+            return;
+        }
+        var fenced = new HashSet<int>();
+        foreach (var fence in Fences)
+        {
+            if (fence.Partition < 0 || fence.Partition >= partitionCount || fence.Epoch < 0)
+            {
+                throw new ArgumentException($"The fence {fence} names no partition of {partitionCount} or a negative epoch: nothing was written.", nameof(Fences));
+            }
+            fenced.Add(fence.Partition);
+        }
+        var written = Actions.Select(a => a.Partition).Concat(Ledger.Select(l => l.Partition)).Concat(Nodes.Select(n => n.Partition))
+            .Concat(Snapshots.Select(s => s.Partition)).Concat(Assignments.Select(a => a.Partition));
+        foreach (int partition in written)
+        {
+            if (!fenced.Contains(partition))
+            {
+                throw new ArgumentException($"The batch is fenced but writes partition {partition} without a fence: nothing was written.", nameof(Fences));
+            }
+        }
+    }
 
     public void Clear()
     {
@@ -65,6 +108,7 @@ public sealed class CommitBatch
         Outbox.Clear();
         Snapshots.Clear();
         Assignments.Clear();
+        Fences.Clear();
     }
 }
 

@@ -43,5 +43,23 @@ public interface IRolloutStore
     /// <summary>Every flag flip, in order.</summary>
     IReadOnlyList<StoredFlag> Flags();
 
+    /// <summary>Appends a flip unconditionally (the last writer wins); see <see cref="TryAppendFlagAsync"/> for the checked form.</summary>
     StoredFlag AppendFlag(string kind, string target, bool enabled, long atTicks, string actor, string? reason);
+
+    /// <summary>
+    /// Compare-and-set on one flag: appends the flip only if the latest flip of
+    /// (<paramref name="kind"/>, <paramref name="target"/>) is still <paramref name="expectedSequence"/>
+    /// (0: it was never flipped). Returns the stored flip, or null (nothing written) when another
+    /// flip of the same flag came first. Flips of other flags do not conflict.
+    /// </summary>
+    ValueTask<StoredFlag?> TryAppendFlagAsync(long expectedSequence, string kind, string target, bool enabled, long atTicks, string actor,
+        string? reason, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Compare-and-set on the list of rollouts: starts a rollout (and writes its <c>start</c> change)
+    /// only if the newest rollout is still <paramref name="expectedLatestId"/> (0: there is none).
+    /// Returns it, or null (nothing written) when another rollout was started first.
+    /// </summary>
+    ValueTask<StoredRollout?> TryStartAsync(long expectedLatestId, long candidateRef, long baselineRef, long registerVersion, string plan, string salt,
+        long atTicks, string actor, long[] ledgerFrontier, string? reason, CancellationToken cancellationToken = default);
 }

@@ -60,6 +60,7 @@ internal sealed class ControllableStore(IActionStore inner) : IActionStore
     public IKeyStore Keys => inner.Keys;
     public Storage.Audit.IAuditStore Audit => inner.Audit;
     public Storage.Audit.IApprovalStore Approvals => inner.Approvals;
+    public IPartitionLog PartitionLog => inner.PartitionLog;
 
     public void ResetWriter()
     {

@@ -1,4 +1,4 @@
-using Showrunner.Storage.Sqlite;
+using Showrunner.Storage;
 
 namespace Showrunner.Server.Hosting;
 
@@ -26,7 +26,7 @@ internal static partial class DataDirectoryPermissions
         var mode = File.GetUnixFileMode(dataDirectory);
         if ((mode & OthersMayAccess) != 0)
         {
-            LogDirectoryOpen(logger, dataDirectory, Octal(mode), Octal(SqliteActionStore.DirectoryMode0700));
+            LogDirectoryOpen(logger, dataDirectory, Octal(mode), Octal(DataDirectoryLayout.DirectoryMode0700));
         }
     }
 

@@ -1,5 +1,5 @@
 using Showrunner.Core.Ledger;
-using Showrunner.Storage.Sqlite;
+using Showrunner.Storage;
 
 namespace Showrunner.Server.Hosting;
 
@@ -14,7 +14,7 @@ namespace Showrunner.Server.Hosting;
 /// </remarks>
 internal static class LedgerKeyFile
 {
-    public const string FileName = SqliteActionStore.LedgerKeyFileName;
+    public const string FileName = DataDirectoryLayout.LedgerKeyFileName;
 
     /// <summary>Loads the key, or creates it when the file does not exist.</summary>
     /// <exception cref="LedgerKeyException">The file exists but is not a P-256 PKCS#8 key, or is readable by others.</exception>

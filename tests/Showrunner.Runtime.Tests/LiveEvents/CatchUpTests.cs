@@ -97,6 +97,7 @@ internal sealed class CountingStore(IActionStore inner) : IActionStore
     public IKeyStore Keys => inner.Keys;
     public Storage.Audit.IAuditStore Audit => inner.Audit;
     public Storage.Audit.IApprovalStore Approvals => inner.Approvals;
+    public IPartitionLog PartitionLog => inner.PartitionLog;
     public void ResetWriter() => inner.ResetWriter();
     public void Dispose() => inner.Dispose();
 

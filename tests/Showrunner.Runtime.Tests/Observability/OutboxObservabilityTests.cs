@@ -5,6 +5,7 @@ using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using Showrunner.Runtime.Observability;
 using Showrunner.Runtime.Outbox;
+using Showrunner.Storage.Memory;
 using Showrunner.Storage.Outbox;
 using Showrunner.Testing;
 

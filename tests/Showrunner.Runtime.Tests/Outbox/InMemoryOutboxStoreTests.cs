@@ -1,4 +1,4 @@
-using Showrunner.Runtime.Outbox;
+using Showrunner.Storage.Memory;
 using Showrunner.Storage.Outbox;
 using Showrunner.Testing;
 

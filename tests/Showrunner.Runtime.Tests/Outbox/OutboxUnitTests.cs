@@ -1,5 +1,6 @@
 using System.Text;
 using Showrunner.Runtime.Outbox;
+using Showrunner.Storage.Memory;
 using Showrunner.Storage.Outbox;
 using Xunit.Abstractions;
 

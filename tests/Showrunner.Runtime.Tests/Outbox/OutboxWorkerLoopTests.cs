@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using Showrunner.Runtime.Outbox;
+using Showrunner.Storage.Memory;
 using Showrunner.Storage.Outbox;
 
 namespace Showrunner.Runtime.Tests.Outbox;

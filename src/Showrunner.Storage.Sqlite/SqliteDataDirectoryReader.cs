@@ -3,11 +3,8 @@ using Microsoft.Data.Sqlite;
 
 namespace Showrunner.Storage.Sqlite;
 
-/// <summary>A grant id stored more than once, and one of the rows that holds it.</summary>
-internal sealed record DuplicateGrantRow(string GrantId, int Partition, long Index);
-
 /// <summary>
-/// Opens a data directory's database read-only, for tools (<c>ledger verify</c>, <c>reconcile</c>, <c>simulate</c>)
+/// The SQLite store's <see cref="IDataDirectoryReader"/>: opens a data directory's database read-only, for tools (<c>ledger verify</c>, <c>reconcile</c>, <c>simulate</c>)
 /// that may run while the server has the directory open. Every read sees one consistent snapshot:
 /// the state as of the first read after <see cref="Open"/>, whatever the server commits meanwhile.
 /// </summary>
@@ -25,8 +22,12 @@ internal sealed record DuplicateGrantRow(string GrantId, int Partition, long Ind
 /// reader should not be kept open longer than the work needs. The enumerables stream rows (one at
 /// a time from SQLite), so walking a ledger of any size costs constant memory here.
 /// </para>
+/// <para>
+/// A SQLite failure or a value of an unexpected type while reading surfaces as
+/// <see cref="StoreDataException"/> carrying SQLite's own message (the contract's failure type).
+/// </para>
 /// </remarks>
-internal sealed class SqliteDataDirectoryReader : IDisposable
+internal sealed class SqliteDataDirectoryReader : IDataDirectoryReader
 {
     private readonly SqliteConnection _connection;
     private readonly SqliteTransaction _snapshot;
@@ -53,13 +54,17 @@ internal sealed class SqliteDataDirectoryReader : IDisposable
     /// <c>data_directory_missing</c>, <c>schema_too_old</c>, <c>schema_too_new</c>, <c>schema_unknown</c> or
     /// <c>store_damaged</c>: the directory cannot be read as this build understands it.
     /// </exception>
-    public static SqliteDataDirectoryReader Open(string dataDirectory)
+    public static SqliteDataDirectoryReader Open(string dataDirectory) =>
+        TryOpen(dataDirectory) ?? throw new StoreConfigurationException("data_directory_missing",
+            $"'{dataDirectory}' is not a Showrunner data directory: {SqliteActionStore.DatabaseFileName} does not exist in it.");
+
+    /// <summary>As <see cref="Open"/>, but null when the directory holds no <c>showrunner.db</c> (not this store's).</summary>
+    public static SqliteDataDirectoryReader? TryOpen(string dataDirectory)
     {
         string location = Path.Combine(dataDirectory, SqliteActionStore.DatabaseFileName);
         if (!File.Exists(location))
         {
-            throw new StoreConfigurationException("data_directory_missing",
-                $"'{dataDirectory}' is not a Showrunner data directory: {SqliteActionStore.DatabaseFileName} does not exist in it.");
+            return null;
         }
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder
         {
@@ -144,6 +149,58 @@ internal sealed class SqliteDataDirectoryReader : IDisposable
         return count;
     }
 
+    public IEnumerable<LedgerRow> Entries(int partition) => Stream(ReadEntries(partition));
+    public IEnumerable<StoredCheckpoint> Checkpoints() => Stream(ReadCheckpoints());
+    public IEnumerable<(long Position, ActionRecord Action)> Actions() => Stream(ReadActions());
+    public (StoredRelease Release, byte[] Bundle)? Release(long releaseRef) => Guard(() => ReadRelease(releaseRef));
+    public (StoredRelease Release, byte[] Bundle)? FindRelease(string id) => Guard(() => ReadFindRelease(id));
+    public (long Count, long? LastIngestedAtTicks) ActionLogExtent() => Guard(() => ReadActionLogExtent());
+    public long CountActionsIngested(long fromTicks, long toTicks) => Guard(() => ReadCountActionsIngested(fromTicks, toTicks));
+    public IReadOnlyList<StoredTransition> Transitions() => Guard(() => ReadTransitions());
+    public IReadOnlyList<StoredFlag> Flags() => Guard(() => ReadFlags());
+    public IReadOnlyList<StoredGoal> Goals() => Guard(() => ReadGoals());
+    public IEnumerable<Audit.StoredAuditEntry> AuditEntries() => Stream(ReadAuditEntries());
+    public long CountEntries() => Guard(() => ReadCountEntries());
+    public IReadOnlyList<DuplicateGrantRow> DuplicateGrants(int limit) => Guard(() => ReadDuplicateGrants(limit));
+
+    /// <summary>Runs a read; what SQLite cannot read surfaces as the contract's <see cref="StoreDataException"/>.</summary>
+    private static T Guard<T>(Func<T> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (Exception exception) when (exception is SqliteException or InvalidCastException)
+        {
+            throw new StoreDataException(exception.Message, exception);
+        }
+    }
+
+    /// <summary>Streams the rows; a failure while walking them surfaces as <see cref="StoreDataException"/>.</summary>
+    private static IEnumerable<T> Stream<T>(IEnumerable<T> rows)
+    {
+        using var enumerator = rows.GetEnumerator();
+        while (true)
+        {
+            T row;
+            bool more;
+            try
+            {
+                more = enumerator.MoveNext();
+                row = more ? enumerator.Current : default!;
+            }
+            catch (Exception exception) when (exception is SqliteException or InvalidCastException)
+            {
+                throw new StoreDataException(exception.Message, exception);
+            }
+            if (!more)
+            {
+                yield break;
+            }
+            yield return row;
+        }
+    }
+
     private SqliteCommand Command(string sql)
     {
         var command = _connection.CreateCommand();
@@ -153,7 +210,7 @@ internal sealed class SqliteDataDirectoryReader : IDisposable
     }
 
     /// <summary>The ledger entries of one partition in index order, streamed.</summary>
-    public IEnumerable<LedgerRow> Entries(int partition)
+    private IEnumerable<LedgerRow> ReadEntries(int partition)
     {
         using var command = Command(
             "SELECT partition, idx, grant_id, player, event_id, run, cause_kind, time, entry, prev_hash, hash " +
@@ -168,7 +225,7 @@ internal sealed class SqliteDataDirectoryReader : IDisposable
     }
 
     /// <summary>Every checkpoint in sequence order, streamed.</summary>
-    public IEnumerable<StoredCheckpoint> Checkpoints()
+    private IEnumerable<StoredCheckpoint> ReadCheckpoints()
     {
         using var command = Command("SELECT sequence, time, key_id, body, signature FROM checkpoints ORDER BY sequence");
         using var reader = command.ExecuteReader();
@@ -179,7 +236,7 @@ internal sealed class SqliteDataDirectoryReader : IDisposable
     }
 
     /// <summary>Every action in log position order (so each partition's in seq order), streamed.</summary>
-    public IEnumerable<(long Position, ActionRecord Action)> Actions()
+    private IEnumerable<(long Position, ActionRecord Action)> ReadActions()
     {
         using var command = Command("SELECT partition, seq, id, player, type, at, ingested_at, data, release_ref, position FROM actions ORDER BY position");
         using var reader = command.ExecuteReader();
@@ -191,7 +248,7 @@ internal sealed class SqliteDataDirectoryReader : IDisposable
     }
 
     /// <summary>The release with this ref and its canonical bundle bytes, or null.</summary>
-    public (StoredRelease Release, byte[] Bundle)? Release(long releaseRef)
+    private (StoredRelease Release, byte[] Bundle)? ReadRelease(long releaseRef)
     {
         using var command = Command("SELECT ref, id, name, merkle_root, length(bundle), published_at, bundle FROM releases WHERE ref = $r");
         command.Parameters.AddWithValue("$r", releaseRef);
@@ -205,15 +262,15 @@ internal sealed class SqliteDataDirectoryReader : IDisposable
     }
 
     /// <summary>The stored release with this id (64 lowercase hex characters) and its canonical bundle bytes, or null.</summary>
-    public (StoredRelease Release, byte[] Bundle)? FindRelease(string id)
+    private (StoredRelease Release, byte[] Bundle)? ReadFindRelease(string id)
     {
         using var command = Command("SELECT ref FROM releases WHERE id = $id");
         command.Parameters.AddWithValue("$id", id);
-        return command.ExecuteScalar() is long releaseRef ? Release(releaseRef) : null;
+        return command.ExecuteScalar() is long releaseRef ? ReadRelease(releaseRef) : null;
     }
 
     /// <summary>How many actions the log holds, and the latest ingest time among them (null when the log is empty).</summary>
-    public (long Count, long? LastIngestedAtTicks) ActionLogExtent()
+    private (long Count, long? LastIngestedAtTicks) ReadActionLogExtent()
     {
         using var command = Command("SELECT count(*), max(ingested_at) FROM actions");
         using var reader = command.ExecuteReader();
@@ -222,7 +279,7 @@ internal sealed class SqliteDataDirectoryReader : IDisposable
     }
 
     /// <summary>How many actions were ingested in [<paramref name="fromTicks"/>, <paramref name="toTicks"/>) (UTC ticks).</summary>
-    public long CountActionsIngested(long fromTicks, long toTicks)
+    private long ReadCountActionsIngested(long fromTicks, long toTicks)
     {
         using var command = Command("SELECT count(*) FROM actions WHERE ingested_at >= $from AND ingested_at < $to");
         command.Parameters.AddWithValue("$from", fromTicks);
@@ -231,7 +288,7 @@ internal sealed class SqliteDataDirectoryReader : IDisposable
     }
 
     /// <summary>Every recorded run transition, by event, run and sequence.</summary>
-    public IReadOnlyList<StoredTransition> Transitions()
+    private IReadOnlyList<StoredTransition> ReadTransitions()
     {
         using var command = Command("SELECT event_id, run, sequence, from_phase, to_phase, at, cause, recorded_at, release_ref " +
             "FROM run_transitions ORDER BY event_id, run, sequence");
@@ -246,7 +303,7 @@ internal sealed class SqliteDataDirectoryReader : IDisposable
     }
 
     /// <summary>Every flag flip (kill switches), in order.</summary>
-    public IReadOnlyList<StoredFlag> Flags()
+    private IReadOnlyList<StoredFlag> ReadFlags()
     {
         using var command = Command("SELECT sequence, kind, target, enabled, at, actor, reason FROM flags ORDER BY sequence");
         using var reader = command.ExecuteReader();
@@ -260,7 +317,7 @@ internal sealed class SqliteDataDirectoryReader : IDisposable
     }
 
     /// <summary>Every recorded community goal, by event and run.</summary>
-    public IReadOnlyList<StoredGoal> Goals()
+    private IReadOnlyList<StoredGoal> ReadGoals()
     {
         using var command = Command("SELECT event_id, run, at, sum, release_ref FROM community_goals ORDER BY event_id, run");
         using var reader = command.ExecuteReader();
@@ -273,7 +330,7 @@ internal sealed class SqliteDataDirectoryReader : IDisposable
     }
 
     /// <summary>Every audit entry in seq order, streamed (<c>audit verify --data</c>).</summary>
-    public IEnumerable<Audit.StoredAuditEntry> AuditEntries()
+    private IEnumerable<Audit.StoredAuditEntry> ReadAuditEntries()
     {
         using var command = Command($"SELECT {SqliteAuditStore.Columns} FROM audit_entries ORDER BY seq");
         using var reader = command.ExecuteReader();
@@ -284,7 +341,7 @@ internal sealed class SqliteDataDirectoryReader : IDisposable
     }
 
     /// <summary>The number of ledger entries of every partition.</summary>
-    public long CountEntries()
+    private long ReadCountEntries()
     {
         using var command = Command("SELECT count(*) FROM ledger_entries");
         return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
@@ -295,7 +352,7 @@ internal sealed class SqliteDataDirectoryReader : IDisposable
     /// than once, by grant id, partition and index. Empty in a sound ledger: the unique index refuses
     /// a second row, so this finds rows written past it (the index dropped, the file edited).
     /// </summary>
-    public IReadOnlyList<DuplicateGrantRow> DuplicateGrants(int limit)
+    private IReadOnlyList<DuplicateGrantRow> ReadDuplicateGrants(int limit)
     {
         // NOT INDEXED: group the table's own rows; the unique index, if it was dropped and rebuilt
         // or is corrupt, would hide exactly what this looks for.

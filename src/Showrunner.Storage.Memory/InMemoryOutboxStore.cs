@@ -1,12 +1,12 @@
 using Showrunner.Storage.Outbox;
-namespace Showrunner.Runtime.Outbox;
+namespace Showrunner.Storage.Memory;
 
 /// <summary>
 /// <see cref="IOutboxStore"/> in memory, with the semantics the durable store must have (see the
 /// interface). For tests and for a server run without a data directory; state is lost with the
 /// process.
 /// </summary>
-internal sealed class InMemoryOutboxStore : IOutboxStore
+public sealed class InMemoryOutboxStore : IOutboxStore
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<string, Row> _rows = new(StringComparer.Ordinal);

@@ -15,23 +15,30 @@ internal sealed class SqliteRolloutStore(SqliteConnection connection) : IRollout
         lock (_lock)
         {
             using var transaction = connection.BeginTransaction();
-            using var insert = connection.CreateCommand();
-            insert.Transaction = transaction;
-            insert.CommandText = "INSERT INTO rollouts (candidate_ref, baseline_ref, register_version, plan, salt, created_at, created_by, ledger_frontier) " +
-                "VALUES ($c, $b, $v, $p, $s, $a, $by, $f) RETURNING id";
-            insert.Parameters.AddWithValue("$c", candidateRef);
-            insert.Parameters.AddWithValue("$b", baselineRef);
-            insert.Parameters.AddWithValue("$v", registerVersion);
-            insert.Parameters.AddWithValue("$p", plan);
-            insert.Parameters.AddWithValue("$s", salt);
-            insert.Parameters.AddWithValue("$a", atTicks);
-            insert.Parameters.AddWithValue("$by", actor);
-            insert.Parameters.AddWithValue("$f", EncodeFrontier(ledgerFrontier));
-            long id = (long)insert.ExecuteScalar()!;
-            AppendChange(transaction, new StoredRolloutChange(id, 0, "start", 0, atTicks, actor, reason));
+            var rollout = InsertRollout(transaction, candidateRef, baselineRef, registerVersion, plan, salt, atTicks, actor, ledgerFrontier, reason);
             transaction.Commit();
-            return new StoredRollout(id, candidateRef, baselineRef, registerVersion, plan, salt, atTicks, actor, ledgerFrontier);
+            return rollout;
         }
+    }
+
+    private StoredRollout InsertRollout(SqliteTransaction transaction, long candidateRef, long baselineRef, long registerVersion, string plan, string salt,
+        long atTicks, string actor, long[] ledgerFrontier, string? reason)
+    {
+        using var insert = connection.CreateCommand();
+        insert.Transaction = transaction;
+        insert.CommandText = "INSERT INTO rollouts (candidate_ref, baseline_ref, register_version, plan, salt, created_at, created_by, ledger_frontier) " +
+            "VALUES ($c, $b, $v, $p, $s, $a, $by, $f) RETURNING id";
+        insert.Parameters.AddWithValue("$c", candidateRef);
+        insert.Parameters.AddWithValue("$b", baselineRef);
+        insert.Parameters.AddWithValue("$v", registerVersion);
+        insert.Parameters.AddWithValue("$p", plan);
+        insert.Parameters.AddWithValue("$s", salt);
+        insert.Parameters.AddWithValue("$a", atTicks);
+        insert.Parameters.AddWithValue("$by", actor);
+        insert.Parameters.AddWithValue("$f", EncodeFrontier(ledgerFrontier));
+        long id = (long)insert.ExecuteScalar()!;
+        AppendChange(transaction, new StoredRolloutChange(id, 0, "start", 0, atTicks, actor, reason));
+        return new StoredRollout(id, candidateRef, baselineRef, registerVersion, plan, salt, atTicks, actor, ledgerFrontier);
     }
 
     public bool Append(StoredRolloutChange change)
@@ -174,6 +181,68 @@ internal sealed class SqliteRolloutStore(SqliteConnection connection) : IRollout
             insert.Parameters.AddWithValue("$why", (object?)reason ?? DBNull.Value);
             long sequence = (long)insert.ExecuteScalar()!;
             return new StoredFlag(sequence, kind, target, enabled, atTicks, actor, reason);
+        }
+    }
+
+    public ValueTask<StoredFlag?> TryAppendFlagAsync(long expectedSequence, string kind, string target, bool enabled, long atTicks, string actor,
+        string? reason, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(kind);
+        ArgumentNullException.ThrowIfNull(target);
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_lock)
+        {
+            try
+            {
+                // The compare and the set are one statement: the flip lands only if the flag's latest
+                // flip is still the expected one (COALESCE: 0 when it was never flipped).
+                using var insert = connection.CreateCommand();
+                insert.CommandText = "INSERT INTO flags (kind, target, enabled, at, actor, reason) SELECT $k, $t, $e, $a, $by, $why " +
+                    "WHERE COALESCE((SELECT MAX(sequence) FROM flags WHERE kind = $k AND target = $t), 0) = $expected RETURNING sequence";
+                insert.Parameters.AddWithValue("$k", kind);
+                insert.Parameters.AddWithValue("$t", target);
+                insert.Parameters.AddWithValue("$e", enabled ? 1 : 0);
+                insert.Parameters.AddWithValue("$a", atTicks);
+                insert.Parameters.AddWithValue("$by", actor);
+                insert.Parameters.AddWithValue("$why", (object?)reason ?? DBNull.Value);
+                insert.Parameters.AddWithValue("$expected", expectedSequence);
+                return ValueTask.FromResult(insert.ExecuteScalar() is long sequence
+                    ? new StoredFlag(sequence, kind, target, enabled, atTicks, actor, reason)
+                    : null);
+            }
+            catch (SqliteException exception) when (SqliteErrors.IsTransient(exception))
+            {
+                throw SqliteErrors.Unavailable(exception);
+            }
+        }
+    }
+
+    public ValueTask<StoredRollout?> TryStartAsync(long expectedLatestId, long candidateRef, long baselineRef, long registerVersion, string plan, string salt,
+        long atTicks, string actor, long[] ledgerFrontier, string? reason, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(ledgerFrontier);
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_lock)
+        {
+            try
+            {
+                // IMMEDIATE: the write lock is held from the check to the commit.
+                using var transaction = connection.BeginTransaction(deferred: false);
+                using var latest = connection.CreateCommand();
+                latest.Transaction = transaction;
+                latest.CommandText = "SELECT COALESCE(MAX(id), 0) FROM rollouts";
+                if ((long)latest.ExecuteScalar()! != expectedLatestId)
+                {
+                    return ValueTask.FromResult<StoredRollout?>(null);
+                }
+                var rollout = InsertRollout(transaction, candidateRef, baselineRef, registerVersion, plan, salt, atTicks, actor, ledgerFrontier, reason);
+                transaction.Commit();
+                return ValueTask.FromResult<StoredRollout?>(rollout);
+            }
+            catch (SqliteException exception) when (SqliteErrors.IsTransient(exception))
+            {
+                throw SqliteErrors.Unavailable(exception);
+            }
         }
     }
 

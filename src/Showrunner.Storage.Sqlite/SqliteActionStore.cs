@@ -36,7 +36,7 @@ public sealed partial class SqliteActionStore : IActionStore
     /// The ledger's signing key in the data directory (PKCS#8 PEM), written by the server. Named here,
     /// with the directory's other files, so that tools reading a data directory find it too.
     /// </summary>
-    public const string LedgerKeyFileName = "ledger-signing-key.pem";
+    public const string LedgerKeyFileName = DataDirectoryLayout.LedgerKeyFileName;
     private const int ProbeChunk = 64;
     private const string Columns = "partition, seq, id, player, type, at, ingested_at, data, release_ref";
     /// <summary>Actions of this type also update the player's merged profile (player_profiles).</summary>
@@ -56,6 +56,7 @@ public sealed partial class SqliteActionStore : IActionStore
     private SqliteRunStore? _runs;
     private SqliteRolloutStore? _rollouts;
     private SqliteOutboxStore? _outbox;
+    private TranslatingOutboxStore? _outboxContract;
     private SqliteKeyStore? _keys;
     private SqliteAuditStore? _audit;
     private SqliteApprovalStore? _approvals;
@@ -82,10 +83,10 @@ public sealed partial class SqliteActionStore : IActionStore
     }
 
     /// <summary>The mode of every file the store creates or opens in the data directory (rw-------).</summary>
-    public const UnixFileMode FileMode0600 = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+    public const UnixFileMode FileMode0600 = DataDirectoryLayout.FileMode0600;
 
     /// <summary>The mode of a data directory the store creates (rwx------).</summary>
-    public const UnixFileMode DirectoryMode0700 = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+    public const UnixFileMode DirectoryMode0700 = DataDirectoryLayout.DirectoryMode0700;
 
     private const UnixFileMode OthersMayAccess = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute |
         UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
@@ -146,6 +147,8 @@ public sealed partial class SqliteActionStore : IActionStore
         _runs = new SqliteRunStore(OpenConnection());
         _rollouts = new SqliteRolloutStore(OpenConnection());
         _outbox = new SqliteOutboxStore(OpenConnection());
+        _outboxContract = new TranslatingOutboxStore(_outbox);
+        _claims = OpenConnection();
         _keys = new SqliteKeyStore(OpenConnection());
         _audit = new SqliteAuditStore(OpenConnection());
         _approvals = new SqliteApprovalStore(OpenConnection());
@@ -266,6 +269,7 @@ public sealed partial class SqliteActionStore : IActionStore
             throw new SqliteException("Preparing the profile update failed: " + raw.sqlite3_errmsg(_writer.Handle).utf8_to_string(), code);
         }
         _profileStatement = profile;
+        PrepareEpochCheck();
     }
 
     public long[] LoadPartitionHeads()
@@ -302,9 +306,25 @@ public sealed partial class SqliteActionStore : IActionStore
         ArgumentNullException.ThrowIfNull(batch);
         ObjectDisposedException.ThrowIf(_disposed, this);
         var writer = _writer ?? throw new InvalidOperationException("The store is not open, or its writer failed and was not reset.");
+        batch.CheckFences(_partitionCount);
+        try
+        {
+            CommitLocked(writer, batch);
+        }
+        catch (SqliteException exception) when (SqliteErrors.IsTransient(exception))
+        {
+            throw SqliteErrors.Unavailable(exception);
+        }
+    }
+
+    private void CommitLocked(SqliteConnection writer, CommitBatch batch)
+    {
         _heads.Clear();
         _positions.Clear();
+        // IMMEDIATE (Microsoft.Data.Sqlite's default): the write lock is held from here, so the
+        // epochs read below cannot change before the commit (a claim waits for it).
         using var transaction = writer.BeginTransaction();
+        CheckFences(writer, batch.Fences);
         long positionBefore = _lastPosition;
         WriteActions(writer, batch.Actions);
         WriteLedger(writer, batch);
@@ -400,6 +420,8 @@ public sealed partial class SqliteActionStore : IActionStore
         _updateHeadStatement = null;
         _profileStatement?.Dispose();
         _profileStatement = null;
+        _epochStatement?.Dispose();
+        _epochStatement = null;
         DisposeLedgerStatements();
         _writer?.Dispose();
         _writer = null;
@@ -454,7 +476,7 @@ public sealed partial class SqliteActionStore : IActionStore
 
     public IRolloutStore Rollouts => _rollouts ?? throw new InvalidOperationException("The store is not open.");
 
-    public Outbox.IOutboxStore Outbox => _outbox ?? throw new InvalidOperationException("The store is not open.");
+    public Outbox.IOutboxStore Outbox => _outboxContract ?? throw new InvalidOperationException("The store is not open.");
 
     public IKeyStore Keys => _keys ?? throw new InvalidOperationException("The store is not open.");
     public Audit.IAuditStore Audit => _audit ?? throw new InvalidOperationException("The store is not open.");
@@ -520,6 +542,11 @@ public sealed partial class SqliteActionStore : IActionStore
         _keys?.Dispose();
         _audit?.Dispose();
         _approvals?.Dispose();
+        lock (_claimLock)
+        {
+            _claims?.Dispose();
+            _claims = null;
+        }
         while (_readers.TryTake(out var reader))
         {
             reader.Probe.Dispose();
