@@ -48,21 +48,7 @@ public sealed class ReleaseRegisterTests : IAsyncLifetime
     /// <summary>A release whose "shop.buy" action needs an int price; <paramref name="tag"/> makes distinct releases.</summary>
     private static ReleaseBundle Bundle(string tag, string points = "1", string start = "2026-11-20T00:00:00Z")
     {
-        string source = $$"""
-            release "r-{{tag}}" { description = "{{tag}}" }
-            action "shop.buy" { price = int }
-            event "sale" {
-              title = "Sale"
-              schedule {
-                start = "{{start}}"
-                duration = "30d"
-              }
-              objective "buy" {
-                on     = "shop.buy"
-                points = {{points}}
-              }
-            }
-            """;
+        string source = ReleaseFixtures.Source("shop-sale-tagged", ("tag", tag), ("start", start), ("points", points));
         var (bundle, diagnostics) = ReleaseBundle.Build([new SourceText("r.hcl", source)]);
         Assert.True(bundle is not null, string.Join("\n", diagnostics.Select(d => d.Format())));
         return bundle;

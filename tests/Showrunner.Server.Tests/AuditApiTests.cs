@@ -6,6 +6,7 @@ using Showrunner.Core.Audit;
 using Showrunner.Runtime.LiveEvents;
 using Showrunner.Server.Security;
 using Showrunner.Storage.Audit;
+using Showrunner.Testing;
 
 namespace Showrunner.Server.Tests;
 
@@ -16,26 +17,7 @@ namespace Showrunner.Server.Tests;
 /// </summary>
 public sealed class AuditApiTests
 {
-    internal const string Source = """
-        release "audited" {}
-        currency "gems" {}
-        action "combat.kill" { target = string }
-        event "hunt" {
-          title = "Hunt"
-          schedule {
-            start    = "2026-11-22T00:00:00Z"
-            duration = "1d"
-          }
-          objective "dragons" {
-            on     = "combat.kill"
-            points = 5
-          }
-          tier "bronze" {
-            at     = 10
-            reward = { gems = 50 }
-          }
-        }
-        """;
+    internal static readonly string Source = ReleaseFixtures.Source("hunt-one-tier-audited");
 
     private static Uri U(string path) => new(path, UriKind.Relative);
 

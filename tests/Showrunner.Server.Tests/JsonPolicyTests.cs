@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Showrunner.Runtime.LiveEvents;
+using Showrunner.Testing;
 
 namespace Showrunner.Server.Tests;
 
@@ -16,26 +17,7 @@ namespace Showrunner.Server.Tests;
 /// </summary>
 public sealed class JsonPolicyTests
 {
-    private const string Source = """
-        release "json-policy" {}
-        currency "gems" {}
-        action "combat.kill" { target = string }
-        event "hunt" {
-          title = "Hunt"
-          schedule {
-            start    = "2026-11-22T00:00:00Z"
-            duration = "1d"
-          }
-          objective "kills" {
-            on     = "combat.kill"
-            points = 5
-          }
-          tier "first" {
-            at     = 5
-            reward = { gems = 10 }
-          }
-        }
-        """;
+    private static readonly string Source = ReleaseFixtures.Source("hunt-one-tier");
 
     private const string At = "2026-11-22T11:59:00Z";
 

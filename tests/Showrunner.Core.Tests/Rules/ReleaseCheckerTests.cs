@@ -1,6 +1,7 @@
 using Showrunner.Core.Rules.Binding;
 using Showrunner.Core.Rules.Model;
 using Showrunner.Core.Rules.Syntax;
+using Showrunner.Testing;
 
 namespace Showrunner.Core.Tests.Rules;
 
@@ -11,15 +12,7 @@ public sealed class ReleaseCheckerTests
     private static (ReleaseDefinition? Release, List<Diagnostic> Diagnostics) Check(params (string File, string Text)[] files) =>
         ReleaseChecker.Check(files.Select(f => new SourceText(f.File, f.Text)).ToList());
 
-    private const string Header = """
-        release "r" {}
-        currency "gems" {}
-        item "sword" {}
-        action "loot.open" {
-          chest_tier = int
-          zone = optional(string, "any")
-        }
-        """;
+    private static readonly string Header = ReleaseFixtures.Source("loot-catalog-without-events");
 
     private static string WithEvent(string eventBody) => Header + "\nevent \"e\" {\n" + eventBody + "\n}\n";
 
