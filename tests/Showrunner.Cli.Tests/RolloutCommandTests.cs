@@ -4,6 +4,7 @@ using Showrunner.Testing;
 namespace Showrunner.Cli.Tests;
 
 /// <summary><c>rollout start|status|advance|rollback</c> and <c>flags list|set</c> against a real server process.</summary>
+[Trait("Category", "Integration")]
 public sealed class RolloutCommandTests(ServerFixture fixture) : IClassFixture<ServerFixture>, IDisposable
 {
     private readonly TempDirectory _sources = new("showrunner-cli-rollout");

@@ -11,6 +11,7 @@ using Showrunner.Testing;
 
 namespace Showrunner.Runtime.Tests;
 
+[Trait("Category", "Component")]
 public sealed class ReleaseRegisterTests : IAsyncLifetime
 {
     private static readonly DateTimeOffset Start = new(2026, 11, 22, 12, 0, 0, TimeSpan.Zero);

@@ -15,6 +15,7 @@ namespace Showrunner.Server.Tests;
 /// before/after ids, at the point it takes effect; acts that change nothing leave none; and
 /// <c>GET /v1/audit</c> pages, filters and serves entries whose chain an outsider can recompute.
 /// </summary>
+[Trait("Category", "Component")]
 public sealed class AuditApiTests
 {
     internal static readonly string Source = ReleaseFixtures.Source("hunt-one-tier-audited");

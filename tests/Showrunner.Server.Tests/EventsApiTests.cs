@@ -7,6 +7,7 @@ using Showrunner.Testing;
 namespace Showrunner.Server.Tests;
 
 /// <summary>Event runs and their lifecycle over HTTP.</summary>
+[Trait("Category", "Component")]
 public sealed class EventsApiTests
 {
     private static async Task<JsonNode> Ok(HttpResponseMessage response)

@@ -8,6 +8,7 @@ using Showrunner.Testing;
 namespace Showrunner.Server.Tests;
 
 /// <summary>Kill switches over HTTP: in force before the call returns, recorded, and undone by flipping back.</summary>
+[Trait("Category", "Component")]
 public sealed class FlagsApiTests
 {
     private static readonly string Source = ReleaseFixtures.Source("hunt-with-shop-config");

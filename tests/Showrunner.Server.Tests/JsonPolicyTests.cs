@@ -15,6 +15,7 @@ namespace Showrunner.Server.Tests;
 /// were misread before (issue 12) are refused with 400 invalid_json naming what and where, and
 /// nothing is stored — checked in the keys, flags, ledger, audit log and stats afterwards.
 /// </summary>
+[Trait("Category", "Component")]
 public sealed class JsonPolicyTests
 {
     private static readonly string Source = ReleaseFixtures.Source("hunt-one-tier");

@@ -9,6 +9,7 @@ using Showrunner.Testing;
 namespace Showrunner.Server.Tests;
 
 /// <summary>Progress, rewards, receipts, checkpoints, leaderboards, community goals and operator grants over HTTP.</summary>
+[Trait("Category", "Component")]
 public sealed class LiveEventsApiTests
 {
     private static readonly string Source = ReleaseFixtures.Source("hunt-tiers-two-prizes-goal");

@@ -12,6 +12,7 @@ namespace Showrunner.Server.Tests;
 /// check every <c>[LoggerMessage]</c> of the server's assemblies against it: two messages sharing an
 /// id fail with both sites, a message outside its area's range fails with its site and the range.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed partial class LogEventIdTests
 {
     private const string RegistryPath = "docs/internals/logging.md";

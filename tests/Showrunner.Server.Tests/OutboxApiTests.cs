@@ -9,6 +9,7 @@ using Showrunner.Testing;
 namespace Showrunner.Server.Tests;
 
 /// <summary>The outbox endpoints over HTTP, on the server's SQLite outbox; and the hosted worker delivering to a real receiver.</summary>
+[Trait("Category", "Integration")]
 public sealed class OutboxApiTests
 {
     private const string Secret = "outbox-api-test-secret-0123456789abcdef";

@@ -11,6 +11,7 @@ using Showrunner.Testing;
 namespace Showrunner.Server.Tests;
 
 /// <summary>Publishing, activation, rollback and remote config over HTTP.</summary>
+[Trait("Category", "Component")]
 public sealed class ReleasesApiTests
 {
     private const string At = "2026-11-22T11:59:00Z";

@@ -11,6 +11,7 @@ using Showrunner.Testing;
 namespace Showrunner.Server.Tests;
 
 /// <summary>Staged rollout over HTTP with a manual clock: sticky cohorts, gates, automatic rollback, shadow, reverse, completion.</summary>
+[Trait("Category", "Component")]
 public sealed class RolloutApiTests
 {
     /// <summary>Every kill crosses tier "first" (5 points): one grant per player's first kill; the candidate's version pays <c>gems</c> as given.</summary>

@@ -18,6 +18,7 @@ namespace Showrunner.Cli.Tests.Ledger;
 /// A rollout leaves a log that replays exactly: actions the candidate evaluated record it, a kill
 /// switch is replayed from its stamp, and a reverse rollback's corrections are operator entries.
 /// </summary>
+[Trait("Category", "Component")]
 public sealed class RolloutReconcileTests(ITestOutputHelper log)
 {
     private static readonly DateTimeOffset Start = new(2026, 11, 22, 12, 0, 0, TimeSpan.Zero);

@@ -8,6 +8,7 @@ using Showrunner.Testing;
 namespace Showrunner.Core.Tests.LiveEvents;
 
 /// <summary>The partition's live state: snapshots that restore exactly, and snapshot + tail equal to a replay from scratch.</summary>
+[Trait("Category", "Unit")]
 public sealed class PartitionStateTests
 {
     private static readonly long T0 = new DateTimeOffset(2026, 11, 22, 12, 0, 0, TimeSpan.Zero).UtcTicks;

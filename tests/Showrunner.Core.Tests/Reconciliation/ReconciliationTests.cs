@@ -11,6 +11,7 @@ using Showrunner.Testing;
 namespace Showrunner.Core.Tests.Reconciliation;
 
 /// <summary>The replay derives tier, community-goal and prize grants from the log alone; the comparison names every difference with the ledger.</summary>
+[Trait("Category", "Unit")]
 public sealed class ReconciliationTests
 {
     private static readonly string Source = ReleaseFixtures.Source("kills-by-n-tier-leaderboard-goal");

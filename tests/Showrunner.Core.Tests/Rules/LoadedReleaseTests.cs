@@ -9,6 +9,7 @@ using Showrunner.Testing;
 
 namespace Showrunner.Core.Tests.Rules;
 
+[Trait("Category", "Unit")]
 public sealed class LoadedReleaseTests
 {
     private static readonly string Schemas = ReleaseFixtures.Source("shop-and-profile-schemas");

@@ -5,6 +5,7 @@ using Showrunner.Testing;
 
 namespace Showrunner.Core.Tests.Rules;
 
+[Trait("Category", "Unit")]
 public sealed class ReleaseCheckerTests
 {
     private static string Example => File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "examples", "summer-week-1", "release.hcl"));

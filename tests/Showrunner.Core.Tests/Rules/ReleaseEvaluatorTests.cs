@@ -15,6 +15,7 @@ namespace Showrunner.Core.Tests.Rules;
 /// and division by zero per objective instead of throwing, order its results stably, and keep its
 /// audience cache honest. Seeded tests print their seed; replay one with SHOWRUNNER_EVALUATION_SEED.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class ReleaseEvaluatorTests(ITestOutputHelper output)
 {
     private const string Schedule = """

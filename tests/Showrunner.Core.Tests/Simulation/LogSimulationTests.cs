@@ -14,6 +14,7 @@ namespace Showrunner.Core.Tests.Simulation;
 /// The simulation engine on hand-made logs: what the window is, what the state before it decides,
 /// how a candidate with other schemas or objective names sees that state, and when it warns.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class LogSimulationTests
 {
     private const int Partitions = 3;

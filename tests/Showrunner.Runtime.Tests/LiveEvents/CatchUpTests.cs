@@ -12,6 +12,7 @@ namespace Showrunner.Runtime.Tests.LiveEvents;
 /// participant owe nothing), so the current run's community goal is recorded on that same tick,
 /// not minutes later.
 /// </summary>
+[Trait("Category", "Component")]
 public sealed class CatchUpTests(ITestOutputHelper log)
 {
     /// <summary>The schedule of examples/daily-quest (from 2026-01-01, 23 h every 24 h, 1 h grace), with a small goal.</summary>

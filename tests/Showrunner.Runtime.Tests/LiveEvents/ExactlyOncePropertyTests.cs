@@ -18,7 +18,7 @@ namespace Showrunner.Runtime.Tests.LiveEvents;
 /// (1) a from-scratch replay of the stored action log produces, and (2) the client's own record of
 /// acknowledged actions implies, each once.
 /// </summary>
-[Trait("Category", "Property")]
+[Trait("Category", "Fuzz")]
 public sealed class ExactlyOncePropertyTests(ITestOutputHelper output)
 {
     private const ulong Seed = 20261201;

@@ -8,6 +8,7 @@ using Showrunner.Testing;
 namespace Showrunner.Runtime.Tests.LiveEvents;
 
 /// <summary>Actions flowing through the real pipeline advance players and grant tier rewards exactly once, durably with the action.</summary>
+[Trait("Category", "Component")]
 public sealed class GrantsInThePipelineTests
 {
     internal static readonly string Source = ReleaseFixtures.Source("hunt-with-audience-and-together-goal");
@@ -129,6 +130,7 @@ public sealed class GrantsInThePipelineTests
 }
 
 /// <summary>Finalization interrupted half-way — a failed commit of some partitions' prizes, then a crash — resumes and pays every prize exactly once.</summary>
+[Trait("Category", "Fault")]
 public sealed class FinalizationFaultTests
 {
     [Fact]

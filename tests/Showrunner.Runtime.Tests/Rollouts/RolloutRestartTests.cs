@@ -7,6 +7,7 @@ using Showrunner.Testing;
 namespace Showrunner.Runtime.Tests.Rollouts;
 
 /// <summary>A running rollout survives restarts and crashes: same step, same assignments, replay without new grants.</summary>
+[Trait("Category", "Component")]
 public sealed class RolloutRestartTests
 {
     private static string Source(int gems, bool keepEarned) => ReleaseFixtures.Source("rollout-hunt-two-tiers", ("gems", gems), ("keep_earned", keepEarned));

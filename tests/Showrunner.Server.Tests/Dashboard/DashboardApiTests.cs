@@ -19,6 +19,7 @@ namespace Showrunner.Server.Tests.Dashboard;
 /// per event from the ledger, leaderboard, community goal, outbox, checkpoint and self-check,
 /// rollout cohorts, ack latency over the last minute only. And the page's static files.
 /// </summary>
+[Trait("Category", "Component")]
 public sealed class DashboardApiTests
 {
     private static readonly string Source = ReleaseFixtures.Source("hunt-tiers-one-prize-goal");

@@ -16,6 +16,7 @@ namespace Showrunner.Server.Tests.Observability;
 /// server, and a collector sees only its own host's meter, so the counts are exact even while
 /// other tests run in the same process.
 /// </summary>
+[Trait("Category", "Component")]
 public sealed class MetricsTests
 {
     internal static readonly string Release = ReleaseFixtures.Source("hunt-bronze-silver", ("start", "2026-11-22T00:00:00Z"));

@@ -9,6 +9,7 @@ using N = Showrunner.Runtime.Observability.ShowrunnerMetrics.Names;
 namespace Showrunner.Server.Tests.Observability;
 
 /// <summary>A running rollout's step and gate values are gauges; a rollback with the reverse policy counts the rollback, the corrections and the reversed amounts.</summary>
+[Trait("Category", "Component")]
 public sealed class RolloutMetricsTests
 {
     private static string Source(int gems) => ReleaseFixtures.Source("rollout-hunt-one-tier", ("title", "Hunt"), ("keep_earned", true), ("gems", gems));
