@@ -16,7 +16,7 @@ internal static class JsonBench
     public static void Run(BenchOptions options)
     {
         int batches = options.Int("batches", 200_000);
-        var workload = new Workload(0, options);
+        var workload = new Workload(0, options, LiveBench.RunTag("j"));
         var bodies = Enumerable.Range(0, 64).Select(_ => workload.NextBody(out _)).ToArray();
         var limits = new ActionLimits();
         long now = DateTime.UtcNow.Ticks;

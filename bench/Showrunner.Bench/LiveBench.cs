@@ -16,11 +16,12 @@ namespace Showrunner.Bench;
 /// --url URL runs against a server already started (RSS is then not measured).
 /// Reports acknowledged actions/s and ack latency (as the http mode), grants committed (ledger
 /// entries before and after) and per second, grants per action (the workload is meant to make at
-/// least 1/3), the server's RSS, and the checkpoint age seen while loading.
+/// least 1/3), the server's RSS, and the checkpoint age seen while loading. Exits 1 when an action
+/// was answered anything but <c>accepted</c> (<see cref="BenchResult.Check"/>).
 /// </remarks>
 internal static class LiveBench
 {
-    public static async Task RunAsync(BenchOptions options)
+    public static async Task<int> RunAsync(BenchOptions options)
     {
         var bundle = LiveRelease.Build(TimeProvider.System.GetUtcNow(), options);
         LiveRelease.Describe(bundle, options);
@@ -38,7 +39,7 @@ internal static class LiveBench
         using (server)
         {
             await server.ActivateAsync(bundle);
-            await LiveLoad.RunAsync(server, options, RunTag("l"));
+            return (await LiveLoad.RunAsync(server, options, RunTag("l"))).Ingest.Check();
         }
     }
 

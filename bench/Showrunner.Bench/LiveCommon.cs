@@ -170,8 +170,9 @@ internal sealed class LiveWorkload : IWorkload
         _buffer = new ArrayBufferWriter<byte>(_batch * 120 + 32);
     }
 
-    public byte[] NextBody(out int actions)
+    public byte[] NextBody(out int resent)
     {
+        resent = 0; // every action is new: a correct run has every one answered "accepted"
         _buffer.ResetWrittenCount();
         Write("{\"actions\":["u8);
         byte[] at = Encoding.UTF8.GetBytes(Rfc3339.Format(DateTime.UtcNow.Ticks));
@@ -189,7 +190,6 @@ internal sealed class LiveWorkload : IWorkload
             Write("}}"u8);
         }
         Write("]}"u8);
-        actions = _batch;
         return _buffer.WrittenSpan.ToArray();
     }
 

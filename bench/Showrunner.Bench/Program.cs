@@ -44,20 +44,15 @@ Console.WriteLine($"# {options}");
 switch (options.Mode)
 {
     case "http" or "releases":
-        (await Http.RunAsync(options)).Print(options);
-        break;
+        return (await Http.RunAsync(options)).PrintAndCheck(options);
     case "inprocess":
-        (await InProcess.RunAsync(options)).Print(options);
-        break;
+        return (await InProcess.RunAsync(options)).PrintAndCheck(options);
     case "live":
-        await LiveBench.RunAsync(options);
-        break;
+        return await LiveBench.RunAsync(options);
     case "receipts":
-        await ReceiptsBench.RunAsync(options);
-        break;
+        return await ReceiptsBench.RunAsync(options);
     case "restart":
-        await RestartBench.RunAsync(options);
-        break;
+        return await RestartBench.RunAsync(options);
     case "ledger":
         await LedgerBench.RunAsync(options);
         break;
@@ -128,19 +123,41 @@ internal sealed record BenchOptions(string Mode, int Clients, int Batch, int Sec
 /// <summary>Makes the request bodies of one simulated game server.</summary>
 internal interface IWorkload
 {
-    byte[] NextBody(out int actions);
+    /// <summary>The next request body.</summary>
+    /// <param name="resent">How many of its actions re-send an earlier action on purpose (--repeat): the only ones a correct run may see answered <c>duplicate</c>.</param>
+    byte[] NextBody(out int resent);
 }
 
-/// <summary>Builds request bodies the way a game server would: unique ids, a pool of players, some re-sent actions.</summary>
-internal sealed class Workload(int client, BenchOptions options) : IWorkload
+/// <summary>
+/// Builds request bodies the way a game server would: unique ids, a pool of players, some re-sent
+/// actions (--repeat). Ids are unique to the run (<paramref name="runTag"/>), so a second run on the
+/// same data directory sends new actions instead of colliding with the first run's ids.
+/// </summary>
+internal sealed class Workload(int client, BenchOptions options, string runTag) : IWorkload
 {
     private static readonly string[] Targets = ["dragon", "goblin", "slime", "troll"];
-    private readonly Random _random = new(1000 + client); // seeded: the same workload every run
+    private readonly Random _random = new(1000 + client); // seeded: the same players and targets every run
+    // Random ids come from their own source, seeded by the run tag: another run draws other ids, while the
+    // players and targets above stay the same.
+    private readonly Random _idRandom = new(unchecked(StableHash(runTag) * 31 + client));
+    private readonly string _idPrefix = string.Create(CultureInfo.InvariantCulture, $"{runTag}-c{client}-");
     private readonly List<string> _recent = [];
     private long _counter;
 
-    public byte[] NextBody(out int actions)
+    /// <summary>A hash of the run tag that is the same in every process (string.GetHashCode is randomised per process).</summary>
+    private static int StableHash(string text)
     {
+        uint hash = 2166136261;
+        foreach (char c in text)
+        {
+            hash = (hash ^ c) * 16777619;
+        }
+        return unchecked((int)hash);
+    }
+
+    public byte[] NextBody(out int resent)
+    {
+        resent = 0;
         var builder = new StringBuilder(options.Batch * 170);
         builder.Append("{\"actions\":[");
         string at = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
@@ -153,16 +170,18 @@ internal sealed class Workload(int client, BenchOptions options) : IWorkload
             if (_recent.Count > 0 && _random.NextDouble() < options.Repeat)
             {
                 builder.Append(_recent[_random.Next(_recent.Count)]);
+                resent++;
                 continue;
             }
-            // --ids sequential: server id + counter; time: time-ordered (UUIDv7/ULID style: milliseconds,
-            // then random); random: UUIDv4 style. Sequential and time-ordered ids append near the end of
-            // the id index; random ids scatter over all of it (see docs/benchmarks.md).
+            // --ids sequential: run tag + server id + counter; time: time-ordered (UUIDv7/ULID style:
+            // milliseconds, then random); random: UUIDv4 style, from a source seeded by the run tag.
+            // Sequential and time-ordered ids append near the end of the id index; random ids scatter
+            // over all of it (see docs/benchmarks.md).
             string id = options.IdStyle switch
             {
-                "random" => $"{_random.NextInt64():x16}{_random.NextInt64():x16}",
-                "time" => $"{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds():x12}{_random.NextInt64():x16}",
-                _ => string.Create(CultureInfo.InvariantCulture, $"c{client}-{_counter++}"),
+                "random" => $"{_idRandom.NextInt64():x16}{_idRandom.NextInt64():x16}",
+                "time" => $"{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds():x12}{_idRandom.NextInt64():x16}",
+                _ => string.Create(CultureInfo.InvariantCulture, $"{_idPrefix}{_counter++}"),
             };
             string action = string.Create(CultureInfo.InvariantCulture,
                 $"{{\"id\":\"{id}\",\"player\":\"player-{_random.Next(options.Players)}\",\"type\":\"combat.kill\",\"at\":\"{at}\",\"data\":{{\"target\":\"{Targets[_random.Next(Targets.Length)]}\",\"zone\":\"crystal_caves\",\"damage\":{_random.Next(10_000)}}}}}");
@@ -177,7 +196,6 @@ internal sealed class Workload(int client, BenchOptions options) : IWorkload
             }
         }
         builder.Append("]}");
-        actions = options.Batch;
         return Encoding.UTF8.GetBytes(builder.ToString());
     }
 }
@@ -192,6 +210,12 @@ internal sealed class Tally
     public long Duplicates;
     /// <summary>Actions answered "rejected" (a schema mismatch, an id conflict): none in a correct workload.</summary>
     public long Rejected;
+    /// <summary>Rejected actions by rejection code (<c>id_conflict</c>, <c>invalid_field_type</c>, …).</summary>
+    public readonly Dictionary<string, long> RejectedByCode = new(StringComparer.Ordinal);
+    /// <summary>Actions the workload re-sent on purpose (--repeat): at most this many may be answered "duplicate".</summary>
+    public long Resent;
+    /// <summary>Answers with an HTTP status other than 200 and 503 (400, 401, 413, …), by status.</summary>
+    public readonly Dictionary<int, long> OtherStatuses = [];
     public readonly List<double> LatenciesMs = [];
     public readonly List<double> ServiceMs = [];
 
@@ -204,6 +228,15 @@ internal sealed class Tally
         Accepted += other.Accepted;
         Duplicates += other.Duplicates;
         Rejected += other.Rejected;
+        Resent += other.Resent;
+        foreach (var (code, count) in other.RejectedByCode)
+        {
+            RejectedByCode[code] = RejectedByCode.GetValueOrDefault(code) + count;
+        }
+        foreach (var (status, count) in other.OtherStatuses)
+        {
+            OtherStatuses[status] = OtherStatuses.GetValueOrDefault(status) + count;
+        }
         LatenciesMs.AddRange(other.LatenciesMs);
         ServiceMs.AddRange(other.ServiceMs);
     }
@@ -211,6 +244,36 @@ internal sealed class Tally
 
 internal sealed record BenchResult(Tally Tally, TimeSpan Elapsed, long RssMaxBytes, long RssEndBytes)
 {
+    /// <summary>Prints the result, then checks its answers (<see cref="Check"/>): the process's exit code.</summary>
+    public int PrintAndCheck(BenchOptions options)
+    {
+        Print(options);
+        return Check();
+    }
+
+    /// <summary>
+    /// A throughput figure only means something if the server did the work it was measured for: every
+    /// action must be answered <c>accepted</c>, except the ones re-sent on purpose, which may be
+    /// <c>duplicate</c>. Anything else — an id conflict with an earlier run on the same data directory,
+    /// a schema refusal, a 400 — fails the run loudly: 1, with the counts per status on stderr.
+    /// Overload answers (503) and connection errors are outcomes being measured and are reported, not failed.
+    /// </summary>
+    public int Check()
+    {
+        long unexpectedDuplicates = Math.Max(0, Tally.Duplicates - Tally.Resent);
+        long otherStatuses = Tally.OtherStatuses.Values.Sum();
+        if (Tally.Rejected == 0 && unexpectedDuplicates == 0 && otherStatuses == 0)
+        {
+            return 0;
+        }
+        string codes = string.Join(", ", Tally.RejectedByCode.OrderByDescending(p => p.Value).Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Key}={p.Value}")));
+        string statuses = string.Join(", ", Tally.OtherStatuses.OrderBy(p => p.Key).Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Key}={p.Value}")));
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"FAILED: not every answer was \"accepted\" (measured window): accepted={Tally.Accepted} duplicate={Tally.Duplicates} (re-sent on purpose: {Tally.Resent}) rejected={Tally.Rejected}{(codes.Length > 0 ? $" ({codes})" : "")}; HTTP answers other than 200/503: {(statuses.Length > 0 ? statuses : "none")}."));
+        Console.Error.WriteLine("The figures above do not measure the intended workload (ids reused from an earlier run on this data directory? another release active?).");
+        return 1;
+    }
+
     public void Print(BenchOptions options)
     {
         var latencies = Tally.LatenciesMs.ToArray();
@@ -290,7 +353,10 @@ internal static class Http
             var statsBefore = System.Text.Json.Nodes.JsonNode.Parse(await client.GetStringAsync(statsUri))!;
             using var switching = new CancellationTokenSource();
             var switcher = options.Mode == "releases" ? ReleaseSwitcher.RunAsync(baseAddress, key, options, switching.Token) : null;
-            var result = await Driver.RunAsync(options, (body, tally) => PostBatchAsync(client, endpoint, body, tally));
+            string runTag = LiveBench.RunTag("h");
+            Console.WriteLine($"# run tag {runTag} (every id of this run starts with it, or is drawn from a source seeded by it)");
+            var result = await Driver.RunAsync(options, (body, tally) => PostBatchAsync(client, endpoint, body, tally),
+                c => new Workload(c, options, runTag));
             sampling.Cancel();
             await sampler;
             if (switcher is not null)
@@ -326,7 +392,12 @@ internal static class Http
         {
             tally.Accepted += Count(answer, "\"status\":\"accepted\""u8);
             tally.Duplicates += Count(answer, "\"status\":\"duplicate\""u8);
-            tally.Rejected += Count(answer, "\"status\":\"rejected\""u8);
+            long rejected = Count(answer, "\"status\":\"rejected\""u8);
+            if (rejected > 0)
+            {
+                tally.Rejected += rejected;
+                CountRejectionCodes(answer, tally);
+            }
             return true;
         }
         if (response.StatusCode == HttpStatusCode.ServiceUnavailable)
@@ -335,7 +406,22 @@ internal static class Http
             return false;
         }
         tally.Errors++;
+        tally.OtherStatuses[(int)response.StatusCode] = tally.OtherStatuses.GetValueOrDefault((int)response.StatusCode) + 1;
         return false;
+    }
+
+    /// <summary>Counts the codes of the rejected results (the server writes <c>"status":"rejected","code":"…"</c>); only read when a batch had one.</summary>
+    private static void CountRejectionCodes(ReadOnlySpan<byte> answer, Tally tally)
+    {
+        ReadOnlySpan<byte> marker = "\"status\":\"rejected\",\"code\":\""u8;
+        int index;
+        while ((index = answer.IndexOf(marker)) >= 0)
+        {
+            answer = answer[(index + marker.Length)..];
+            int end = answer.IndexOf((byte)'"');
+            string code = end < 0 ? "?" : Encoding.UTF8.GetString(answer[..end]);
+            tally.RejectedByCode[code] = tally.RejectedByCode.GetValueOrDefault(code) + 1;
+        }
     }
 
     private static long Count(ReadOnlySpan<byte> haystack, ReadOnlySpan<byte> needle)
@@ -396,9 +482,15 @@ internal static class InProcess
                     {
                         tally.Duplicates++;
                     }
+                    else
+                    {
+                        tally.Rejected++;
+                        string code = result.Rejection?.Code ?? "?";
+                        tally.RejectedByCode[code] = tally.RejectedByCode.GetValueOrDefault(code) + 1;
+                    }
                 }
                 return true;
-            });
+            }, c => new Workload(c, options, LiveBench.RunTag("i")));
         }
         finally
         {
@@ -422,10 +514,10 @@ internal static class Driver
     /// <summary>Most requests one open-loop client keeps outstanding before it waits.</summary>
     private const int MaxOutstandingPerClient = 64;
 
-    /// <param name="workloads">Makes client c's workload; the <see cref="Workload"/> of the http mode when null.</param>
+    /// <param name="workloads">Makes client c's workload.</param>
     /// <param name="stop">Ends the run early (the restart mode kills the server under load): no request is sent after it.</param>
     public static async Task<BenchResult> RunAsync(BenchOptions options, Func<byte[], Tally, Task<bool>> send,
-        Func<int, IWorkload>? workloads = null, CancellationToken stop = default)
+        Func<int, IWorkload> workloads, CancellationToken stop = default)
     {
         var total = new Tally();
         var warmupEnd = Stopwatch.GetTimestamp() + (long)(options.Warmup * (double)Stopwatch.Frequency);
@@ -433,7 +525,7 @@ internal static class Driver
         double intervalSeconds = options.Rate > 0 ? (double)options.Clients * options.Batch / options.Rate : 0;
         var tasks = Enumerable.Range(0, options.Clients).Select(c => Task.Run(async () =>
         {
-            IWorkload workload = workloads?.Invoke(c) ?? new Workload(c, options);
+            IWorkload workload = workloads(c);
             var tally = new Tally();
             var outstanding = new List<Task>();
             long start = Stopwatch.GetTimestamp() + (long)(c * intervalSeconds / options.Clients * Stopwatch.Frequency);
@@ -453,8 +545,8 @@ internal static class Driver
                 {
                     break;
                 }
-                byte[] body = workload.NextBody(out _);
-                var request = SendOneAsync(send, body, scheduled, scheduled >= warmupEnd, tally);
+                byte[] body = workload.NextBody(out int resent);
+                var request = SendOneAsync(send, body, resent, scheduled, scheduled >= warmupEnd, tally);
                 if (options.Rate == 0)
                 {
                     await request; // closed loop: one request at a time per client
@@ -486,9 +578,9 @@ internal static class Driver
         return new BenchResult(total, TimeSpan.FromSeconds(stop.IsCancellationRequested ? measuredSeconds : options.Seconds), 0, 0);
     }
 
-    private static async Task SendOneAsync(Func<byte[], Tally, Task<bool>> send, byte[] body, long scheduled, bool measured, Tally tally)
+    private static async Task SendOneAsync(Func<byte[], Tally, Task<bool>> send, byte[] body, int resent, long scheduled, bool measured, Tally tally)
     {
-        var sample = new Tally();
+        var sample = new Tally { Resent = resent };
         long sentAt = Stopwatch.GetTimestamp();
         bool ok;
         try

@@ -21,8 +21,10 @@ namespace Showrunner.Bench;
 /// </remarks>
 internal static class ReceiptsBench
 {
-    public static async Task RunAsync(BenchOptions options)
+    /// <returns>The exit code: 1 when the live load had an answer other than accepted (<see cref="BenchResult.Check"/>) or a receipt failed to verify.</returns>
+    public static async Task<int> RunAsync(BenchOptions options)
     {
+        int loadCheck = 0;
         int samplePlayers = options.Int("sample-players", 1_000);
         int receipts = options.Int("receipts", 2_000);
         int clients = options.Int("receipt-clients", 4);
@@ -46,7 +48,7 @@ internal static class ReceiptsBench
             LiveRelease.Describe(bundle, options);
             await server.ActivateAsync(bundle);
             Console.WriteLine($"## live load first ({options.Seconds} s + {options.Warmup} s warm-up), so that there are grants");
-            await LiveLoad.RunAsync(server, options, LiveBench.RunTag("r"));
+            loadCheck = (await LiveLoad.RunAsync(server, options, LiveBench.RunTag("r"))).Ingest.Check();
         }
         using (server)
         {
@@ -73,7 +75,7 @@ internal static class ReceiptsBench
             if (grantIds.Count == 0)
             {
                 Console.WriteLine("no grants found: run a live load first (see --data / --seconds)");
-                return;
+                return 1;
             }
 
             // Random grants of the sampled players: distinct while there are enough, drawn again otherwise.
@@ -123,6 +125,7 @@ internal static class ReceiptsBench
             double verifyMs = Stopwatch.GetElapsedTime(verifyStarted).TotalMilliseconds;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"receipts verified offline: {kept.Count}, failures {failures.Values.Sum()} (expected 0){(failures.Count > 0 ? ": " + string.Join(", ", failures.Select(f => $"{f.Key}={f.Value}")) : "")}; {verifyMs / Math.Max(1, kept.Count):F2} ms each"));
+            return failures.Count > 0 ? 1 : loadCheck;
         }
     }
 

@@ -34,8 +34,10 @@ internal static class RestartBench
 {
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(5);
 
-    public static async Task RunAsync(BenchOptions options)
+    /// <returns>The exit code: 1 when an action of the fill or of the load was answered anything but accepted, or acknowledged actions are missing after the kill.</returns>
+    public static async Task<int> RunAsync(BenchOptions options)
     {
+        int failed = 0;
         long actions = options.Long("actions", 10_000_000);
         int killAfterSeconds = options.Int("kill-after", 10);
         string data;
@@ -49,7 +51,12 @@ internal static class RestartBench
         {
             (data, delete) = BenchServer.FreshDataDirectory(options, "restart");
             WarnIfDiskIsShort(data, actions);
-            await FillAsync(options, data, actions);
+            long notAccepted = await FillAsync(options, data, actions);
+            if (notAccepted > 0)
+            {
+                Console.Error.WriteLine($"FAILED: {notAccepted} actions of the fill were not accepted (the fill's ids are unique to the run: a schema refusal?)");
+                failed = 1;
+            }
         }
         try
         {
@@ -71,6 +78,7 @@ internal static class RestartBench
                 var result = await LiveLoad.RunAsync(server, load, LiveBench.RunTag("k"), stop.Token);
                 await killer;
                 long acknowledged = result.Ingest.Tally.Accepted;
+                failed |= result.Ingest.Check();
                 Console.WriteLine($"killed with SIGKILL after {killAfterSeconds} s: {acknowledged} actions acknowledged before the kill (errors above: the requests in flight)");
                 Console.WriteLine("## restart after SIGKILL (the log tail since the last snapshots is replayed)");
                 using var restarted = await StartAndReportAsync(options, data);
@@ -78,6 +86,10 @@ internal static class RestartBench
                 string verdict = after >= logged + acknowledged ? "every acknowledged action is there" : "ACKNOWLEDGED ACTIONS MISSING";
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"log after the restart: {after} actions; before the load {logged} + acknowledged {acknowledged} = {logged + acknowledged}: {verdict}"));
+                if (after < logged + acknowledged)
+                {
+                    failed = 1;
+                }
             }
         }
         finally
@@ -87,6 +99,7 @@ internal static class RestartBench
                 Directory.Delete(data, recursive: true);
             }
         }
+        return failed;
     }
 
     /// <summary>
@@ -128,7 +141,8 @@ internal static class RestartBench
     }
 
     /// <summary>Fills the directory in-process, with the server's own store, pipeline and register, then stops them cleanly.</summary>
-    private static async Task FillAsync(BenchOptions options, string data, long actions)
+    /// <returns>How many actions were answered anything but accepted: none in a correct fill.</returns>
+    private static async Task<long> FillAsync(BenchOptions options, string data, long actions)
     {
         var time = TimeProvider.System;
         var bundle = LiveRelease.Build(time.GetUtcNow(), options);
@@ -234,5 +248,6 @@ internal static class RestartBench
         store.Dispose();
         long bytes = Directory.EnumerateFiles(data).Sum(f => new FileInfo(f).Length);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"data directory: {bytes / 1073741824.0:F1} GiB"));
+        return rejected;
     }
 }

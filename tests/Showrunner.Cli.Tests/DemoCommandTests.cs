@@ -10,6 +10,7 @@ namespace Showrunner.Cli.Tests;
 /// data, and on cancellation (what Ctrl+C does) stops the server cleanly and returns 0 — the
 /// port is free afterwards. Bad options are refused before anything starts.
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class DemoCommandTests
 {
     private static (int ExitCode, string Output, string Errors) Run(params string[] args)

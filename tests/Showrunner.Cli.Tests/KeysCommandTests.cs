@@ -3,6 +3,7 @@ using System.Text.Json;
 namespace Showrunner.Cli.Tests;
 
 /// <summary><c>keys create|list|revoke</c> against a real server, and the API key every server command sends.</summary>
+[Trait("Category", "Integration")]
 public sealed class KeysCommandTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
     private string Url => fixture.Server.BaseAddress.ToString();

@@ -8,6 +8,7 @@ namespace Showrunner.Cli.Tests;
 /// so nothing moves the rows but the commands). The rows are written straight into the server's
 /// database, as the group committer writes them, with the states the worker would leave.
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class OutboxCommandTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
     private static readonly long T0 = new DateTimeOffset(2026, 11, 22, 12, 0, 0, TimeSpan.Zero).UtcTicks;

@@ -5,6 +5,7 @@ using Showrunner.Testing;
 namespace Showrunner.Cli.Tests;
 
 /// <summary><c>showrunner receipt verify</c> on receipts built with the ledger core, as a third party would get them.</summary>
+[Trait("Category", "Component")]
 public sealed class ReceiptCommandTests : IDisposable
 {
     private const string Release = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";

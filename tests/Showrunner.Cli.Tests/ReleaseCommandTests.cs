@@ -4,6 +4,7 @@ using Showrunner.Testing;
 namespace Showrunner.Cli.Tests;
 
 /// <summary>The release commands as a user runs them: arguments in, text or JSON and an exit code out.</summary>
+[Trait("Category", "Component")]
 public sealed class ReleaseCommandTests : IDisposable
 {
     private readonly TempDirectory _directory = new("showrunner-cli");

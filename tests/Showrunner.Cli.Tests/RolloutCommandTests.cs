@@ -4,32 +4,14 @@ using Showrunner.Testing;
 namespace Showrunner.Cli.Tests;
 
 /// <summary><c>rollout start|status|advance|rollback</c> and <c>flags list|set</c> against a real server process.</summary>
+[Trait("Category", "Integration")]
 public sealed class RolloutCommandTests(ServerFixture fixture) : IClassFixture<ServerFixture>, IDisposable
 {
     private readonly TempDirectory _sources = new("showrunner-cli-rollout");
     private string Url => fixture.Server.BaseAddress.ToString();
     private string Key => fixture.Server.AdminKey;
 
-    private static string Source(string title) => $$"""
-        release "cli-rollout" {}
-        currency "gems" {}
-        action "combat.kill" { target = string }
-        event "hunt" {
-          title = "{{title}}"
-          schedule {
-            start    = "2026-01-01T00:00:00Z"
-            duration = "3650d"
-          }
-          objective "kills" {
-            on     = "combat.kill"
-            points = 5
-          }
-          tier "first" {
-            at     = 5
-            reward = { gems = 10 }
-          }
-        }
-        """;
+    private static string Source(string title) => ReleaseFixtures.Source("rollout-ten-year-hunt", ("title", title));
 
     private static (int ExitCode, string Output, string Errors) Run(params string[] args)
     {

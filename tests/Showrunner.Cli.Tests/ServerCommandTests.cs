@@ -26,6 +26,7 @@ public sealed class ServerFixture : IAsyncLifetime
 }
 
 /// <summary><c>publish</c>, <c>activate</c> and <c>rollback</c> against a real server over HTTP.</summary>
+[Trait("Category", "Integration")]
 public sealed class ServerCommandTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
     private string Url => fixture.Server.BaseAddress.ToString();

@@ -3,6 +3,7 @@ using Showrunner.Core.Actions;
 
 namespace Showrunner.Core.Tests;
 
+[Trait("Category", "Unit")]
 public sealed class ActionBatchParserTests
 {
     private static readonly long Now = new DateTime(2026, 11, 22, 12, 0, 0, DateTimeKind.Utc).Ticks;

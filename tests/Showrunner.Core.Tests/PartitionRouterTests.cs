@@ -2,6 +2,7 @@ using Showrunner.Core.Partitioning;
 
 namespace Showrunner.Core.Tests;
 
+[Trait("Category", "Unit")]
 public sealed class PartitionRouterTests
 {
     // The hash is an on-disk contract: these values must never change, or existing data

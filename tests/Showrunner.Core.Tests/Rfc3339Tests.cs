@@ -2,6 +2,7 @@ using Showrunner.Core.Actions;
 
 namespace Showrunner.Core.Tests;
 
+[Trait("Category", "Unit")]
 public sealed class Rfc3339Tests
 {
     [Theory]

@@ -10,6 +10,7 @@ namespace Showrunner.EndToEnd.Tests;
 /// output, kept in admin.key (0600), never printed again; keys, revocations and player tokens
 /// survive a restart (a SIGKILL, too).
 /// </summary>
+[Trait("Category", "Fault")]
 public sealed class AdminKeyTests
 {
     private const string Line = "Admin key (shown once, also in ";

@@ -24,11 +24,7 @@ public sealed class AuditCrashTests(ITestOutputHelper output)
     private const int Clients = 3;
     private const int Kills = 3;
 
-    private const string Release = """
-        release "audit-crash" {}
-        currency "gems" {}
-        action "noop" {}
-        """;
+    private static readonly string Release = ReleaseFixtures.Source("noop-action-only");
 
     [Fact]
     public async Task Every_acknowledged_act_has_exactly_one_audit_entry_after_kill_9_and_the_chain_verifies()

@@ -5,6 +5,7 @@ using Showrunner.Testing;
 namespace Showrunner.EndToEnd.Tests;
 
 /// <summary>An oversized body is refused without being buffered whole, checked on a real socket.</summary>
+[Trait("Category", "Integration")]
 public sealed class BodyLimitTests() : RunningServerTest("showrunner-limits")
 {
 

@@ -38,27 +38,7 @@ public sealed class GrantsCrashTests(ITestOutputHelper output)
                 reward = { gems = {{t}} }
               }
             """));
-        return $$"""
-            release "crash-grants" {}
-            currency "gems" {}
-            action "combat.kill" { target = string }
-            event "marathon" {
-              title = "Marathon"
-              schedule {
-                start    = "{{start}}"
-                duration = "30d"
-              }
-              objective "dragons" {
-                on     = "combat.kill"
-                when   = action.target == "dragon"
-                points = 5
-              }
-            {{tiers}}
-              leaderboard {
-                prize "1" { reward = { gems = 1 } }
-              }
-            }
-            """;
+        return ReleaseFixtures.Source("marathon-generated-tiers", ("start", start), ("tiers", tiers));
     }
 
     [Fact]

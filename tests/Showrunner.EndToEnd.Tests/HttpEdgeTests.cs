@@ -8,6 +8,7 @@ namespace Showrunner.EndToEnd.Tests;
 /// Requests that answered 500 (or an empty 400) before issue 12, sent over a real socket to the
 /// real server: each gets its own 4xx as a problem document, and the server stays ready.
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class HttpEdgeTests() : RunningServerTest("showrunner-edges")
 {
 

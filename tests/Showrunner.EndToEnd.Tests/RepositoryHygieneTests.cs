@@ -7,6 +7,7 @@ namespace Showrunner.EndToEnd.Tests;
 /// What the README and the demo write inside the repository is ignored by git, so `git add .`
 /// after the walkthrough never commits the admin key, the token key or the ledger's signing key.
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class RepositoryHygieneTests
 {
     /// <summary>Paths the README's walkthrough, the demo and a server started from src/ write, relative to the repository root.</summary>

@@ -4,6 +4,7 @@ using Showrunner.Testing;
 namespace Showrunner.EndToEnd.Tests;
 
 /// <summary>How the server process starts: data directory selection and refusals with exit code 2.</summary>
+[Trait("Category", "Integration")]
 public sealed class StartupTests
 {
     private static async Task<(int ExitCode, string Output)> RunToExitAsync(IEnumerable<string> arguments, Dictionary<string, string>? environment = null)

@@ -15,6 +15,7 @@ namespace Showrunner.Runtime.Tests;
 /// reported by readiness, its senders are answered within the answer bound, and a stop finishes
 /// within its bound whatever the executor is doing.
 /// </summary>
+[Trait("Category", "Component")]
 public sealed class ExecutorSupervisionTests : IAsyncLifetime
 {
     private static readonly DateTimeOffset Start = new(2026, 11, 22, 12, 0, 0, TimeSpan.Zero);

@@ -8,6 +8,7 @@ using Showrunner.Testing;
 
 namespace Showrunner.Runtime.Tests;
 
+[Trait("Category", "Component")]
 public sealed class IngestPipelineTests : IAsyncLifetime
 {
     private static readonly DateTimeOffset Start = new(2026, 11, 22, 12, 0, 0, TimeSpan.Zero);

@@ -11,6 +11,7 @@ using Showrunner.Testing;
 
 namespace Showrunner.Runtime.Tests;
 
+[Trait("Category", "Component")]
 public sealed class LifecycleCoordinatorTests : IAsyncLifetime
 {
     private static readonly DateTimeOffset Start = new(2026, 11, 22, 12, 0, 0, TimeSpan.Zero);
@@ -21,43 +22,7 @@ public sealed class LifecycleCoordinatorTests : IAsyncLifetime
     private ReleaseRegister _register = null!;
     private LifecycleCoordinator _coordinator = null!;
 
-    private const string Source = """
-        release "lifecycle" {}
-        action "shop.buy" { price = int }
-        currency "gems" {}
-        event "flash_sale" {
-          title = "Flash sale"
-          schedule {
-            start    = "2026-11-22T13:00:00Z"
-            duration = "2h"
-            grace    = "1h"
-          }
-          objective "buy" {
-            on     = "shop.buy"
-            points = 1
-          }
-          tier "one" {
-            at     = 1
-            reward = { gems = 1 }
-          }
-        }
-        event "arena" {
-          title = "Arena"
-          schedule {
-            start    = "2026-11-20T18:00:00Z"
-            duration = "2d"
-            every    = "7d"
-            grace    = "6h"
-          }
-          objective "buy" {
-            on     = "shop.buy"
-            points = 1
-          }
-          leaderboard {
-            prize "1" { reward = { gems = 10 } }
-          }
-        }
-        """;
+    private static readonly string Source = ReleaseFixtures.Source("flash-sale-and-weekly-arena");
 
     public async Task InitializeAsync()
     {

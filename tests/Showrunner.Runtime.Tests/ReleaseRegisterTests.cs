@@ -11,6 +11,7 @@ using Showrunner.Testing;
 
 namespace Showrunner.Runtime.Tests;
 
+[Trait("Category", "Component")]
 public sealed class ReleaseRegisterTests : IAsyncLifetime
 {
     private static readonly DateTimeOffset Start = new(2026, 11, 22, 12, 0, 0, TimeSpan.Zero);
@@ -48,21 +49,7 @@ public sealed class ReleaseRegisterTests : IAsyncLifetime
     /// <summary>A release whose "shop.buy" action needs an int price; <paramref name="tag"/> makes distinct releases.</summary>
     private static ReleaseBundle Bundle(string tag, string points = "1", string start = "2026-11-20T00:00:00Z")
     {
-        string source = $$"""
-            release "r-{{tag}}" { description = "{{tag}}" }
-            action "shop.buy" { price = int }
-            event "sale" {
-              title = "Sale"
-              schedule {
-                start = "{{start}}"
-                duration = "30d"
-              }
-              objective "buy" {
-                on     = "shop.buy"
-                points = {{points}}
-              }
-            }
-            """;
+        string source = ReleaseFixtures.Source("shop-sale-tagged", ("tag", tag), ("start", start), ("points", points));
         var (bundle, diagnostics) = ReleaseBundle.Build([new SourceText("r.hcl", source)]);
         Assert.True(bundle is not null, string.Join("\n", diagnostics.Select(d => d.Format())));
         return bundle;

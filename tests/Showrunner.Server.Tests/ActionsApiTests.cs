@@ -8,6 +8,7 @@ using Showrunner.Core.Actions;
 namespace Showrunner.Server.Tests;
 
 /// <summary>Every status and error code of the ingest API, over HTTP.</summary>
+[Trait("Category", "Component")]
 public sealed class ActionsApiTests
 {
     private const string At = "2026-11-22T11:59:00Z";

@@ -5,6 +5,7 @@ using Showrunner.Server.Hosting;
 namespace Showrunner.Server.Tests;
 
 /// <summary>Showrunner:Approvals:* read and checked at start: defaults, every key, and each bad value named.</summary>
+[Trait("Category", "Unit")]
 public sealed class ApprovalSettingsTests
 {
     private static ServerOptions Read(Dictionary<string, string?> settings) =>

@@ -11,6 +11,7 @@ namespace Showrunner.Server.Tests;
 /// approver role can approve it, once, before it expires; approval executes it on behalf of the
 /// requester and records both people; rejection or expiry executes nothing.
 /// </summary>
+[Trait("Category", "Component")]
 public sealed class ApprovalsApiTests
 {
     private static Uri U(string path) => new(path, UriKind.Relative);

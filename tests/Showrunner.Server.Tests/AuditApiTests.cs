@@ -6,6 +6,7 @@ using Showrunner.Core.Audit;
 using Showrunner.Runtime.LiveEvents;
 using Showrunner.Server.Security;
 using Showrunner.Storage.Audit;
+using Showrunner.Testing;
 
 namespace Showrunner.Server.Tests;
 
@@ -14,28 +15,10 @@ namespace Showrunner.Server.Tests;
 /// before/after ids, at the point it takes effect; acts that change nothing leave none; and
 /// <c>GET /v1/audit</c> pages, filters and serves entries whose chain an outsider can recompute.
 /// </summary>
+[Trait("Category", "Component")]
 public sealed class AuditApiTests
 {
-    internal const string Source = """
-        release "audited" {}
-        currency "gems" {}
-        action "combat.kill" { target = string }
-        event "hunt" {
-          title = "Hunt"
-          schedule {
-            start    = "2026-11-22T00:00:00Z"
-            duration = "1d"
-          }
-          objective "dragons" {
-            on     = "combat.kill"
-            points = 5
-          }
-          tier "bronze" {
-            at     = 10
-            reward = { gems = 50 }
-          }
-        }
-        """;
+    internal static readonly string Source = ReleaseFixtures.Source("hunt-one-tier-audited");
 
     private static Uri U(string path) => new(path, UriKind.Relative);
 

@@ -2,10 +2,12 @@ using System.Net;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Showrunner.Runtime.LiveEvents;
+using Showrunner.Testing;
 
 namespace Showrunner.Server.Tests;
 
 /// <summary>Event runs and their lifecycle over HTTP.</summary>
+[Trait("Category", "Component")]
 public sealed class EventsApiTests
 {
     private static async Task<JsonNode> Ok(HttpResponseMessage response)
@@ -52,21 +54,7 @@ public sealed class EventsApiTests
     {
         using var factory = new ShowrunnerFactory();
         var client = await factory.ReadyClientAsync();
-        string source = """
-            release "live" {}
-            action "shop.buy" { price = int }
-            event "weekend" {
-              title = "Weekend"
-              schedule {
-                start = "2026-11-21T00:00:00Z"
-                end   = "2026-11-23T00:00:00Z"
-              }
-              objective "buy" {
-                on     = "shop.buy"
-                points = 1
-              }
-            }
-            """;
+        string source = ReleaseFixtures.Source("weekend-shop-event");
         var (bundle, diagnostics) = Core.Rules.Bundle.ReleaseBundle.Build([new Core.Rules.Syntax.SourceText("live.hcl", source)]);
         Assert.True(bundle is not null, string.Join("\n", diagnostics.Select(d => d.Format())));
         var content = new ByteArrayContent(bundle.CanonicalBytes);

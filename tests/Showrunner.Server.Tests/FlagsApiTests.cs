@@ -3,42 +3,15 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Showrunner.Runtime.LiveEvents;
+using Showrunner.Testing;
 
 namespace Showrunner.Server.Tests;
 
 /// <summary>Kill switches over HTTP: in force before the call returns, recorded, and undone by flipping back.</summary>
+[Trait("Category", "Component")]
 public sealed class FlagsApiTests
 {
-    private const string Source = """
-        release "flags-api" {}
-        currency "gems" {}
-        action "combat.kill" { target = string }
-        config "shop" {
-          discount = 0
-        }
-        event "hunt" {
-          title = "Hunt"
-          schedule {
-            start    = "2026-11-22T00:00:00Z"
-            duration = "1d"
-          }
-          objective "kills" {
-            on     = "combat.kill"
-            points = 5
-          }
-          tier "first" {
-            at     = 5
-            reward = { gems = 10 }
-          }
-          tier "second" {
-            at     = 10
-            reward = { gems = 20 }
-          }
-          config_override "shop" {
-            discount = 30
-          }
-        }
-        """;
+    private static readonly string Source = ReleaseFixtures.Source("hunt-with-shop-config");
 
     private static Uri U(string path) => new(path, UriKind.Relative);
 

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Showrunner.Runtime.LiveEvents;
+using Showrunner.Testing;
 
 namespace Showrunner.Server.Tests;
 
@@ -14,28 +15,10 @@ namespace Showrunner.Server.Tests;
 /// were misread before (issue 12) are refused with 400 invalid_json naming what and where, and
 /// nothing is stored — checked in the keys, flags, ledger, audit log and stats afterwards.
 /// </summary>
+[Trait("Category", "Component")]
 public sealed class JsonPolicyTests
 {
-    private const string Source = """
-        release "json-policy" {}
-        currency "gems" {}
-        action "combat.kill" { target = string }
-        event "hunt" {
-          title = "Hunt"
-          schedule {
-            start    = "2026-11-22T00:00:00Z"
-            duration = "1d"
-          }
-          objective "kills" {
-            on     = "combat.kill"
-            points = 5
-          }
-          tier "first" {
-            at     = 5
-            reward = { gems = 10 }
-          }
-        }
-        """;
+    private static readonly string Source = ReleaseFixtures.Source("hunt-one-tier");
 
     private const string At = "2026-11-22T11:59:00Z";
 

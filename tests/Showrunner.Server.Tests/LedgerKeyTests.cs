@@ -7,6 +7,7 @@ using Showrunner.Testing;
 namespace Showrunner.Server.Tests;
 
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+[Trait("Category", "Component")]
 public sealed class LedgerKeyTests
 {
     [Fact]

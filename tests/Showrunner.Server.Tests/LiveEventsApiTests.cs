@@ -4,47 +4,15 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Showrunner.Core.Ledger;
 using Showrunner.Runtime.LiveEvents;
+using Showrunner.Testing;
 
 namespace Showrunner.Server.Tests;
 
 /// <summary>Progress, rewards, receipts, checkpoints, leaderboards, community goals and operator grants over HTTP.</summary>
+[Trait("Category", "Component")]
 public sealed class LiveEventsApiTests
 {
-    private const string Source = """
-        release "live-api" {}
-        currency "gems" {}
-        item "blade" {}
-        action "combat.kill" { target = string }
-        safety_bounds { max_currency_per_grant = { gems = 5000 } }
-        event "hunt" {
-          title = "Hunt"
-          schedule {
-            start    = "2026-11-22T00:00:00Z"
-            duration = "1d"
-          }
-          objective "dragons" {
-            on     = "combat.kill"
-            when   = action.target == "dragon"
-            points = 5
-          }
-          tier "bronze" {
-            at     = 10
-            reward = { gems = 50 }
-          }
-          tier "silver" {
-            at     = 20
-            reward = { gems = 200, blade = 1 }
-          }
-          leaderboard {
-            prize "1"   { reward = { gems = 1000 } }
-            prize "2-3" { reward = { gems = 500 } }
-          }
-          community_goal {
-            target = 30
-            reward = { gems = 7 }
-          }
-        }
-        """;
+    private static readonly string Source = ReleaseFixtures.Source("hunt-tiers-two-prizes-goal");
 
     private static readonly Uri Actions = new("/v1/actions", UriKind.Relative);
 

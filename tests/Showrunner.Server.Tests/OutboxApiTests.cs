@@ -4,10 +4,12 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Showrunner.Runtime.Tests.Outbox;
 using Showrunner.Storage.Outbox;
+using Showrunner.Testing;
 
 namespace Showrunner.Server.Tests;
 
 /// <summary>The outbox endpoints over HTTP, on the server's SQLite outbox; and the hosted worker delivering to a real receiver.</summary>
+[Trait("Category", "Integration")]
 public sealed class OutboxApiTests
 {
     private const string Secret = "outbox-api-test-secret-0123456789abcdef";
@@ -234,30 +236,7 @@ public sealed class OutboxApiTests
             ["Showrunner:Outbox:CircuitCoolDownMaxSeconds"] = "2",
         });
         var client = await factory.ReadyClientAsync();
-        var (bundle, diagnostics) = Core.Rules.Bundle.ReleaseBundle.Build([new Core.Rules.Syntax.SourceText("r.hcl", """
-            release "deliver" {}
-            currency "gems" {}
-            action "combat.kill" { target = string }
-            event "hunt" {
-              title = "Hunt"
-              schedule {
-                start    = "2026-11-22T00:00:00Z"
-                duration = "7d"
-              }
-              objective "dragons" {
-                on     = "combat.kill"
-                points = 5
-              }
-              tier "first" {
-                at     = 5
-                reward = { gems = 1 }
-              }
-              tier "second" {
-                at     = 10
-                reward = { gems = 2 }
-              }
-            }
-            """)]);
+        var (bundle, diagnostics) = Core.Rules.Bundle.ReleaseBundle.Build([new Core.Rules.Syntax.SourceText("r.hcl", ReleaseFixtures.Source("hunt-two-small-tiers"))]);
         Assert.True(bundle is not null, string.Join("\n", diagnostics.Select(d => d.Format())));
         var content = new ByteArrayContent(bundle.CanonicalBytes);
         content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("text/plain");

@@ -4,6 +4,7 @@ using Showrunner.Server.Hosting;
 namespace Showrunner.Server.Tests;
 
 /// <summary>Showrunner:Outbox:* and the webhook environment shortcuts, read and checked at start.</summary>
+[Trait("Category", "Unit")]
 public sealed class OutboxSettingsTests
 {
     private const string Secret = "outbox-settings-secret-0123456789abcdef";

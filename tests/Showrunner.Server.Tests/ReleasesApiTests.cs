@@ -6,10 +6,12 @@ using System.Text.Json.Nodes;
 using Showrunner.Core.Actions;
 using Showrunner.Core.Rules.Bundle;
 using Showrunner.Core.Rules.Syntax;
+using Showrunner.Testing;
 
 namespace Showrunner.Server.Tests;
 
 /// <summary>Publishing, activation, rollback and remote config over HTTP.</summary>
+[Trait("Category", "Component")]
 public sealed class ReleasesApiTests
 {
     private const string At = "2026-11-22T11:59:00Z";
@@ -17,33 +19,7 @@ public sealed class ReleasesApiTests
     /// <summary>A release with a live event (started 2026-11-21) that overrides the "shop" config for level 10+.</summary>
     private static ReleaseBundle Bundle(string tag, string points = "1")
     {
-        string source = $$"""
-            release "shop-{{tag}}" { description = "{{tag}}" }
-            action "shop.buy" {
-              price = int
-              coupon = optional(string, "")
-            }
-            config "shop" {
-              discount = 0
-              banner   = "none"
-            }
-            event "black_friday" {
-              title = "Black Friday"
-              schedule {
-                start = "2026-11-21T00:00:00Z"
-                end   = "2026-11-24T00:00:00Z"
-              }
-              audience { when = player.level >= 10 }
-              objective "buy" {
-                on     = "shop.buy"
-                points = {{points}}
-              }
-              config_override "shop" {
-                discount = 30
-                banner   = "black-friday"
-              }
-            }
-            """;
+        string source = ReleaseFixtures.Source("black-friday-shop-tagged", ("tag", tag), ("points", points));
         var (bundle, diagnostics) = ReleaseBundle.Build([new SourceText("shop.hcl", source)]);
         Assert.True(bundle is not null, string.Join("\n", diagnostics.Select(d => d.Format())));
         return bundle;

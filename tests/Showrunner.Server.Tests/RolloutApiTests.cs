@@ -6,35 +6,16 @@ using Showrunner.Core.Ledger;
 using Showrunner.Core.Rollouts;
 using Showrunner.Runtime.LiveEvents;
 using Showrunner.Storage;
+using Showrunner.Testing;
 
 namespace Showrunner.Server.Tests;
 
 /// <summary>Staged rollout over HTTP with a manual clock: sticky cohorts, gates, automatic rollback, shadow, reverse, completion.</summary>
+[Trait("Category", "Component")]
 public sealed class RolloutApiTests
 {
     /// <summary>Every kill crosses tier "first" (5 points): one grant per player's first kill; the candidate's version pays <c>gems</c> as given.</summary>
-    private static string Source(int gems, string title = "Hunt", bool keepEarned = false) => $$"""
-        release "rollout-api" {}
-        currency "gems" {}
-        action "combat.kill" { target = string }
-        safety_bounds { max_currency_per_grant = { gems = 5000 } }
-        event "hunt" {
-          title = "{{title}}"
-          {{(keepEarned ? "migration = \"keep_earned\"" : "")}}
-          schedule {
-            start    = "2026-11-22T00:00:00Z"
-            duration = "1d"
-          }
-          objective "kills" {
-            on     = "combat.kill"
-            points = 5
-          }
-          tier "first" {
-            at     = 5
-            reward = { gems = {{gems}} }
-          }
-        }
-        """;
+    private static string Source(int gems, string title = "Hunt", bool keepEarned = false) => ReleaseFixtures.Source("rollout-hunt-one-tier", ("title", title), ("keep_earned", keepEarned), ("gems", gems));
 
     private static Uri U(string path) => new(path, UriKind.Relative);
 

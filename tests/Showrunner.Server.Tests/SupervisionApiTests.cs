@@ -12,6 +12,7 @@ namespace Showrunner.Server.Tests;
 /// <c>/metrics</c>, <c>/readyz</c> names a stalled partition with its reason, and the server takes
 /// the same player's actions again after reloading.
 /// </summary>
+[Trait("Category", "Component")]
 public sealed class SupervisionApiTests
 {
     private static StringContent Batch(string id, string player = "p-1") => new(

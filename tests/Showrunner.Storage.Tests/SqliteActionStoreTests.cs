@@ -5,6 +5,7 @@ using Showrunner.Testing;
 
 namespace Showrunner.Storage.Tests;
 
+[Trait("Category", "Component")]
 public sealed class SqliteActionStoreTests : IDisposable
 {
     private readonly TempDirectory _directory = new();

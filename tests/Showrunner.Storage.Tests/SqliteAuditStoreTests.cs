@@ -10,6 +10,7 @@ namespace Showrunner.Storage.Tests;
 /// head, reads page both ways with filters, nothing can be updated or deleted behind the store's
 /// back, and an approval request moves only forward along its statuses.
 /// </summary>
+[Trait("Category", "Component")]
 public sealed class SqliteAuditStoreTests : IDisposable
 {
     private const long At = 638_000_000_000_000_000;

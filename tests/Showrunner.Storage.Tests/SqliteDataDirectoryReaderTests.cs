@@ -6,6 +6,7 @@ using Showrunner.Testing;
 namespace Showrunner.Storage.Tests;
 
 /// <summary>The read-only reader of a data directory: one snapshot, no lock, no migration, and a schema it does not know is refused.</summary>
+[Trait("Category", "Component")]
 public sealed class SqliteDataDirectoryReaderTests : IDisposable
 {
     private readonly TempDirectory _directory = new();

@@ -5,6 +5,7 @@ using Showrunner.Testing;
 namespace Showrunner.Storage.Tests;
 
 /// <summary>The API key table: insert once, revoke once, never the last admin key, nothing deleted, survives a reopen.</summary>
+[Trait("Category", "Component")]
 public sealed class SqliteKeyStoreTests : IDisposable
 {
     private const long At = 638_000_000_000_000_000;

@@ -7,6 +7,7 @@ using Showrunner.Testing;
 namespace Showrunner.Storage.Tests;
 
 /// <summary>The store contract (tests/Shared/OutboxStoreContract.cs) on the SQLite outbox, in a real data directory.</summary>
+[Trait("Category", "Component")]
 public sealed class SqliteOutboxStoreContractTests : OutboxStoreContract
 {
     private readonly TempDirectory _directory = new();
@@ -27,6 +28,7 @@ public sealed class SqliteOutboxStoreContractTests : OutboxStoreContract
 }
 
 /// <summary>What only the durable store has to show: state across reopening, claims across a restart, concurrent takes, the group committer's rows.</summary>
+[Trait("Category", "Component")]
 public sealed class SqliteOutboxStoreTests : IDisposable
 {
     private static readonly DateTimeOffset T0 = new(2026, 11, 22, 12, 0, 0, TimeSpan.Zero);

@@ -5,6 +5,7 @@ using Showrunner.Testing;
 
 namespace Showrunner.Storage.Tests;
 
+[Trait("Category", "Component")]
 public sealed class SqliteReleaseStoreTests : IDisposable
 {
     private const long At = 638_000_000_000_000_000;

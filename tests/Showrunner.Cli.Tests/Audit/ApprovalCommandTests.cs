@@ -8,6 +8,7 @@ namespace Showrunner.Cli.Tests.Audit;
 /// as waiting, with exit code 3 (nothing changed yet); <c>approvals list|approve|reject</c> send what
 /// the API asks for and report the outcome.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class ApprovalCommandTests
 {
     private static readonly string ReleaseId = new('a', 64);

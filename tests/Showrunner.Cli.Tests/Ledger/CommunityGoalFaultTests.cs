@@ -29,26 +29,7 @@ public sealed class CommunityGoalFaultTests(ITestOutputHelper log)
     private const int Players = 41;
     private static readonly DateTimeOffset Start = new(2026, 11, 22, 12, 0, 0, TimeSpan.Zero);
 
-    private const string Source = """
-        release "goal" {}
-        currency "gems" {}
-        action "combat.kill" { target = string }
-        event "together" {
-          title = "Together"
-          schedule {
-            start    = "2026-11-22T00:00:00Z"
-            duration = "1d"
-          }
-          objective "kills" {
-            on     = "combat.kill"
-            points = 1
-          }
-          community_goal {
-            target = 41
-            reward = { gems = 7 }
-          }
-        }
-        """;
+    private static readonly string Source = ReleaseFixtures.Source("community-goal-41-kills");
 
     private static BatchItem Kill(int player, string id) =>
         BatchItem.Valid(new ValidAction(id, Player(player), "combat.kill", Start.UtcTicks, Encoding.UTF8.GetBytes("""{"target":"dragon"}""")));

@@ -18,39 +18,12 @@ namespace Showrunner.Cli.Tests.Ledger;
 /// A rollout leaves a log that replays exactly: actions the candidate evaluated record it, a kill
 /// switch is replayed from its stamp, and a reverse rollback's corrections are operator entries.
 /// </summary>
+[Trait("Category", "Component")]
 public sealed class RolloutReconcileTests(ITestOutputHelper log)
 {
     private static readonly DateTimeOffset Start = new(2026, 11, 22, 12, 0, 0, TimeSpan.Zero);
 
-    private static string Source(int gems, bool keepEarned) => $$"""
-        release "rollout-reconcile" {}
-        currency "gems" {}
-        action "combat.kill" { target = string }
-        event "hunt" {
-          title = "Hunt"
-          {{(keepEarned ? "migration = \"keep_earned\"" : "")}}
-          schedule {
-            start    = "2026-11-22T00:00:00Z"
-            duration = "1d"
-          }
-          objective "kills" {
-            on     = "combat.kill"
-            points = 5
-          }
-          tier "first" {
-            at     = 5
-            reward = { gems = {{gems}} }
-          }
-          tier "second" {
-            at     = 10
-            reward = { gems = {{gems * 2}} }
-          }
-          tier "third" {
-            at     = 15
-            reward = { gems = {{gems * 3}} }
-          }
-        }
-        """;
+    private static string Source(int gems, bool keepEarned) => ReleaseFixtures.Source("rollout-hunt-three-tiers", ("gems", gems), ("keep_earned", keepEarned));
 
     private static BatchItem Kill(string id, string player) =>
         BatchItem.Valid(new ValidAction(id, player, "combat.kill", Start.UtcTicks, Encoding.UTF8.GetBytes("""{"target":"x"}""")));

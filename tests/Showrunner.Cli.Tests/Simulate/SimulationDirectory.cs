@@ -37,71 +37,8 @@ public sealed class SimulationDirectory : IAsyncLifetime
 
     /// <summary>The release every action was evaluated by; <paramref name="rewardFactor"/> multiplies every reward amount.</summary>
     /// <paramref name="sprintExtra"/> is added to the sprint event's body; <paramref name="extra"/> after the events.
-    public static string Source(int rewardFactor = 1, string extra = "", bool withTogether = true, string sprintExtra = "") => $$"""
-        release "sim" {}
-        currency "gems" {}
-        item "blade" {}
-        action "combat.kill" { target = string }
-        event "hunt" {
-          title = "Hunt"
-          schedule {
-            start    = "2026-11-22T00:00:00Z"
-            duration = "1d"
-            grace    = "1h"
-          }
-          objective "dragons" {
-            on     = "combat.kill"
-            when   = action.target == "dragon"
-            points = 5
-          }
-          tier "bronze" {
-            at     = 10
-            reward = { gems = {{50 * rewardFactor}} }
-          }
-          tier "silver" {
-            at     = 20
-            reward = { gems = {{200 * rewardFactor}}, blade = {{1 * rewardFactor}} }
-          }
-          leaderboard {
-            prize "1" { reward = { gems = {{1000 * rewardFactor}} } }
-          }
-        }
-        {{(withTogether ? $$"""
-        event "together" {
-          title = "Together"
-          schedule {
-            start    = "2026-11-22T00:00:00Z"
-            duration = "1d"
-          }
-          objective "kills" {
-            on     = "combat.kill"
-            points = 1
-          }
-          community_goal {
-            target = 10
-            reward = { gems = {{7 * rewardFactor}} }
-          }
-        }
-        """ : "")}}
-        event "sprint" {
-          title = "Sprint"
-          schedule {
-            start    = "2026-11-22T12:00:00Z"
-            duration = "90m"
-            grace    = "10m"
-          }
-          objective "kills" {
-            on     = "combat.kill"
-            points = 1
-          }
-          leaderboard {
-            prize "1"   { reward = { gems = {{300 * rewardFactor}} } }
-            prize "2-3" { reward = { gems = {{100 * rewardFactor}} } }
-          }
-          {{sprintExtra}}
-        }
-        {{extra}}
-        """;
+    public static string Source(int rewardFactor = 1, string extra = "", bool withTogether = true, string sprintExtra = "") =>
+        ReleaseFixtures.Source("simulation-hunt-goal-sprint", ("reward_factor", rewardFactor), ("together", withTogether), ("sprint_extra", sprintExtra), ("extra", extra));
 
     private readonly TempDirectory _golden = new("showrunner-simulate-golden");
     private readonly TempDirectory _scratch = new("showrunner-simulate");

@@ -11,6 +11,7 @@ namespace Showrunner.Core.Tests.Audit;
 /// finds every kind of tampering — an edited field, a deleted, duplicated or reordered entry, a
 /// re-hashed entry, a log cut back or rewritten — at the first entry it breaks.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class AuditChainTests
 {
     private static readonly long Start = new DateTimeOffset(2026, 11, 22, 12, 0, 0, TimeSpan.Zero).UtcTicks;

@@ -4,6 +4,7 @@ using Showrunner.Core.Json;
 namespace Showrunner.Core.Tests.Json;
 
 /// <summary>The one strict JSON reading policy: what it refuses, where it says the fault is, and what it lets through.</summary>
+[Trait("Category", "Unit")]
 public sealed class StrictJsonTests
 {
     private static JsonViolation? Check(string json, int maxDepth = StrictJson.DefaultMaxDepth, bool duplicates = true) =>

@@ -3,6 +3,7 @@ using Showrunner.Core.Ledger;
 
 namespace Showrunner.Core.Tests.Ledger;
 
+[Trait("Category", "Unit")]
 public sealed class GrantEntryTests
 {
     private static readonly GrantCause Cause = new("summer-festival", 3, "player-1", "tier:bronze", CauseKind.Action, "a-17");

@@ -3,6 +3,7 @@ using Showrunner.Core.Ledger;
 namespace Showrunner.Core.Tests.Ledger;
 
 /// <summary>The whole-ledger verifier over an in-memory source: checkpoints first, then each partition against every checkpoint's head, then grant-id uniqueness.</summary>
+[Trait("Category", "Unit")]
 public sealed class LedgerVerifierTests
 {
     private const long Time = 638_000_000_000_000_000L;

@@ -3,6 +3,7 @@ using Showrunner.Core.Ledger;
 
 namespace Showrunner.Core.Tests.Ledger;
 
+[Trait("Category", "Unit")]
 public sealed class MerkleLogTests
 {
     // Known answers: the eight reference leaves of Certificate Transparency and the root of each

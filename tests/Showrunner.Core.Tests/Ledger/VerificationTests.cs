@@ -4,6 +4,7 @@ using Showrunner.Core.Ledger;
 
 namespace Showrunner.Core.Tests.Ledger;
 
+[Trait("Category", "Unit")]
 public sealed class VerificationTests
 {
     private static (LedgerFixture Ledger, LedgerSigningKey Key, SignedCheckpoint Checkpoint) Build(int entriesPerPartition = 9)

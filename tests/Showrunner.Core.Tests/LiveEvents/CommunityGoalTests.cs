@@ -9,6 +9,7 @@ namespace Showrunner.Core.Tests.LiveEvents;
 /// Community goals: per-partition grow-only slots summed by a coordinator that records the goal
 /// once per run, participants (progress &gt; 0) granted once whichever path grants them.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class CommunityGoalTests
 {
     private static EventDefinition Goal() => Release("""

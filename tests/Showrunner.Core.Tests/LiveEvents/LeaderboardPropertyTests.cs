@@ -10,6 +10,7 @@ namespace Showrunner.Core.Tests.LiveEvents;
 /// player's global rank and the merged top-N equal a brute-force sort of the final scores.
 /// Seeded, so a failure replays: FsCheck prints the smallest failing case it shrank to.
 /// </summary>
+[Trait("Category", "Fuzz")]
 public sealed class LeaderboardPropertyTests
 {
     private const ulong Seed = 20261122;

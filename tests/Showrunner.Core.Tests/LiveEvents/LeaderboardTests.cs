@@ -10,6 +10,7 @@ namespace Showrunner.Core.Tests.LiveEvents;
 /// what sorting every player by (points desc, achieved-at asc, player id ordinal) gives, with
 /// many ties; prize ranges map final ranks to rewards.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class LeaderboardTests(ITestOutputHelper output)
 {
     private static List<LeaderboardEntry> BruteForce(IEnumerable<LeaderboardEntry> entries) =>

@@ -1,5 +1,6 @@
 using Showrunner.Core.Rules.Model;
 using Showrunner.Core.Rules.Syntax;
+using Showrunner.Testing;
 
 namespace Showrunner.Core.Tests.LiveEvents;
 
@@ -11,21 +12,7 @@ internal static class LiveEventFixtures
     /// <summary>A release with one event around <paramref name="eventBody"/> (objectives, tiers, ...), and the bounds given.</summary>
     public static ReleaseDefinition Release(string schedule, string eventBody, string bounds = "")
     {
-        string text = $$"""
-            release "test" {}
-            currency "gems" {}
-            action "score" {
-              a = int
-              b = int
-            }
-            {{bounds}}
-            event "ev" {
-              schedule {
-                {{schedule}}
-              }
-              {{eventBody}}
-            }
-            """;
+        string text = ReleaseFixtures.Source("score-event-skeleton", ("bounds", bounds), ("schedule", schedule), ("event_body", eventBody));
         var (release, diagnostics) = ReleaseChecker.Check([new SourceText("release.hcl", text)]);
         Assert.True(diagnostics.Count == 0, string.Join("\n", diagnostics.Select(d => d.Format())) + "\n" + text);
         return release!;

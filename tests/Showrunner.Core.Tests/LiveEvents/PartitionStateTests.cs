@@ -3,39 +3,19 @@ using Showrunner.Core.LiveEvents;
 using Showrunner.Core.Rules.Bundle;
 using Showrunner.Core.Rules.Releases;
 using Showrunner.Core.Rules.Syntax;
+using Showrunner.Testing;
 
 namespace Showrunner.Core.Tests.LiveEvents;
 
 /// <summary>The partition's live state: snapshots that restore exactly, and snapshot + tail equal to a replay from scratch.</summary>
+[Trait("Category", "Unit")]
 public sealed class PartitionStateTests
 {
     private static readonly long T0 = new DateTimeOffset(2026, 11, 22, 12, 0, 0, TimeSpan.Zero).UtcTicks;
 
     private static LiveRules Rules(string tiers, string maxPerHour = "")
     {
-        string source = $$"""
-            release "state" {}
-            currency "gems" {}
-            action "score" { n = int }
-            action "player.profile" { level = int }
-            event "ev" {
-              title = "Ev"
-              schedule {
-                start    = "2026-11-22T00:00:00Z"
-                duration = "2d"
-              }
-              audience { when = player.level >= 1 }
-              objective "n" {
-                on     = "score"
-                points = action.n
-                {{maxPerHour}}
-              }
-              {{tiers}}
-              leaderboard {
-                prize "1" { reward = { gems = 9 } }
-              }
-            }
-            """;
+        string source = ReleaseFixtures.Source("score-event-with-audience", ("max_per_hour", maxPerHour), ("tiers", tiers));
         var (bundle, diagnostics) = ReleaseBundle.Build([new SourceText("r.hcl", source)]);
         Assert.True(bundle is not null, string.Join("\n", diagnostics.Select(d => d.Format())));
         return LoadedRelease.From(bundle).Live;

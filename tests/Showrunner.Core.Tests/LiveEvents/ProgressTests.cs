@@ -9,6 +9,7 @@ namespace Showrunner.Core.Tests.LiveEvents;
 /// Progress under caps: max_per_hour per UTC clock hour of the ingest time, the per-action safety
 /// bound across objectives, checked totals, and tiers reached once per player per run.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class ProgressTests
 {
     private const string Schedule = """

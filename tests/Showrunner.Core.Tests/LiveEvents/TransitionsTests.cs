@@ -10,6 +10,7 @@ namespace Showrunner.Core.Tests.LiveEvents;
 /// once, whatever the caller's timing (late, repeated, crashing between computing and recording);
 /// finalized only when reported; operators pause, resume and cancel within the rules.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class TransitionsTests(ITestOutputHelper output)
 {
     private static void Record(List<RunTransition> recorded, IEnumerable<RunTransition> transitions) => recorded.AddRange(transitions);

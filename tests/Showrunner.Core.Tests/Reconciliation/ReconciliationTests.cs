@@ -6,40 +6,15 @@ using Showrunner.Core.Reconciliation;
 using Showrunner.Core.Rules.Bundle;
 using Showrunner.Core.Rules.Releases;
 using Showrunner.Core.Rules.Syntax;
+using Showrunner.Testing;
 
 namespace Showrunner.Core.Tests.Reconciliation;
 
 /// <summary>The replay derives tier, community-goal and prize grants from the log alone; the comparison names every difference with the ledger.</summary>
+[Trait("Category", "Unit")]
 public sealed class ReconciliationTests
 {
-    private const string Source = """
-        release "r" {}
-        currency "gems" {}
-        action "kill" { n = int }
-        event "hunt" {
-          title = "Hunt"
-          schedule {
-            start    = "2026-01-01T00:00:00Z"
-            duration = "1d"
-          }
-          objective "kills" {
-            on     = "kill"
-            points = action.n
-          }
-          tier "bronze" {
-            at     = 10
-            reward = { gems = 50 }
-          }
-          leaderboard {
-            prize "1"   { reward = { gems = 1000 } }
-            prize "2-3" { reward = { gems = 500 } }
-          }
-          community_goal {
-            target = 30
-            reward = { gems = 7 }
-          }
-        }
-        """;
+    private static readonly string Source = ReleaseFixtures.Source("kills-by-n-tier-leaderboard-goal");
 
     private const int Partitions = 3;
     private static readonly long Day = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero).UtcTicks;

@@ -12,6 +12,7 @@ namespace Showrunner.Core.Tests.Rollouts;
 /// start that once rolled back an identical candidate, A/A rollouts over many seeds, and how fast a
 /// candidate that pays too much is still caught.
 /// </summary>
+[Trait("Category", "Simulation")]
 public sealed class GateStatisticsTests(ITestOutputHelper output)
 {
     private static CohortTotals Cohort(long actions, params (string Event, long Grants, string Reward, long Amount, long Largest)[] grants)

@@ -8,6 +8,7 @@ using Showrunner.Core.Rollouts;
 namespace Showrunner.Core.Tests.Rollouts;
 
 /// <summary>Sticky bucketing (property-based, seeded), plan parsing and gate verdicts.</summary>
+[Trait("Category", "Fuzz")]
 public sealed class RolloutTests
 {
     private static readonly Config Settings = Config.QuickThrowOnFailure
@@ -23,7 +24,7 @@ public sealed class RolloutTests
             .ToArbitrary();
 
     [Fact]
-    [Trait("Category", "Property")]
+    [Trait("Category", "Fuzz")]
     public void Raising_the_percentage_never_moves_a_player_out_of_the_candidate()
     {
         Prop.ForAll(Plans, input =>

@@ -5,6 +5,7 @@ using Showrunner.Core.Rules.Syntax;
 namespace Showrunner.Core.Tests.Rules;
 
 /// <summary>Binding (static types) and compiled evaluation of the expression language.</summary>
+[Trait("Category", "Unit")]
 public sealed class ExpressionTests
 {
     private static readonly RecordSchema Loot = new("action \"loot.open\"",

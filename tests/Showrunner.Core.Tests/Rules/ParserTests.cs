@@ -2,6 +2,7 @@ using Showrunner.Core.Rules.Syntax;
 
 namespace Showrunner.Core.Tests.Rules;
 
+[Trait("Category", "Unit")]
 public sealed class ParserTests
 {
     private static (BodySyntax Body, List<Diagnostic> Diagnostics) Parse(string text, string file = "test.hcl")

@@ -5,6 +5,7 @@ using Showrunner.Core.Rules.Syntax;
 
 namespace Showrunner.Core.Tests.Rules;
 
+[Trait("Category", "Unit")]
 public sealed class ReleaseBundleTests
 {
     private static string Example(string directory = "summer-week-1") =>

@@ -1,9 +1,11 @@
 using Showrunner.Core.Rules.Binding;
 using Showrunner.Core.Rules.Model;
 using Showrunner.Core.Rules.Syntax;
+using Showrunner.Testing;
 
 namespace Showrunner.Core.Tests.Rules;
 
+[Trait("Category", "Unit")]
 public sealed class ReleaseCheckerTests
 {
     private static string Example => File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "examples", "summer-week-1", "release.hcl"));
@@ -11,15 +13,7 @@ public sealed class ReleaseCheckerTests
     private static (ReleaseDefinition? Release, List<Diagnostic> Diagnostics) Check(params (string File, string Text)[] files) =>
         ReleaseChecker.Check(files.Select(f => new SourceText(f.File, f.Text)).ToList());
 
-    private const string Header = """
-        release "r" {}
-        currency "gems" {}
-        item "sword" {}
-        action "loot.open" {
-          chest_tier = int
-          zone = optional(string, "any")
-        }
-        """;
+    private static readonly string Header = ReleaseFixtures.Source("loot-catalog-without-events");
 
     private static string WithEvent(string eventBody) => Header + "\nevent \"e\" {\n" + eventBody + "\n}\n";
 

@@ -3,6 +3,7 @@ using Showrunner.Core.Rules.Syntax;
 
 namespace Showrunner.Core.Tests.Rules;
 
+[Trait("Category", "Unit")]
 public sealed class ReleaseCompatibilityTests
 {
     // The example event runs 2025-07-24T16:00Z to 2025-07-31T16:00Z with 48 h of grace.

@@ -4,6 +4,7 @@ using Showrunner.Core.Rules.Binding;
 using Showrunner.Core.Rules.Evaluation;
 using Showrunner.Core.Rules.Model;
 using Showrunner.Core.Rules.Syntax;
+using Showrunner.Testing;
 using Xunit.Abstractions;
 
 namespace Showrunner.Core.Tests.Rules;
@@ -14,6 +15,7 @@ namespace Showrunner.Core.Tests.Rules;
 /// and division by zero per objective instead of throwing, order its results stably, and keep its
 /// audience cache honest. Seeded tests print their seed; replay one with SHOWRUNNER_EVALUATION_SEED.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class ReleaseEvaluatorTests(ITestOutputHelper output)
 {
     private const string Schedule = """
@@ -451,14 +453,7 @@ public sealed class ReleaseEvaluatorTests(ITestOutputHelper output)
         }
     }
 
-    private const string Faulty = """
-        release "r" {}
-        action "hit" {
-          n = int
-          d = int
-        }
-
-        """;
+    private static readonly string Faulty = ReleaseFixtures.Source("hit-action-without-events");
 
     [Fact]
     public void Overflow_and_division_by_zero_fail_only_their_objective_and_are_reported_not_thrown()
@@ -552,41 +547,7 @@ public sealed class ReleaseEvaluatorTests(ITestOutputHelper output)
         Assert.Empty(results.AudienceFailures.ToArray());
     }
 
-    private const string AudienceRelease = """
-        release "r" {}
-        action "hit" {
-          n = int
-        }
-        action "chat" {
-          text = string
-        }
-        event "veterans" {
-          schedule {
-            start    = "2025-07-24T16:00:00Z"
-            duration = "7d"
-          }
-          audience {
-            when = player.level >= 10
-          }
-          objective "hits" {
-            on = "hit"
-            points = action.n
-          }
-        }
-        event "talkers" {
-          schedule {
-            start    = "2025-07-24T16:00:00Z"
-            duration = "7d"
-          }
-          audience {
-            when = player.region == "eu"
-          }
-          objective "chats" {
-            on = "chat"
-            points = 1
-          }
-        }
-        """;
+    private static readonly string AudienceRelease = ReleaseFixtures.Source("two-audiences-veterans-and-talkers");
 
     [Fact]
     public void The_audience_cache_is_invalidated_by_a_new_attributes_version_or_explicitly()

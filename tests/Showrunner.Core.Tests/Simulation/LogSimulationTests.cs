@@ -6,6 +6,7 @@ using Showrunner.Core.Rules.Bundle;
 using Showrunner.Core.Rules.Releases;
 using Showrunner.Core.Rules.Syntax;
 using Showrunner.Core.Simulation;
+using Showrunner.Testing;
 
 namespace Showrunner.Core.Tests.Simulation;
 
@@ -13,6 +14,7 @@ namespace Showrunner.Core.Tests.Simulation;
 /// The simulation engine on hand-made logs: what the window is, what the state before it decides,
 /// how a candidate with other schemas or objective names sees that state, and when it warns.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class LogSimulationTests
 {
     private const int Partitions = 3;
@@ -20,30 +22,7 @@ public sealed class LogSimulationTests
     private static readonly SimulationWindow Window = new(At(10), At(20));
     private static readonly PartitionRouter Router = new(Partitions);
 
-    private static string Source(string objective = "kills", string schema = "int", string gems = "50") => $$"""
-        release "r" {}
-        currency "gems" {}
-        action "kill" { n = {{schema}} }
-        event "hunt" {
-          title = "Hunt"
-          schedule {
-            start    = "2026-01-01T00:00:00Z"
-            duration = "1d"
-          }
-          objective "{{objective}}" {
-            on     = "kill"
-            points = 1
-          }
-          tier "bronze" {
-            at     = 2
-            reward = { gems = {{gems}} }
-          }
-          tier "silver" {
-            at     = 4
-            reward = { gems = 200 }
-          }
-        }
-        """;
+    private static string Source(string objective = "kills", string schema = "int", string gems = "50") => ReleaseFixtures.Source("kills-two-tiers-template", ("schema", schema), ("objective", objective), ("gems", gems));
 
     private static readonly Lazy<LiveRules> Recorded = new(() => Rules(Source()));
 

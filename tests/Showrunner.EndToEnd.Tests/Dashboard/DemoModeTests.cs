@@ -12,6 +12,7 @@ namespace Showrunner.EndToEnd.Tests.Dashboard;
 /// the same release and the same rollout (no second one), one demo key (the old one revoked),
 /// and new actions that conflict with none of the old.
 /// </summary>
+[Trait("Category", "Fault")]
 public sealed class DemoModeTests(ITestOutputHelper output)
 {
     private const int Rate = 300;

@@ -15,6 +15,7 @@ namespace Showrunner.EndToEnd.Tests.Hardening;
 /// /readyz still said ready and SIGTERM did not stop the process. Now every one of those requests
 /// is answered within a bound, the server stays ready, and SIGTERM stops it.
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class WedgeTests
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(10);

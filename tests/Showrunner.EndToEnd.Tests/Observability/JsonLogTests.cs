@@ -11,10 +11,11 @@ namespace Showrunner.EndToEnd.Tests.Observability;
 /// the documented fields; a line written inside a request that carried a <c>traceparent</c> has
 /// that trace's id; and during a workload no line names a player or holds a secret.
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class JsonLogTests
 {
     [Fact]
-    [Trait("Category", "EndToEnd")]
+    [Trait("Category", "Integration")]
     public async Task Log_lines_are_json_with_trace_ids_and_without_player_ids_or_secrets()
     {
         using var data = new TempDirectory("showrunner-jsonlog");

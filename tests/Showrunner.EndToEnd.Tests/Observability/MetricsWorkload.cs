@@ -34,32 +34,7 @@ internal static class MetricsWorkload
         ["showrunner_commit_batch_size_sum"] = 6,
     };
 
-    private static string Release(DateTimeOffset now) => $$"""
-        release "observability" {}
-        currency "gems" {}
-        item "blade" {}
-        action "combat.kill" { target = string }
-        event "hunt" {
-          title = "Hunt"
-          schedule {
-            start    = "{{now.AddHours(-1).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)}}"
-            duration = "1d"
-          }
-          objective "dragons" {
-            on     = "combat.kill"
-            when   = action.target == "dragon"
-            points = 5
-          }
-          tier "bronze" {
-            at     = 10
-            reward = { gems = 50 }
-          }
-          tier "silver" {
-            at     = 20
-            reward = { gems = 200, blade = 1 }
-          }
-        }
-        """;
+    private static string Release(DateTimeOffset now) => ReleaseFixtures.Source("hunt-bronze-silver", ("start", now.AddHours(-1).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)));
 
     private static Uri U(string path) => new(path, UriKind.Relative);
 

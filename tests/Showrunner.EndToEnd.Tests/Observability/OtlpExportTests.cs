@@ -10,10 +10,11 @@ namespace Showrunner.EndToEnd.Tests.Observability;
 /// OTLP/HTTP: a receiver on loopback gets protobuf POSTs on /v1/metrics and /v1/traces. (That the
 /// payloads hold our instruments is the SDK's business; here we check that the export is wired.)
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class OtlpExportTests
 {
     [Fact]
-    [Trait("Category", "EndToEnd")]
+    [Trait("Category", "Integration")]
     public async Task Metrics_and_traces_are_exported_to_the_configured_otlp_endpoint()
     {
         int port = ServerProcess.FreePort();

@@ -12,12 +12,13 @@ namespace Showrunner.EndToEnd.Tests.Observability;
 /// file, and its query API returns exactly the values the workload implies: the exposition is
 /// parsed by the reference implementation, not only by our own reader.
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class PrometheusScrapeTests(ITestOutputHelper output)
 {
     private const string Prometheus = "/usr/bin/prometheus";
 
     [RequiresProgramFact(Prometheus, "prometheus")]
-    [Trait("Category", "EndToEnd")]
+    [Trait("Category", "Integration")]
     public async Task Prometheus_scrapes_the_server_and_its_queries_return_the_workload_counts()
     {
         using var data = new TempDirectory("showrunner-prometheus");

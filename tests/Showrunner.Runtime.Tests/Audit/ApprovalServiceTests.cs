@@ -13,6 +13,7 @@ namespace Showrunner.Runtime.Tests.Audit;
 /// only when a different person approves it before it expires, exactly once, and every request
 /// and decision is in the audit log.
 /// </summary>
+[Trait("Category", "Component")]
 public sealed class ApprovalServiceTests : IDisposable
 {
     private const string Kind = "test.act";

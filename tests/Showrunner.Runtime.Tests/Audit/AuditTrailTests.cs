@@ -12,6 +12,7 @@ namespace Showrunner.Runtime.Tests.Audit;
 /// and one valid chain; times never go back; a refused or failed append never leaves the trail
 /// continuing from a head the store does not hold.
 /// </summary>
+[Trait("Category", "Component")]
 public sealed class AuditTrailTests : IDisposable
 {
     private static readonly DateTimeOffset Start = new(2026, 11, 22, 12, 0, 0, TimeSpan.Zero);

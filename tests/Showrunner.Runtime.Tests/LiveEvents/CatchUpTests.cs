@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Showrunner.Core.LiveEvents;
 using Showrunner.Storage;
+using Showrunner.Testing;
 using Xunit.Abstractions;
 
 namespace Showrunner.Runtime.Tests.LiveEvents;
@@ -11,39 +12,11 @@ namespace Showrunner.Runtime.Tests.LiveEvents;
 /// participant owe nothing), so the current run's community goal is recorded on that same tick,
 /// not minutes later.
 /// </summary>
+[Trait("Category", "Component")]
 public sealed class CatchUpTests(ITestOutputHelper log)
 {
     /// <summary>The schedule of examples/daily-quest (from 2026-01-01, 23 h every 24 h, 1 h grace), with a small goal.</summary>
-    private const string Source = """
-        release "daily" {}
-        currency "gems" {}
-        action "combat.kill" { target = string }
-        event "daily_dragons" {
-          title = "Daily"
-          schedule {
-            start    = "2026-01-01T00:00:00Z"
-            duration = "23h"
-            every    = "24h"
-            grace    = "1h"
-          }
-          objective "dragons" {
-            on     = "combat.kill"
-            points = 10
-          }
-          tier "first_blood" {
-            at     = 10
-            reward = { gems = 5 }
-          }
-          leaderboard {
-            prize "1"    { reward = { gems = 500 } }
-            prize "2-10" { reward = { gems = 100 } }
-          }
-          community_goal {
-            target = 30
-            reward = { gems = 10 }
-          }
-        }
-        """;
+    private static readonly string Source = ReleaseFixtures.Source("daily-dragons-small-goal");
 
     [Fact]
     public async Task The_first_tick_on_a_fresh_directory_finalizes_339_past_runs_and_records_the_current_runs_goal()

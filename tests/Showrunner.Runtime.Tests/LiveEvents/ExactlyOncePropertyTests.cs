@@ -6,6 +6,7 @@ using Showrunner.Core.Ledger;
 using Showrunner.Core.LiveEvents;
 using Showrunner.Core.Rules.Releases;
 using Showrunner.Runtime.Ingest;
+using Showrunner.Testing;
 using Xunit.Abstractions;
 
 namespace Showrunner.Runtime.Tests.LiveEvents;
@@ -17,46 +18,13 @@ namespace Showrunner.Runtime.Tests.LiveEvents;
 /// (1) a from-scratch replay of the stored action log produces, and (2) the client's own record of
 /// acknowledged actions implies, each once.
 /// </summary>
-[Trait("Category", "Property")]
+[Trait("Category", "Fuzz")]
 public sealed class ExactlyOncePropertyTests(ITestOutputHelper output)
 {
     private const ulong Seed = 20261201;
     private const ulong Gamma = 0x9E3779B97F4A7C15;
 
-    private const string Source = """
-        release "exactly-once" {}
-        currency "gems" {}
-        action "combat.kill" { target = string }
-        action "player.profile" { level = int }
-        event "hunt" {
-          title = "Hunt"
-          schedule {
-            start    = "2026-11-22T00:00:00Z"
-            duration = "7d"
-          }
-          objective "dragons" {
-            on     = "combat.kill"
-            when   = action.target == "dragon"
-            points = 5
-          }
-          tier "t10" {
-            at     = 10
-            reward = { gems = 1 }
-          }
-          tier "t20" {
-            at     = 20
-            reward = { gems = 2 }
-          }
-          tier "t35" {
-            at     = 35
-            reward = { gems = 3 }
-          }
-          tier "t60" {
-            at     = 60
-            reward = { gems = 4 }
-          }
-        }
-        """;
+    private static readonly string Source = ReleaseFixtures.Source("hunt-four-tiers");
 
     private static readonly long[] Thresholds = [10, 20, 35, 60];
 

@@ -8,57 +8,10 @@ using Showrunner.Testing;
 namespace Showrunner.Runtime.Tests.LiveEvents;
 
 /// <summary>Actions flowing through the real pipeline advance players and grant tier rewards exactly once, durably with the action.</summary>
+[Trait("Category", "Component")]
 public sealed class GrantsInThePipelineTests
 {
-    internal const string Source = """
-        release "live" {}
-        currency "gems" {}
-        item "blade" {}
-        action "combat.kill" { target = string }
-        action "player.profile" { level = int }
-        safety_bounds { max_points_per_action = 50 }
-        event "hunt" {
-          title = "Hunt"
-          schedule {
-            start    = "2026-11-22T00:00:00Z"
-            duration = "1d"
-            grace    = "1h"
-          }
-          audience { when = player.level >= 10 }
-          objective "dragons" {
-            on     = "combat.kill"
-            when   = action.target == "dragon"
-            points = 5
-          }
-          tier "bronze" {
-            at     = 10
-            reward = { gems = 50 }
-          }
-          tier "silver" {
-            at     = 20
-            reward = { gems = 200, blade = 1 }
-          }
-          leaderboard {
-            prize "1"   { reward = { gems = 1000 } }
-            prize "2-3" { reward = { gems = 500 } }
-          }
-        }
-        event "together" {
-          title = "Together"
-          schedule {
-            start    = "2026-11-22T00:00:00Z"
-            duration = "1d"
-          }
-          objective "kills" {
-            on     = "combat.kill"
-            points = 1
-          }
-          community_goal {
-            target = 5
-            reward = { gems = 7 }
-          }
-        }
-        """;
+    internal static readonly string Source = ReleaseFixtures.Source("hunt-with-audience-and-together-goal");
 
     private static BatchItem Kill(string id, string player, string target = "dragon") =>
         LiveHarness.Action(id, player, "combat.kill", $$"""{"target":"{{target}}"}""");
@@ -177,6 +130,7 @@ public sealed class GrantsInThePipelineTests
 }
 
 /// <summary>Finalization interrupted half-way — a failed commit of some partitions' prizes, then a crash — resumes and pays every prize exactly once.</summary>
+[Trait("Category", "Fault")]
 public sealed class FinalizationFaultTests
 {
     [Fact]

@@ -10,6 +10,7 @@ namespace Showrunner.Runtime.Tests.LiveEvents;
 /// The stored Merkle log (only levels ≥ 4 stored, lower ones recomputed from entry hashes) gives
 /// exactly the proofs, roots and frontiers of the in-memory reference log, at every size.
 /// </summary>
+[Trait("Category", "Component")]
 public sealed class StoredMerkleTests
 {
     [Fact]

@@ -12,6 +12,7 @@ using Showrunner.Testing;
 namespace Showrunner.Runtime.Tests.Observability;
 
 /// <summary>The outbox worker counts every attempt by outcome and traces each one as a deliver span carrying the grant id.</summary>
+[Trait("Category", "Integration")]
 public sealed class OutboxObservabilityTests
 {
     /// <summary>Answers by grant id: "ok-…" delivered (200), "refused-…" permanently refused (400), others retryable (503).</summary>

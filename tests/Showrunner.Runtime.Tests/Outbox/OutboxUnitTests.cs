@@ -6,6 +6,7 @@ using Xunit.Abstractions;
 
 namespace Showrunner.Runtime.Tests.Outbox;
 
+[Trait("Category", "Unit")]
 public sealed class RetryScheduleTests(ITestOutputHelper output)
 {
     [Fact]
@@ -58,6 +59,7 @@ public sealed class RetryScheduleTests(ITestOutputHelper output)
     }
 }
 
+[Trait("Category", "Unit")]
 public sealed class WebhookSignatureTests
 {
     private const string Secret = "example-secret-example-secret-0123";
@@ -91,6 +93,7 @@ public sealed class WebhookSignatureTests
     }
 }
 
+[Trait("Category", "Unit")]
 public sealed class OutboxOptionsTests
 {
     private static readonly OutboxOptions Good = new() { WebhookUrl = "https://inventory.example/hooks/grants?token=abc", WebhookSecret = new string('s', 32) };
@@ -164,6 +167,7 @@ public sealed class OutboxOptionsTests
     }
 }
 
+[Trait("Category", "Unit")]
 public sealed class CircuitBreakerTests
 {
     private static readonly DateTimeOffset T0 = new(2026, 11, 22, 12, 0, 0, TimeSpan.Zero);

@@ -14,6 +14,7 @@ namespace Showrunner.Runtime.Tests.Rollouts;
 /// not when one cohort reaches the slayer tier (a dragon egg) before the other, the cold start that
 /// once rolled back an identical candidate — and its busiest gate must come to a verdict.
 /// </summary>
+[Trait("Category", "Component")]
 public sealed class IdenticalCandidateRolloutTests(ITestOutputHelper output)
 {
     private static readonly string Source = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "examples", "daily-quest", "release.hcl"));

@@ -2,37 +2,15 @@ using Showrunner.Core.Rollouts;
 using Showrunner.Runtime.Releases;
 using Showrunner.Runtime.Rollouts;
 using Showrunner.Runtime.Tests.LiveEvents;
+using Showrunner.Testing;
 
 namespace Showrunner.Runtime.Tests.Rollouts;
 
 /// <summary>A running rollout survives restarts and crashes: same step, same assignments, replay without new grants.</summary>
+[Trait("Category", "Component")]
 public sealed class RolloutRestartTests
 {
-    private static string Source(int gems, bool keepEarned) => $$"""
-        release "rollout-restart" {}
-        currency "gems" {}
-        action "combat.kill" { target = string }
-        event "hunt" {
-          title = "Hunt"
-          {{(keepEarned ? "migration = \"keep_earned\"" : "")}}
-          schedule {
-            start    = "2026-11-22T00:00:00Z"
-            duration = "1d"
-          }
-          objective "kills" {
-            on     = "combat.kill"
-            points = 5
-          }
-          tier "first" {
-            at     = 5
-            reward = { gems = {{gems}} }
-          }
-          tier "second" {
-            at     = 10
-            reward = { gems = {{gems * 2}} }
-          }
-        }
-        """;
+    private static string Source(int gems, bool keepEarned) => ReleaseFixtures.Source("rollout-hunt-two-tiers", ("gems", gems), ("keep_earned", keepEarned));
 
     private static readonly RolloutPlan Plan = new(
         [new RolloutStep(StepMode.Live, 5_000, TimeSpan.FromHours(1)), new RolloutStep(StepMode.Live, 10_000, TimeSpan.Zero)],

@@ -8,6 +8,7 @@ using Showrunner.Runtime.Ledger;
 using Showrunner.Runtime.LiveEvents;
 using Showrunner.Runtime.Observability;
 using Showrunner.Server.Dashboard;
+using Showrunner.Testing;
 
 namespace Showrunner.Server.Tests.Dashboard;
 
@@ -18,42 +19,10 @@ namespace Showrunner.Server.Tests.Dashboard;
 /// per event from the ledger, leaderboard, community goal, outbox, checkpoint and self-check,
 /// rollout cohorts, ack latency over the last minute only. And the page's static files.
 /// </summary>
+[Trait("Category", "Component")]
 public sealed class DashboardApiTests
 {
-    private const string Source = """
-        release "dash-api" {}
-        currency "gems" {}
-        item "blade" {}
-        action "combat.kill" { target = string }
-        safety_bounds { max_currency_per_grant = { gems = 5000 } }
-        event "hunt" {
-          title = "Hunt"
-          schedule {
-            start    = "2026-11-22T00:00:00Z"
-            duration = "1d"
-          }
-          objective "dragons" {
-            on     = "combat.kill"
-            when   = action.target == "dragon"
-            points = 5
-          }
-          tier "bronze" {
-            at     = 10
-            reward = { gems = 50 }
-          }
-          tier "silver" {
-            at     = 20
-            reward = { gems = 200, blade = 1 }
-          }
-          leaderboard {
-            prize "1" { reward = { gems = 1000 } }
-          }
-          community_goal {
-            target = 30
-            reward = { gems = 7 }
-          }
-        }
-        """;
+    private static readonly string Source = ReleaseFixtures.Source("hunt-tiers-one-prize-goal");
 
     private static Uri U(string path) => new(path, UriKind.Relative);
 
@@ -79,8 +48,9 @@ public sealed class DashboardApiTests
         return bundle.Id;
     }
 
-    private static async Task<(ShowrunnerFactory Factory, HttpClient Client, string Release)> StartAsync(string source = Source)
+    private static async Task<(ShowrunnerFactory Factory, HttpClient Client, string Release)> StartAsync(string? source = null)
     {
+        source ??= Source;
         var factory = new ShowrunnerFactory(OnRequest);
         var client = await factory.ReadyClientAsync();
         string release = await PublishAsync(client, source);

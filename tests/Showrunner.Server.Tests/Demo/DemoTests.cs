@@ -14,6 +14,7 @@ namespace Showrunner.Server.Tests.Demo;
 /// actions of the example release, accepted by its schemas through the real API), the pacer
 /// (never above its rate, no catch-up burst), and the demo releases (live now, a compatible candidate).
 /// </summary>
+[Trait("Category", "Component")]
 public sealed class DemoTests(ITestOutputHelper output)
 {
     private static readonly string[] Types = [PlayerSimulator.ProfileType, PlayerSimulator.KillType, PlayerSimulator.LootType];

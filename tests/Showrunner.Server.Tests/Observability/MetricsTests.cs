@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Showrunner.Runtime.LiveEvents;
 using Showrunner.Runtime.Observability;
 using Showrunner.Server.Observability;
+using Showrunner.Testing;
 using N = Showrunner.Runtime.Observability.ShowrunnerMetrics.Names;
 
 namespace Showrunner.Server.Tests.Observability;
@@ -15,34 +16,10 @@ namespace Showrunner.Server.Tests.Observability;
 /// server, and a collector sees only its own host's meter, so the counts are exact even while
 /// other tests run in the same process.
 /// </summary>
+[Trait("Category", "Component")]
 public sealed class MetricsTests
 {
-    internal const string Release = """
-        release "metrics" {}
-        currency "gems" {}
-        item "blade" {}
-        action "combat.kill" { target = string }
-        event "hunt" {
-          title = "Hunt"
-          schedule {
-            start    = "2026-11-22T00:00:00Z"
-            duration = "1d"
-          }
-          objective "dragons" {
-            on     = "combat.kill"
-            when   = action.target == "dragon"
-            points = 5
-          }
-          tier "bronze" {
-            at     = 10
-            reward = { gems = 50 }
-          }
-          tier "silver" {
-            at     = 20
-            reward = { gems = 200, blade = 1 }
-          }
-        }
-        """;
+    internal static readonly string Release = ReleaseFixtures.Source("hunt-bronze-silver", ("start", "2026-11-22T00:00:00Z"));
 
     private static Uri U(string path) => new(path, UriKind.Relative);
 

@@ -5,6 +5,7 @@ using Showrunner.Server.Observability;
 namespace Showrunner.Server.Tests.Observability;
 
 /// <summary>The Prometheus text exposition (format 0.0.4) of a snapshot, and the collector's aggregation beneath it.</summary>
+[Trait("Category", "Unit")]
 public sealed class PrometheusTextTests
 {
     /// <summary>Samples of an exposition: "name{labels}" exactly as written → value. Fails on a line that is not a comment or a sample.</summary>

@@ -3,35 +3,16 @@ using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Showrunner.Runtime.LiveEvents;
 using Showrunner.Server.Observability;
+using Showrunner.Testing;
 using N = Showrunner.Runtime.Observability.ShowrunnerMetrics.Names;
 
 namespace Showrunner.Server.Tests.Observability;
 
 /// <summary>A running rollout's step and gate values are gauges; a rollback with the reverse policy counts the rollback, the corrections and the reversed amounts.</summary>
+[Trait("Category", "Component")]
 public sealed class RolloutMetricsTests
 {
-    private static string Source(int gems) => $$"""
-        release "rollout-metrics" {}
-        currency "gems" {}
-        action "combat.kill" { target = string }
-        safety_bounds { max_currency_per_grant = { gems = 5000 } }
-        event "hunt" {
-          title = "Hunt"
-          migration = "keep_earned"
-          schedule {
-            start    = "2026-11-22T00:00:00Z"
-            duration = "1d"
-          }
-          objective "kills" {
-            on     = "combat.kill"
-            points = 5
-          }
-          tier "first" {
-            at     = 5
-            reward = { gems = {{gems}} }
-          }
-        }
-        """;
+    private static string Source(int gems) => ReleaseFixtures.Source("rollout-hunt-one-tier", ("title", "Hunt"), ("keep_earned", true), ("gems", gems));
 
     private static Uri U(string path) => new(path, UriKind.Relative);
 

@@ -12,6 +12,7 @@ namespace Showrunner.Server.Tests.Observability;
 /// evaluate, commit — in that trace, under the request, with the action ids and counts as tags.
 /// Spans are told apart from other tests' by the trace id this test made up.
 /// </summary>
+[Trait("Category", "Component")]
 public sealed class TracingTests : IDisposable
 {
     private readonly ConcurrentBag<Activity> _spans = [];

@@ -12,6 +12,7 @@ namespace Showrunner.Server.Tests.Security;
 /// of docs/operations.md says. The endpoints come from the app's own EndpointDataSource: an endpoint
 /// added without a declared access, or missing from the table below, fails this test.
 /// </summary>
+[Trait("Category", "Component")]
 public sealed class AuthorizationMatrixTests
 {
     private const string Own = "p-own";

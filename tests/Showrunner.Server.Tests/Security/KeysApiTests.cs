@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 namespace Showrunner.Server.Tests.Security;
 
 /// <summary>The lifecycle of API keys over HTTP: create (secret once), list (never secrets), revoke (in force at once), never the last admin key.</summary>
+[Trait("Category", "Component")]
 public sealed class KeysApiTests
 {
     private static Uri U(string path) => new(path, UriKind.Relative);

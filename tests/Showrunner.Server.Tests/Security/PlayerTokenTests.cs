@@ -9,6 +9,7 @@ using Showrunner.Testing;
 namespace Showrunner.Server.Tests.Security;
 
 /// <summary>Player tokens: issued by game servers of the title, read only the player's own data, expire by the clock, refuse tampering and other titles.</summary>
+[Trait("Category", "Component")]
 public sealed class PlayerTokenTests
 {
     private static Uri U(string path) => new(path, UriKind.Relative);

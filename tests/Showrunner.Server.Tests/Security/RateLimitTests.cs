@@ -5,6 +5,7 @@ using Showrunner.Testing;
 namespace Showrunner.Server.Tests.Security;
 
 /// <summary>Per-credential token buckets on the manual clock: a burst, then 429 with Retry-After, refill with time, one bucket per caller.</summary>
+[Trait("Category", "Component")]
 public sealed class RateLimitTests
 {
     private static Uri U(string path) => new(path, UriKind.Relative);

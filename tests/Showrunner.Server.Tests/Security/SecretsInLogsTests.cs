@@ -13,6 +13,7 @@ using Showrunner.Server.Security;
 namespace Showrunner.Server.Tests.Security;
 
 /// <summary>No secret reaches a log line, at any level; and the middleware refuses an endpoint that declares no access.</summary>
+[Trait("Category", "Component")]
 public sealed class SecretsInLogsTests
 {
     private static Uri U(string path) => new(path, UriKind.Relative);

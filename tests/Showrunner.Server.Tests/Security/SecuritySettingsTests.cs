@@ -5,6 +5,7 @@ using Showrunner.Server.Security;
 namespace Showrunner.Server.Tests.Security;
 
 /// <summary>Showrunner:Title, Showrunner:PlayerTokenLifetimeSeconds and Showrunner:RateLimits:*, read and checked at start.</summary>
+[Trait("Category", "Unit")]
 public sealed class SecuritySettingsTests
 {
     private static ServerOptions Read(Dictionary<string, string?> settings) =>

@@ -1,0 +1,6 @@
+release "r" {}
+action "hit" {
+  n = int
+  d = int
+}
+

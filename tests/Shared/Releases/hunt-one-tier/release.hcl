@@ -1,0 +1,18 @@
+release "json-policy" {}
+currency "gems" {}
+action "combat.kill" { target = string }
+event "hunt" {
+  title = "Hunt"
+  schedule {
+    start    = "2026-11-22T00:00:00Z"
+    duration = "1d"
+  }
+  objective "kills" {
+    on     = "combat.kill"
+    points = 5
+  }
+  tier "first" {
+    at     = 5
+    reward = { gems = 10 }
+  }
+}

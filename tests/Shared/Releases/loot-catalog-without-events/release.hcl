@@ -1,0 +1,7 @@
+release "r" {}
+currency "gems" {}
+item "sword" {}
+action "loot.open" {
+  chest_tier = int
+  zone = optional(string, "any")
+}

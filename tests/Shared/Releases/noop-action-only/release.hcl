@@ -1,0 +1,3 @@
+release "audit-crash" {}
+currency "gems" {}
+action "noop" {}
