@@ -48,8 +48,15 @@ internal sealed partial class GroupCommitter
 
     public long Commits { get; private set; }
 
-    /// <summary>Items of work in the commit being built (the sum of its groups' sizes).</summary>
+    /// <summary>Items of work in the commit being built (the sum of its groups' sizes): bounds the commit.</summary>
     private int _items;
+
+    /// <summary>
+    /// Log records the commit writes (live actions and module log records): what the commit size
+    /// histogram counts. Work that was applied but refused (an action its release's schema rejects)
+    /// holds inbox room and counts in <see cref="_items"/>, but writes no record.
+    /// </summary>
+    private int LogRecords => _batch.Actions.Count + _batch.ModuleLog.Count;
 
     public void Start()
     {
@@ -220,7 +227,7 @@ internal sealed partial class GroupCommitter
             Volatile.Write(ref _committingSince, 0);
             _metrics.CommitFailures.Add(1);
             _faulted = true;
-            LogCommitFailed(_logger, exception, _items);
+            LogCommitFailed(_logger, exception, LogRecords);
             // The runtime learns of the fault (and starts recovering) before any sender hears of
             // it, so a sender that retries at once finds the runtime recovering, never a
             // committer that still refuses everything while the runtime looks ready.
@@ -257,7 +264,7 @@ internal sealed partial class GroupCommitter
         }
         var elapsed = Stopwatch.GetElapsedTime(started);
         _metrics.CommitLatency.Record(elapsed.TotalSeconds);
-        _metrics.CommitBatchSize.Record(_items);
+        _metrics.CommitBatchSize.Record(LogRecords);
         if (!ShowrunnerActivities.Source.HasListeners())
         {
             return;
@@ -279,7 +286,7 @@ internal sealed partial class GroupCommitter
                 span.SetTag(ShowrunnerActivities.Tags.ActionId, work.Describe());
                 span.SetTag(ShowrunnerActivities.Tags.ActionCount, work.Reserved);
                 span.SetTag(ShowrunnerActivities.Tags.Partition, work.Partition);
-                span.SetTag(ShowrunnerActivities.Tags.CommitActions, _items);
+                span.SetTag(ShowrunnerActivities.Tags.CommitActions, LogRecords);
                 span.SetEndTime(startedAt + elapsed);
             }
         }
@@ -332,8 +339,8 @@ internal sealed partial class GroupCommitter
     private static partial void LogCommitterFault(ILogger logger, Exception exception, int groupCount);
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Critical,
-        Message = "Group commit of {ItemCount} items failed; refusing writes and reloading state from the store")]
-    private static partial void LogCommitFailed(ILogger logger, Exception exception, int itemCount);
+        Message = "Group commit of {RecordCount} log records failed; refusing writes and reloading state from the store")]
+    private static partial void LogCommitFailed(ILogger logger, Exception exception, int recordCount);
 }
 
 internal abstract class WriterTask
