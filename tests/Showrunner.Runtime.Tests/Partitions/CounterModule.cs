@@ -178,11 +178,15 @@ public sealed class Increment(string key, long amount, int partition) : Partitio
 
     public Task<long> Done => _done.Task;
 
+    /// <summary>Runs on the executor before the increment applies (a test holds the executor with it). Null normally.</summary>
+    public Action? BeforeApply { get; init; }
+
     public override string Describe() => key;
 
     public override void Apply(IModulePartition state, CommitGroup group)
     {
         var counters = (CounterPartition)state;
+        BeforeApply?.Invoke();
         if (key == PoisonKey)
         {
             throw new InvalidOperationException("The poison increment (a simulated bug in the module).");

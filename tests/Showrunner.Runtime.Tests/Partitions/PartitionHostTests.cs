@@ -219,4 +219,51 @@ public sealed class PartitionHostTests : IDisposable
             Assert.Equal(5, await Counters.AddAsync(pipeline.Host, "p-3", 1, Bound));
         }
     }
+
+    [Fact]
+    public async Task A_full_inbox_refuses_work_before_queueing_it_and_takes_work_again_once_answered()
+    {
+        using var store = OpenStore(8);
+        var host = new PartitionHost(Options() with { PartitionInboxCapacity = 2 }, store, _clock, NullLogger.Instance);
+        host.AddModule(new CounterModule(store, _clock));
+        await host.StartAsync();
+        await using var _ = host;
+        using var entered = new ManualResetEventSlim(false);
+        using var release = new ManualResetEventSlim(false);
+        int partition = host.PartitionOf("counter", "k-1");
+        var held = new Increment("k-1", 1, partition) { BeforeApply = () => { entered.Set(); release.Wait(Bound); } };
+        Assert.Equal(Admission.Queued, host.TrySubmit(held));
+        Assert.True(entered.Wait(Bound));
+        var queued = new Increment("k-1", 2, partition);
+        Assert.Equal(Admission.Queued, host.TrySubmit(queued));
+        // Two items hold the partition's whole inbox: the third is refused, and nothing of it is applied.
+        var refused = new Increment("k-1", 100, partition);
+        Assert.Equal(Admission.Overloaded, host.TrySubmit(refused));
+        Assert.Equal(2, host.InboxItems);
+        release.Set();
+        Assert.Equal(1, await held.Done.WaitAsync(Bound));
+        Assert.Equal(3, await queued.Done.WaitAsync(Bound));
+        Assert.False(refused.Done.IsCompleted);
+        Assert.Equal(0, host.InboxItems);
+        Assert.Equal(4, await Counters.AddAsync(host, "k-1", 1, Bound));
+    }
+
+    [Fact]
+    public void The_store_refuses_a_second_module_record_at_a_taken_seq_and_writes_nothing_of_that_commit()
+    {
+        // Assert in pairs: the host numbers a module's log, and the store's key catches a second
+        // writer (or a module that numbered wrong) instead of keeping both records.
+        using var store = OpenStore(8);
+        var first = new Storage.CommitBatch();
+        first.ModuleLog.Add(new Storage.ModuleLogRow("counter", 3, 1, Increment.Encode("k", 1)));
+        store.Commit(first);
+        var second = new Storage.CommitBatch();
+        second.ModuleLog.Add(new Storage.ModuleLogRow("counter", 3, 2, Increment.Encode("k", 2)));
+        second.ModuleLog.Add(new Storage.ModuleLogRow("counter", 3, 1, Increment.Encode("k", 9)));
+        Assert.ThrowsAny<Exception>(() => store.Commit(second));
+        store.ResetWriter();
+        Assert.Equal(1, store.Modules.Head("counter", 3));
+        Assert.Equal(("k", 1L), Increment.Decode(Assert.Single(store.Modules.ReadLog("counter", 3, 0, 10)).Payload));
+        Assert.Equal(0, store.Modules.Head("chat", 3));
+    }
 }
