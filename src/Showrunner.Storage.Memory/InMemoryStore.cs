@@ -27,7 +27,7 @@ namespace Showrunner.Storage.Memory;
 /// <see cref="Open"/> only, and a second store object does not see the first one's data.
 /// </para>
 /// </remarks>
-public sealed class InMemoryStore : IActionStore, ILedgerStore, IPartitionLog
+public sealed class InMemoryStore : IActionStore, ILedgerStore, IPartitionLog, IModuleLogStore
 {
     /// <summary>The lowest Merkle level kept, as in the SQLite store: lower subtrees are folded from the entries when read.</summary>
     public const int MinStoredNodeLevel = 4;
@@ -50,6 +50,8 @@ public sealed class InMemoryStore : IActionStore, ILedgerStore, IPartitionLog
     private readonly SortedDictionary<(string EventId, long Run), StoredGoal> _goals = new(GoalOrder.Instance);
     private readonly SortedDictionary<int, StoredPartitionSnapshot> _snapshots = [];
     private readonly Dictionary<string, PlayerStateRow> _playerStates = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string Module, int Partition), List<ModuleLogRow>> _moduleLogs = [];
+    private readonly Dictionary<(string Module, int Partition), ModuleSnapshotRow> _moduleSnapshots = [];
     private readonly InMemoryReleaseStore _releases = new();
     private readonly InMemoryRunStore _runs;
     private readonly InMemoryRolloutStore _rollouts;
@@ -131,6 +133,7 @@ public sealed class InMemoryStore : IActionStore, ILedgerStore, IPartitionLog
             }
             var newHeads = CheckActions(batch.Actions);
             CheckLedger(batch);
+            CheckModuleLog(batch.ModuleLog);
             foreach (var snapshot in batch.Snapshots)
             {
                 CheckPartition(snapshot.Partition);
@@ -185,6 +188,67 @@ public sealed class InMemoryStore : IActionStore, ILedgerStore, IPartitionLog
                 }
             }
             _rollouts.WriteAssignments(batch.Assignments);
+            foreach (var row in batch.ModuleLog)
+            {
+                ModuleLogOf(row.Module, row.Partition).Add(row);
+            }
+            foreach (var snapshot in batch.ModuleSnapshots)
+            {
+                _moduleSnapshots[(snapshot.Module, snapshot.Partition)] = snapshot;
+            }
+        }
+    }
+
+    /// <summary>As the SQLite store's primary key (module, partition, seq): a record at a taken seq fails the whole batch.</summary>
+    private void CheckModuleLog(List<ModuleLogRow> rows)
+    {
+        var taken = new HashSet<(string, int, long)>();
+        foreach (var row in rows)
+        {
+            CheckPartition(row.Partition);
+            bool stored = _moduleLogs.TryGetValue((row.Module, row.Partition), out var log) && log.Exists(r => r.Seq == row.Seq);
+            if (stored || !taken.Add((row.Module, row.Partition, row.Seq)))
+            {
+                throw new InvalidDataException($"Module {row.Module} already has a record at seq {row.Seq} of partition {row.Partition}: nothing was written.");
+            }
+        }
+    }
+
+    private List<ModuleLogRow> ModuleLogOf(string module, int partition)
+    {
+        if (!_moduleLogs.TryGetValue((module, partition), out var log))
+        {
+            log = [];
+            _moduleLogs[(module, partition)] = log;
+        }
+        return log;
+    }
+
+    public IModuleLogStore Modules => Opened(this);
+
+    ModuleSnapshotRow? IModuleLogStore.LoadSnapshot(string module, int partition)
+    {
+        lock (_lock)
+        {
+            return _moduleSnapshots.GetValueOrDefault((module, partition));
+        }
+    }
+
+    IReadOnlyList<ModuleLogRow> IModuleLogStore.ReadLog(string module, int partition, long afterSeq, int limit)
+    {
+        lock (_lock)
+        {
+            return _moduleLogs.TryGetValue((module, partition), out var log)
+                ? [.. log.Where(r => r.Seq > afterSeq).OrderBy(r => r.Seq).Take(limit)]
+                : [];
+        }
+    }
+
+    long IModuleLogStore.Head(string module, int partition)
+    {
+        lock (_lock)
+        {
+            return _moduleLogs.TryGetValue((module, partition), out var log) && log.Count > 0 ? log.Max(r => r.Seq) : 0;
         }
     }
 

@@ -330,6 +330,7 @@ public sealed partial class SqliteActionStore : IActionStore
         WriteLedger(writer, batch);
         WriteSnapshots(writer, batch.Snapshots, positionBefore);
         SqliteRolloutStore.WriteAssignments(writer, transaction, batch.Assignments);
+        WriteModuleRows(writer, transaction, batch);
         var updateHead = _updateHeadStatement!;
         foreach (var (partition, head) in _heads)
         {

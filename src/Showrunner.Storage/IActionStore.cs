@@ -75,6 +75,9 @@ public interface IActionStore : IDisposable
     /// <summary>The ledger, checkpoints, community-goal records and partition snapshots, in the same data directory.</summary>
     ILedgerStore Ledger { get; }
 
+    /// <summary>The partition modules' own logs and snapshots, in the same data directory.</summary>
+    IModuleLogStore Modules { get; }
+
     /// <summary>Deliveries of grants to the game's webhook, in the same data directory.</summary>
     Outbox.IOutboxStore Outbox { get; }
 

@@ -42,9 +42,23 @@ public sealed record StoredCheckpoint(long Sequence, long TimeTicks, string KeyI
 public sealed record StoredGoal(string EventId, long Run, long AtTicks, long Sum, long ReleaseRef);
 
 /// <summary>
+/// One record of a partition module's own log (any module but live events, whose actions have
+/// their own table): the module's partition log, numbered 1, 2, 3, … per (module, partition)
+/// without gaps. The payload is the module's own encoding; the store never reads it.
+/// </summary>
+public sealed record ModuleLogRow(string Module, int Partition, long Seq, byte[] Payload);
+
+/// <summary>
+/// A partition module's state of one partition as of its log's <paramref name="Seq"/> (a restart
+/// restores it and replays the module's log after that seq). One per (module, partition): a newer
+/// snapshot replaces the older one.
+/// </summary>
+public sealed record ModuleSnapshotRow(string Module, int Partition, long Seq, long TakenAtTicks, byte[] Data);
+
+/// <summary>
 /// Everything one durable transaction writes: actions, and what they (and control work in the
-/// partitions) caused — ledger entries, their Merkle nodes, outbox deliveries, partition snapshots.
-/// All or nothing.
+/// partitions) caused — ledger entries, their Merkle nodes, outbox deliveries, partition snapshots
+/// — and the log records and snapshots of the other partition modules. All or nothing.
 /// </summary>
 public sealed class CommitBatch
 {
@@ -60,13 +74,21 @@ public sealed class CommitBatch
     /// unfenced, as a single process that holds the data directory writes. Not empty: the store
     /// writes the batch only if every fence's epoch is its partition's current epoch, checked in the
     /// same transaction, and otherwise writes nothing and throws <see cref="StaleEpochException"/>;
-    /// every partition the batch writes (actions, ledger rows, nodes, snapshots, assignments) must
+    /// every partition the batch writes (actions, ledger rows, nodes, snapshots, assignments, module records and snapshots) must
     /// then be fenced, or the store throws <see cref="ArgumentException"/> and writes nothing.
     /// Fences alone do not make a batch non-empty.
     /// </summary>
     public List<PartitionFence> Fences { get; } = [];
 
-    public bool IsEmpty => Actions.Count == 0 && Ledger.Count == 0 && Nodes.Count == 0 && Outbox.Count == 0 && Snapshots.Count == 0 && Assignments.Count == 0;
+
+    /// <summary>Records of the modules' own partition logs (docs/internals/runtime.md, "The module seam").</summary>
+    public List<ModuleLogRow> ModuleLog { get; } = [];
+
+    /// <summary>Snapshots of the modules' partition states.</summary>
+    public List<ModuleSnapshotRow> ModuleSnapshots { get; } = [];
+
+    public bool IsEmpty => Actions.Count == 0 && Ledger.Count == 0 && Nodes.Count == 0 && Outbox.Count == 0 && Snapshots.Count == 0 && Assignments.Count == 0
+        && ModuleLog.Count == 0 && ModuleSnapshots.Count == 0;
 
     /// <summary>
     /// The shape check every store makes before writing a fenced batch: fences name partitions of the
@@ -90,7 +112,8 @@ public sealed class CommitBatch
             fenced.Add(fence.Partition);
         }
         var written = Actions.Select(a => a.Partition).Concat(Ledger.Select(l => l.Partition)).Concat(Nodes.Select(n => n.Partition))
-            .Concat(Snapshots.Select(s => s.Partition)).Concat(Assignments.Select(a => a.Partition));
+            .Concat(Snapshots.Select(s => s.Partition)).Concat(Assignments.Select(a => a.Partition))
+            .Concat(ModuleLog.Select(m => m.Partition)).Concat(ModuleSnapshots.Select(m => m.Partition));
         foreach (int partition in written)
         {
             if (!fenced.Contains(partition))
@@ -108,8 +131,27 @@ public sealed class CommitBatch
         Outbox.Clear();
         Snapshots.Clear();
         Assignments.Clear();
+        ModuleLog.Clear();
+        ModuleSnapshots.Clear();
         Fences.Clear();
     }
+}
+
+/// <summary>
+/// Reads of the partition modules' own logs and snapshots (written through
+/// <see cref="IActionStore.Commit"/>, <see cref="CommitBatch.ModuleLog"/> and
+/// <see cref="CommitBatch.ModuleSnapshots"/>). Safe from any thread; committed data only.
+/// </summary>
+public interface IModuleLogStore
+{
+    /// <summary>The latest snapshot of the module's partition, or null.</summary>
+    ModuleSnapshotRow? LoadSnapshot(string module, int partition);
+
+    /// <summary>The module's log records of one partition with seq above <paramref name="afterSeq"/>, in seq order, at most <paramref name="limit"/>.</summary>
+    IReadOnlyList<ModuleLogRow> ReadLog(string module, int partition, long afterSeq, int limit);
+
+    /// <summary>The last seq of the module's log of one partition (0 when empty).</summary>
+    long Head(string module, int partition);
 }
 
 /// <summary>The head of one partition's ledger as stored: its size and the hash of its last entry (32 zero bytes when empty).</summary>

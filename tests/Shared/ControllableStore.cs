@@ -56,6 +56,7 @@ internal sealed class ControllableStore(IActionStore inner) : IActionStore
     public IRunStore Runs => inner.Runs;
     public IRolloutStore Rollouts => inner.Rollouts;
     public ILedgerStore Ledger => inner.Ledger;
+    public IModuleLogStore Modules => inner.Modules;
     public Storage.Outbox.IOutboxStore Outbox => inner.Outbox;
     public IKeyStore Keys => inner.Keys;
     public Storage.Audit.IAuditStore Audit => inner.Audit;

@@ -3,6 +3,7 @@ using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using Showrunner.Core.Actions;
 using Showrunner.Runtime.Ingest;
+using Showrunner.Runtime.Partitions;
 using Showrunner.Storage.Sqlite;
 using Showrunner.Testing;
 

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Showrunner.Core.Actions;
 using Showrunner.Core.Partitioning;
 using Showrunner.Runtime.Ingest;
+using Showrunner.Runtime.Partitions;
 using Showrunner.Storage.Sqlite;
 using Showrunner.Testing;
 

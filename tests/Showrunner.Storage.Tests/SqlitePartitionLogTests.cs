@@ -10,6 +10,7 @@ namespace Showrunner.Storage.Tests;
 /// survive a restart, a data directory written before epochs existed opens and starts at epoch 0,
 /// and the providers recognise (or not) a data directory.
 /// </summary>
+[Trait("Category", "Component")]
 public sealed class SqlitePartitionLogTests : IDisposable
 {
     private readonly TempDirectory _directory = new();
@@ -57,8 +58,8 @@ public sealed class SqlitePartitionLogTests : IDisposable
         {
             store.Append([new ActionRecord(0, 1, "old", "p", "kill", 1, 2, "{}"u8.ToArray())]);
         }
-        // The directory as the previous schema left it: no epochs table, no migration 8 recorded.
-        Execute("DROP TABLE partition_epochs; DELETE FROM schema_migrations WHERE version = 8");
+        // The directory as schema 7 left it: no epochs table (migration 8) and no module tables (migration 9).
+        Execute("DROP TABLE partition_epochs; DROP TABLE module_log; DROP TABLE module_snapshots; DELETE FROM schema_migrations WHERE version >= 8");
         using var migrated = Open();
         Assert.NotNull(migrated.Find("old"));
         Assert.Null(await migrated.PartitionLog.ReadOwnerAsync(0));

@@ -6,6 +6,7 @@ using Showrunner.Testing;
 namespace Showrunner.Storage.Tests;
 
 /// <summary>The storage contract on the embedded SQLite store, in a real data directory.</summary>
+[Trait("Category", "Component")]
 public sealed class SqliteStoreConformanceTests : StoreConformanceTests
 {
     private readonly TempDirectory _directory = new();
@@ -17,12 +18,14 @@ public sealed class SqliteStoreConformanceTests : StoreConformanceTests
 }
 
 /// <summary>The storage contract on the in-memory store.</summary>
+[Trait("Category", "Component")]
 public sealed class InMemoryStoreConformanceTests : StoreConformanceTests
 {
     protected override IActionStore CreateStore(TimeProvider time) => new InMemoryStoreProvider().CreateStore(new StoreSettings { DataDirectory = "unused" }, time);
 }
 
 /// <summary>The outbox contract (tests/Shared/OutboxStoreContract.cs) on the in-memory store's outbox, as reached through the store.</summary>
+[Trait("Category", "Unit")]
 public sealed class InMemoryStoreOutboxContractTests : OutboxStoreContract
 {
     private InMemoryStore? _store;

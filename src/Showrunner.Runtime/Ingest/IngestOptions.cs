@@ -40,6 +40,20 @@ public sealed record IngestOptions
 
     public int EffectiveExecutorCount => ExecutorCount > 0 ? ExecutorCount : Math.Max(1, Environment.ProcessorCount);
 
+    /// <summary>The partition host's share of these settings (an action is one item of work).</summary>
+    public Partitions.PartitionHostOptions ToHostOptions() => new()
+    {
+        PartitionCount = PartitionCount,
+        ExecutorCount = ExecutorCount,
+        PartitionInboxCapacity = PartitionInboxCapacity,
+        MaxItemsPerCommit = MaxActionsPerCommit,
+        SnapshotEveryItems = SnapshotEveryActions,
+        SnapshotMaxLagItems = SnapshotMaxLagActions,
+        StallAfter = StallAfter,
+        AnswerTimeout = AnswerTimeout,
+        StopTimeout = StopTimeout,
+    };
+
     public IReadOnlyList<string> Validate()
     {
         var errors = new List<string>();

@@ -6,6 +6,7 @@ using Showrunner.Core.LiveEvents;
 using Showrunner.Core.Partitioning;
 using Showrunner.Runtime.LiveEvents;
 using Showrunner.Runtime.Observability;
+using Showrunner.Runtime.Partitions;
 using Showrunner.Storage;
 
 namespace Showrunner.Runtime.Ingest;
@@ -13,7 +14,9 @@ namespace Showrunner.Runtime.Ingest;
 /// <summary>
 /// The ingest pipeline after validation: admission (bounded inboxes), deduplication, routing to
 /// the partition executors, group commit, and the answer — given only once every accepted action
-/// of the batch is durably committed.
+/// of the batch is durably committed. Built on the generic <see cref="PartitionHost"/> with live
+/// events as its first module (<see cref="LiveModule"/>); the facade keeps the API the server,
+/// the services and the tests were written against (docs/internals/runtime.md, "The live module").
 /// </summary>
 /// <remarks>
 /// Order of a submission (docs/internals/ingest.md explains each step):
@@ -29,27 +32,21 @@ public sealed partial class IngestPipeline : IAsyncDisposable
 {
     private readonly IngestOptions _options;
     private readonly IActionStore _store;
-    private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly PartitionRouter _router;
+    private readonly PartitionHost _host;
+    private readonly LiveModule _live;
     private readonly Partition[] _partitions;
-    private readonly PartitionExecutor[] _executors;
-    private readonly GroupCommitter _committer;
-    private readonly InFlightRegistry _registry = new();
+    private readonly InFlightRegistry _registry;
     private readonly ConcurrentDictionary<string, long> _rejectedByCode = new(StringComparer.Ordinal);
     private readonly DateTimeOffset _since;
-    private int _state = (int)RuntimeState.Starting;
-    private int _activeSubmissions;
     private long _duplicates;
     private long _rejected;
     private long _overloaded;
-    private Task? _recovery;
     private RuntimeRelease? _activeRelease;
     private Rollouts.ActiveRollout? _activeRollout;
-    private bool _started;
     private readonly StampClock _stamps;
     private RunControls _controls = RunControls.None;
-    private long _sequenced;
 
     public IngestPipeline(IngestOptions options, IActionStore store, TimeProvider time, ILogger<IngestPipeline> logger, ShowrunnerMetrics? metrics = null)
     {
@@ -61,62 +58,45 @@ public sealed partial class IngestPipeline : IAsyncDisposable
         }
         _options = options;
         _store = store;
-        _time = time;
         _logger = logger;
         _since = time.GetUtcNow();
         _router = new PartitionRouter(options.PartitionCount);
-        _partitions = new Partition[options.PartitionCount];
-        for (int p = 0; p < _partitions.Length; p++)
-        {
-            _partitions[p] = new Partition(p, options.PartitionInboxCapacity);
-        }
         _stamps = new StampClock(time);
-        Metrics = metrics ?? new ShowrunnerMetrics();
-        Metrics.ObserveQueue(QueueDepths);
-        Metrics.ObserveOldestWait(OldestWait);
-        _committer = new GroupCommitter(store, _registry, options.MaxActionsPerCommit, logger, Metrics);
-        _committer.Faulted += OnCommitFaulted;
-        _executors = new PartitionExecutor[options.EffectiveExecutorCount];
-        var snapshots = new SnapshotPolicy(options.SnapshotEveryActions, options.SnapshotMaxLagActions);
-        for (int e = 0; e < _executors.Length; e++)
-        {
-            _executors[e] = new PartitionExecutor(this, _committer, options.MaxActionsPerCommit, snapshots, time) { Index = e };
-        }
-        foreach (var partition in _partitions)
-        {
-            _executors[partition.Index % _executors.Length].Own(partition);
-        }
+        _host = new PartitionHost(options.ToHostOptions(), store, time, logger, metrics);
+        _live = new LiveModule(this, store, time, options.PartitionCount);
+        _host.AddModule(_live);
+        _partitions = _live.Partitions;
+        _registry = _live.Registry;
     }
 
-    public RuntimeState State => (RuntimeState)Volatile.Read(ref _state);
+    /// <summary>
+    /// The partition host under the pipeline. Another module may be added to it before
+    /// <see cref="StartAsync"/> (<see cref="PartitionHost.AddModule"/>): it then shares the
+    /// executors, the group commit, supervision and readiness with live events.
+    /// </summary>
+    public PartitionHost Host => _host;
+
+    public RuntimeState State => _host.State;
 
     /// <summary>The host's instruments: the pipeline's stages record into them, and so do the components built on the pipeline (signer, rollouts).</summary>
-    internal ShowrunnerMetrics Metrics { get; }
+    internal ShowrunnerMetrics Metrics => _host.Metrics;
 
     /// <summary>The release in force on every partition (the last one switched to), or null.</summary>
     public RuntimeRelease? ActiveRelease => Volatile.Read(ref _activeRelease);
     public int PartitionCount => _partitions.Length;
 
-    /// <summary>Rebuilds partition state from the store and starts the executors and the committer.</summary>
-    public Task StartAsync(CancellationToken cancellationToken = default) => Task.Run(() =>
+    /// <summary>Rebuilds every module's state from the store and starts the executors and the committer.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken = default)
     {
-        LoadState();
-        LoadControls();
-        var report = new LiveStateLoader(_store, ReleaseInForce).Load(_partitions, Controls);
+        await _host.StartAsync(cancellationToken).ConfigureAwait(false);
+        var report = _live.FirstLoad!;
         LastLoad = report;
         LogLiveLoaded(_logger, report.Players, report.ReplayedActions, report.LedgerEntries, (long)report.Elapsed.TotalMilliseconds);
-        _started = true;
-        _committer.Start();
-        foreach (var executor in _executors)
-        {
-            executor.Start();
-        }
-        Interlocked.Exchange(ref _state, (int)RuntimeState.Ready);
-        LogReady(_logger, _partitions.Length, _executors.Length, _partitions.Sum(p => p.CommittedHead));
-    }, cancellationToken);
+        LogReady(_logger, _partitions.Length, _host.ExecutorCount, _partitions.Sum(p => p.CommittedHead));
+    }
 
     /// <summary>Runs another durable write on the store's single writer thread, between group commits.</summary>
-    internal Task<T> RunOnWriterAsync<T>(Func<T> work) => _committer.RunExclusiveAsync(work);
+    internal Task<T> RunOnWriterAsync<T>(Func<T> work) => _host.RunOnWriterAsync(work);
 
     /// <summary>
     /// Like <see cref="RunOnWriterAsync"/>, for a write that in-memory state already relies on (an
@@ -125,26 +105,11 @@ public sealed partial class IngestPipeline : IAsyncDisposable
     /// everything from the store, so no action committed after it was counted under controls the
     /// store does not hold.
     /// </summary>
-    internal Task<bool> RunOnWriterOrFailStopAsync(Func<bool> work) => _committer.RunExclusiveAsync(() =>
-    {
-        bool written;
-        try
-        {
-            written = work();
-        }
-        catch (Exception exception)
-        {
-            _committer.FailStop(exception);
-            throw;
-        }
-        if (!written)
-        {
-            _committer.FailStop(new InvalidDataException("A run transition was already recorded by another writer."));
-        }
-        return written;
-    });
+    internal Task<bool> RunOnWriterOrFailStopAsync(Func<bool> work) =>
+        _host.RunOnWriterOrFailStopAsync(work, "A run transition was already recorded by another writer.");
 
-    private void LoadControls()
+    /// <summary>Reads the operator controls in force from the store (the live module's load, before its partitions are rebuilt).</summary>
+    internal void LoadControls()
     {
         EventFlags = [.. _store.Rollouts.Flags().Where(f => f.Kind == "event").Select(f => new EventFlag(f.Target, f.Enabled, f.AtTicks))];
         PublishControls(RunControls.From(_store.Runs.Load().Select(LifecycleCoordinator.FromStored), EventFlags));
@@ -159,19 +124,14 @@ public sealed partial class IngestPipeline : IAsyncDisposable
     /// <summary>Operator pauses and cancels in force; every executor reads it for each action.</summary>
     internal RunControls Controls => Volatile.Read(ref _controls);
 
-    /// <summary>Actions sequenced since start (all partitions): the clock of the snapshot policy.</summary>
-    internal long Sequenced => Interlocked.Read(ref _sequenced);
-
-    internal void CountSequenced(int count) => Interlocked.Add(ref _sequenced, count);
-
     /// <summary>Total grants durably committed since start.</summary>
-    public long CommittedGrants => _committer.CommittedGrants;
+    public long CommittedGrants => _live.CommittedGrants;
 
     /// <summary>Raised (on the committer thread, must not block) after a commit that enqueued grant deliveries.</summary>
     public event Action? GrantsCommitted
     {
-        add => _committer.GrantsCommitted += value;
-        remove => _committer.GrantsCommitted -= value;
+        add => _live.GrantsCommitted += value;
+        remove => _live.GrantsCommitted -= value;
     }
 
     /// <summary>The ingest stamp clock's reading: every batch stamped from now on gets at least this.</summary>
@@ -184,14 +144,14 @@ public sealed partial class IngestPipeline : IAsyncDisposable
     /// Takes an operator decision at an ingest stamp T above every stamp handed out so far, with no
     /// batch stamped meanwhile: <paramref name="decide"/> publishes the new controls (in force for
     /// every batch stamped from now on) and queues their durable record on the writer, which runs
-    /// before any later-stamped action commits (<see cref="GroupCommitter"/>).
+    /// before any later-stamped action commits (the group committer runs exclusive work first).
     /// </summary>
     internal T DecideAtStamp<T>(Func<long, T> decide) => _stamps.Decide(decide);
 
     /// <summary>Puts new operator controls in force (inside <see cref="DecideAtStamp"/>, or before start).</summary>
     internal void PublishControls(RunControls controls) => Volatile.Write(ref _controls, controls);
 
-    private RuntimeRelease? ReleaseInForce(long releaseRef)
+    internal RuntimeRelease? ReleaseInForce(long releaseRef)
     {
         foreach (var partition in _partitions)
         {
@@ -207,6 +167,7 @@ public sealed partial class IngestPipeline : IAsyncDisposable
         return null;
     }
 
+    /// <summary>Routes players to partitions: the same function as <see cref="PartitionHost.PartitionOf"/> for module "live".</summary>
     public PartitionRouter Router => _router;
 
     /// <summary>Every partition's durably committed ledger head, indexed by partition.</summary>
@@ -217,102 +178,28 @@ public sealed partial class IngestPipeline : IAsyncDisposable
     /// behind every action already queued there. It may read the partition's live state and return
     /// grants to append to its ledger; the task completes once those are durably committed.
     /// </summary>
-    internal Task<T> OnPartitionAsync<T>(int partition, Func<Partition, (T Result, IReadOnlyList<PendingGrant> Grants)> work)
-    {
-        var target = _partitions[partition];
-        var executor = _executors[partition % _executors.Length];
-        var item = new ControlItem<T>((owner, group) =>
+    internal Task<T> OnPartitionAsync<T>(int partition, Func<Partition, (T Result, IReadOnlyList<PendingGrant> Grants)> work) =>
+        _host.ExecuteAsync(LiveModule.ModuleName, partition, (state, group) =>
         {
+            var target = (Partition)state;
             var (result, grants) = work(target);
-            owner.AppendGrants(target, grants, group);
+            _live.AppendGrants(target, grants, group);
             return (result, grants.Count > 0);
         });
-        executor.Enqueue(item);
-        return item.Done;
-    }
 
     /// <summary>Reads the live state of one partition on its executor (the state includes actions being committed).</summary>
     internal Task<T> ReadPartitionAsync<T>(int partition, Func<Partition, T> read) =>
-        OnPartitionAsync(partition, p => (read(p), (IReadOnlyList<PendingGrant>)[])).WaitAsync(_options.AnswerTimeout);
+        _host.ReadAsync(LiveModule.ModuleName, partition, state => read((Partition)state));
 
     /// <summary>Reads every partition's live state on its executor; results are indexed by partition.</summary>
-    internal async Task<T[]> ReadAllAsync<T>(Func<Partition, T> read)
-    {
-        var tasks = new Task<List<(int, T)>>[_executors.Length];
-        for (int e = 0; e < _executors.Length; e++)
-        {
-            var executor = _executors[e];
-            var item = new ControlItem<List<(int, T)>>((owner, _) => ([.. owner.Partitions.Select(p => (p.Index, read(p)))], false));
-            executor.Enqueue(item);
-            tasks[e] = item.Done;
-        }
-        var results = new T[_partitions.Length];
-        // Bounded like every read a request waits for (IngestOptions.AnswerTimeout): TimeoutException past it.
-        foreach (var list in await Task.WhenAll(tasks).WaitAsync(_options.AnswerTimeout).ConfigureAwait(false))
-        {
-            foreach (var (index, value) in list)
-            {
-                results[index] = value;
-            }
-        }
-        return results;
-    }
+    internal Task<T[]> ReadAllAsync<T>(Func<Partition, T> read) =>
+        _host.ReadAllAsync(LiveModule.ModuleName, state => read((Partition)state));
 
     /// <summary>Completes once everything every executor sequenced before the call is durably committed (groups of an executor commit in order).</summary>
-    internal async Task FlushAsync()
-    {
-        var tasks = new Task<bool>[_executors.Length];
-        for (int e = 0; e < _executors.Length; e++)
-        {
-            var item = new ControlItem<bool>((_, _) => (true, true));
-            _executors[e].Enqueue(item);
-            tasks[e] = item.Done;
-        }
-        await Task.WhenAll(tasks).ConfigureAwait(false);
-    }
+    internal Task FlushAsync() => _host.FlushAsync();
 
     /// <summary>Writes a snapshot of every changed partition and waits until it is durable (a clean stop leaves no log to replay).</summary>
-    internal async Task SnapshotAllAsync()
-    {
-        var items = _executors.Select(_ => new SnapshotAllItem()).ToArray();
-        for (int e = 0; e < _executors.Length; e++)
-        {
-            _executors[e].Enqueue(items[e]);
-        }
-        await Task.WhenAll(items.Select(i => i.Done)).ConfigureAwait(false);
-    }
-
-    /// <summary>Reloads every executor's partitions from the store, each on its own executor (after a failed write).</summary>
-    private async Task ReloadLiveAsync()
-    {
-        var loader = new LiveStateLoader(_store, ReleaseInForce);
-        var tasks = new List<Task<LiveLoadReport>>();
-        foreach (var executor in _executors)
-        {
-            var item = new ControlItem<LiveLoadReport>((owner, _) =>
-            {
-                foreach (var partition in owner.Partitions)
-                {
-                    partition.AssignedHead = partition.CommittedHead;
-                }
-                var report = loader.Load(owner.Partitions, Controls);
-                foreach (var partition in owner.Partitions)
-                {
-                    // Assignments in memory may include players whose first candidate action did not commit.
-                    if (partition.Rollout is { } rollout)
-                    {
-                        rollout.Reload(partition.Index, _store.Rollouts.Assignments(rollout.Id));
-                    }
-                }
-                owner.Restart();
-                return (report, false);
-            })
-            { Reloads = true };
-            executor.Enqueue(item);
-            tasks.Add(item.Done);
-        }
-        await Task.WhenAll(tasks).ConfigureAwait(false);
-    }
+    internal Task SnapshotAllAsync() => _host.SnapshotAllAsync();
 
     /// <summary>
     /// Puts <paramref name="release"/> in force on every partition and returns once it is: every
@@ -326,23 +213,7 @@ public sealed partial class IngestPipeline : IAsyncDisposable
     /// </remarks>
     public async Task SwitchReleaseAsync(RuntimeRelease? release)
     {
-        if (!_started)
-        {
-            foreach (var partition in _partitions)
-            {
-                partition.Rules = release;
-            }
-            Volatile.Write(ref _activeRelease, release);
-            return;
-        }
-        var switches = new Task[_executors.Length];
-        for (int e = 0; e < _executors.Length; e++)
-        {
-            var change = new ReleaseSwitch(release);
-            _executors[e].Enqueue(change);
-            switches[e] = change.Done;
-        }
-        await Task.WhenAll(switches).ConfigureAwait(false);
+        await _host.FenceAsync(LiveModule.ModuleName, state => ((Partition)state).Rules = release).ConfigureAwait(false);
         Volatile.Write(ref _activeRelease, release);
     }
 
@@ -356,45 +227,15 @@ public sealed partial class IngestPipeline : IAsyncDisposable
     /// </summary>
     internal async Task SwitchRolloutAsync(Rollouts.ActiveRollout? rollout)
     {
-        if (!_started)
-        {
-            foreach (var partition in _partitions)
-            {
-                partition.Rollout = rollout;
-            }
-            Volatile.Write(ref _activeRollout, rollout);
-            return;
-        }
-        var switches = new Task[_executors.Length];
-        for (int e = 0; e < _executors.Length; e++)
-        {
-            var change = new Rollouts.RolloutSwitch(rollout);
-            _executors[e].Enqueue(change);
-            switches[e] = change.Done;
-        }
-        await Task.WhenAll(switches).ConfigureAwait(false);
+        await _host.FenceAsync(LiveModule.ModuleName, state => ((Partition)state).Rollout = rollout).ConfigureAwait(false);
         Volatile.Write(ref _activeRollout, rollout);
-    }
-
-    private void LoadState()
-    {
-        long[] heads = _store.LoadPartitionHeads();
-        if (heads.Length != _partitions.Length)
-        {
-            throw new InvalidOperationException($"The store holds {heads.Length} partitions, the runtime {_partitions.Length}.");
-        }
-        for (int p = 0; p < heads.Length; p++)
-        {
-            _partitions[p].AssignedHead = heads[p];
-            _partitions[p].CommittedHead = heads[p];
-        }
     }
 
     /// <summary>Submits one parsed batch. Results come back in request order.</summary>
     public async Task<SubmitOutcome> SubmitAsync(BatchItem[] items)
     {
         ArgumentNullException.ThrowIfNull(items);
-        Interlocked.Increment(ref _activeSubmissions);
+        _host.EnterSubmission();
         using var span = ShowrunnerActivities.Source.StartActivity(ShowrunnerActivities.Spans.Route);
         if (span is not null && items.Length > 0)
         {
@@ -419,7 +260,7 @@ public sealed partial class IngestPipeline : IAsyncDisposable
         }
         finally
         {
-            Interlocked.Decrement(ref _activeSubmissions);
+            _host.ExitSubmission();
         }
     }
 
@@ -476,7 +317,7 @@ public sealed partial class IngestPipeline : IAsyncDisposable
         span?.SetTag(ShowrunnerActivities.Tags.PartitionCount, reserved.Count);
         foreach (var (partition, count) in reserved)
         {
-            if (!_partitions[partition].TryReserve(count))
+            if (!_host.TryReserve(partition, count))
             {
                 foreach (var (undo, undoCount) in reserved)
                 {
@@ -484,7 +325,7 @@ public sealed partial class IngestPipeline : IAsyncDisposable
                     {
                         break;
                     }
-                    _partitions[undo].Release(undoCount);
+                    _host.ReleaseReserved(undo, undoCount);
                 }
                 Interlocked.Increment(ref _overloaded);
                 return new SubmitOutcome(SubmitStatus.Overloaded, null, _options.RetryAfter,
@@ -523,7 +364,7 @@ public sealed partial class IngestPipeline : IAsyncDisposable
                 mine.Add((i, entry));
                 continue;
             }
-            _partitions[partitionOf[i]].Release(1);
+            _host.ReleaseReserved(partitionOf[i], 1);
             if (holder.Action.SameContentAs(action))
             {
                 (waits ??= []).Add((i, holder));
@@ -545,7 +386,7 @@ public sealed partial class IngestPipeline : IAsyncDisposable
             // Nothing was handed to an executor yet: undo everything this batch holds.
             foreach (var (_, entry) in mine)
             {
-                _partitions[entry.Partition].Release(1);
+                _host.ReleaseReserved(entry.Partition, 1);
                 entry.Complete(new InFlightOutcome(InFlightOutcomeKind.Failed, 0, 0));
                 _registry.Remove(entry);
             }
@@ -560,7 +401,7 @@ public sealed partial class IngestPipeline : IAsyncDisposable
                 fresh.Add((index, entry));
                 continue;
             }
-            _partitions[entry.Partition].Release(1);
+            _host.ReleaseReserved(entry.Partition, 1);
             if (entry.Action.SameContentAs(stored.Player, stored.Type, stored.AtTicks, stored.Data))
             {
                 results[index] = new ActionResult(entry.Action.Id, ActionStatus.Duplicate, stored.Seq, stored.Partition, null);
@@ -592,8 +433,7 @@ public sealed partial class IngestPipeline : IAsyncDisposable
         long enqueuedAt = Metrics.QueueWait.Enabled ? Stopwatch.GetTimestamp() : 0;
         foreach (var (partition, unit) in units)
         {
-            _executors[partition % _executors.Length].Enqueue(
-                new WorkUnit(batch, _partitions[partition], [.. unit.Entries], [.. unit.Indexes]) { Trace = trace, EnqueuedAt = enqueuedAt });
+            _host.Enqueue(new WorkUnit(_live, batch, _partitions[partition], [.. unit.Entries], [.. unit.Indexes]) { Trace = trace, EnqueuedAt = enqueuedAt });
         }
 
         // 5. Wait for the durable commit, then for any id this batch found in flight elsewhere.
@@ -704,100 +544,31 @@ public sealed partial class IngestPipeline : IAsyncDisposable
             Interlocked.Read(ref _overloaded), _partitions.Length, State.ToString().ToLowerInvariant(), _since);
     }
 
-    /// <summary>The queue gauges: actions in every partition inbox, and in the fullest one.</summary>
-    private (int Total, int Max) QueueDepths()
-    {
-        int total = 0, max = 0;
-        foreach (var partition in _partitions)
-        {
-            int count = partition.InboxCount;
-            total += count;
-            max = Math.Max(max, count);
-        }
-        return (total, max);
-    }
-
     /// <summary>Totals of the inboxes and the committer, for diagnostics and metrics.</summary>
-    public (int InboxActions, int InFlightIds, long Commits, long CommittedActions) GetPipelineGauges()
-    {
-        int inbox = 0;
-        foreach (var partition in _partitions)
-        {
-            inbox += partition.InboxCount;
-        }
-        return (inbox, _registry.Count, _committer.Commits, _committer.CommittedActions);
-    }
-
-    private volatile bool _committerFaulted;
-
-    private readonly Lock _recoveryLock = new();
-    private bool _recoverAgain;
-
-    private void OnCommitFaulted(Exception exception)
-    {
-        _committerFaulted = true;
-        Interlocked.Exchange(ref _state, (int)RuntimeState.Recovering);
-        lock (_recoveryLock)
-        {
-            // A fault during a recovery (another executor, a reload that failed) makes the running
-            // recovery go round once more instead of starting a second one beside it.
-            if (_recovery is { IsCompleted: false })
-            {
-                _recoverAgain = true;
-                return;
-            }
-            _recovery = Task.Run(RecoverAsync);
-        }
-    }
-
-    /// <summary>
-    /// Supervision of the executors: an unexpected failure while an executor ran an item. The
-    /// executor has already stopped taking work; the failure is logged with its work item and
-    /// counted, and the runtime fail-stops as after a failed write (the committer refuses further
-    /// groups, every partition reloads from the store), so no partition continues from in-memory
-    /// state the store does not have. Called on the executor's thread; never blocks.
-    /// </summary>
-    internal void OnExecutorFaulted(PartitionExecutor executor, Exception exception, ExecutorItem? item)
-    {
-        Metrics.WorkerFaults.Add(1, new KeyValuePair<string, object?>("worker", "executor"));
-        switch (item)
-        {
-            case WorkUnit unit:
-                LogExecutorFaultOnUnit(_logger, exception, executor.Index, unit.Partition.Index, unit.Entries[0].Action.Id, unit.Entries.Length);
-                break;
-            default:
-                LogExecutorFault(_logger, exception, executor.Index, item?.GetType().Name ?? "closing a commit group");
-                break;
-        }
-        // On the committer's thread, between two commits: the groups this executor handed over
-        // before the failure are consistent and may still commit; none taken after it will.
-        _ = _committer.RunExclusiveAsync(() =>
-        {
-            _committer.FailStop(new ExecutorFaultException(exception));
-            return true;
-        });
-    }
+    public (int InboxActions, int InFlightIds, long Commits, long CommittedActions) GetPipelineGauges() =>
+        (_host.InboxItems, _registry.Count, _host.Commits, _live.CommittedActions);
 
     /// <summary>Test hook: runs on the executor's thread before each work unit (throw or block to simulate a bug). Null in production.</summary>
-    internal Action<WorkUnit>? FaultInjection { get; set; }
-
-    /// <summary>The in-flight registry (executors fail their units through it).</summary>
-    internal InFlightRegistry Registry => _registry;
-
-    /// <summary>The oldest wait of any executor (the <c>showrunner.partition.oldest_wait</c> gauge).</summary>
-    private TimeSpan OldestWait()
+    internal Action<WorkUnit>? FaultInjection
     {
-        var oldest = TimeSpan.Zero;
-        foreach (var executor in _executors)
+        get => _faultInjection;
+        set
         {
-            var wait = executor.OldestWait();
-            if (wait > oldest)
+            _faultInjection = value;
+            _host.FaultInjection = value is null ? null : work =>
             {
-                oldest = wait;
-            }
+                if (work is WorkUnit unit)
+                {
+                    value(unit);
+                }
+            };
         }
-        return oldest;
     }
+
+    private Action<WorkUnit>? _faultInjection;
+
+    /// <summary>The in-flight registry (work units leave it when answered).</summary>
+    internal InFlightRegistry Registry => _registry;
 
     /// <summary>
     /// Whether the runtime can take work now, and if not, why: not started or recovering; a
@@ -805,214 +576,38 @@ public sealed partial class IngestPipeline : IAsyncDisposable
     /// <see cref="IngestOptions.StallAfter"/>; a durable commit running longer than that; or a
     /// worker whose loop has ended. <c>/readyz</c> reports it.
     /// </summary>
-    public Readiness CheckReadiness()
-    {
-        var state = State;
-        if (state != RuntimeState.Ready)
-        {
-            return new Readiness(false, state == RuntimeState.Recovering ? "recovering" : state.ToString().ToLowerInvariant(),
-                state == RuntimeState.Recovering ? "The runtime is reloading its state from the store after a failure." : $"The runtime is {state.ToString().ToLowerInvariant()}.");
-        }
-        foreach (var executor in _executors)
-        {
-            if (executor.Stopped)
-            {
-                return new Readiness(false, "partition_stopped",
-                    $"Executor {executor.Index} ({executor.Partitions.Count} partitions) stopped after an internal failure and is reloading.");
-            }
-            if (!executor.IsRunning)
-            {
-                return new Readiness(false, "worker_stopped", $"Executor {executor.Index} is not running.");
-            }
-            var wait = executor.OldestWait();
-            if (wait > _options.StallAfter)
-            {
-                return new Readiness(false, "partition_stalled",
-                    $"Executor {executor.Index}'s oldest work has waited {wait.TotalSeconds:0.0} s (limit {_options.StallAfter.TotalSeconds:0} s).");
-            }
-        }
-        if (!_committer.IsAlive)
-        {
-            return new Readiness(false, "worker_stopped", "The group committer is not running.");
-        }
-        var commit = _committer.CommitRunningFor();
-        if (commit > _options.StallAfter)
-        {
-            return new Readiness(false, "commit_stalled",
-                $"A durable commit has run for {commit.TotalSeconds:0.0} s (limit {_options.StallAfter.TotalSeconds:0} s).");
-        }
-        return Readiness.Ready;
-    }
-
-    /// <summary>
-    /// After a failed commit: wait until no submission is in progress (they all fail fast, since the
-    /// committer refuses everything while faulted), reopen the store's writer, reload every
-    /// partition's head from durable state, and only then accept work again.
-    /// </summary>
-    private async Task RecoverAsync()
-    {
-        while (true)
-        {
-            // Drain and back-off waits use the real clock: they pace infrastructure, not domain time.
-            while (Volatile.Read(ref _activeSubmissions) > 0)
-            {
-                await Task.Delay(10).ConfigureAwait(false);
-            }
-            for (int attempt = 1; ; attempt++)
-            {
-                if (State is RuntimeState.Stopping or RuntimeState.Stopped)
-                {
-                    return;
-                }
-                try
-                {
-                    _store.ResetWriter();
-                    LoadState();
-                    LoadControls();
-                    await ReloadLiveAsync().ConfigureAwait(false);
-                    break;
-                }
-                catch (Exception exception)
-                {
-                    LogRecoveryFailed(_logger, exception, attempt);
-                    // A short back-off: a disk that was full a moment ago usually has room again at
-                    // once, and every second here is a second of refused ingest (each attempt only
-                    // reopens the writer and reads the store).
-                    await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(250 * attempt, 2_000))).ConfigureAwait(false);
-                }
-            }
-            lock (_recoveryLock)
-            {
-                if (_recoverAgain)
-                {
-                    // Another failure arrived while reloading: reload once more from what is durable now.
-                    _recoverAgain = false;
-                    continue;
-                }
-                if (State != RuntimeState.Recovering)
-                {
-                    return;
-                }
-                _committer.ClearFault();
-                _committerFaulted = false;
-                Interlocked.Exchange(ref _state, (int)RuntimeState.Ready);
-            }
-            LogRecovered(_logger, _partitions.Sum(p => p.CommittedHead));
-            return;
-        }
-    }
+    public Readiness CheckReadiness() => _host.CheckReadiness();
 
     /// <summary>Waits for a recovery in progress, if any (tests use it).</summary>
-    internal Task RecoveryTask => _recovery ?? Task.CompletedTask;
-
-    private Task? _disposal;
-    private readonly Lock _disposalLock = new();
+    internal Task RecoveryTask => _host.RecoveryTask;
 
     /// <summary>Tests stop without the final snapshot, as a crash would, so that the next start replays the log tail.</summary>
-    internal bool SkipFinalSnapshotForTests { get; set; }
+    internal bool SkipFinalSnapshotForTests
+    {
+        get => _host.SkipFinalSnapshotForTests;
+        set => _host.SkipFinalSnapshotForTests = value;
+    }
 
     /// <summary>
     /// Stops the pipeline: drains, writes the final snapshots, stops the executors and the
-    /// committer. Both the host (on stop) and the service container dispose the pipeline; every
-    /// caller returns only once the one disposal has finished, so nobody closes the store under a
-    /// committer that is still writing.
+    /// committer (<see cref="PartitionHost.DisposeAsync"/>). Both the host (on stop) and the service
+    /// container dispose the pipeline; every caller returns only once the one disposal has finished.
     /// </summary>
-    public async ValueTask DisposeAsync()
-    {
-        Task disposal;
-        lock (_disposalLock)
-        {
-            disposal = _disposal ??= DisposeOnceAsync();
-        }
-        await disposal.ConfigureAwait(false);
-    }
-
-    private async Task DisposeOnceAsync()
-    {
-        await Task.Yield();
-        Interlocked.Exchange(ref _state, (int)RuntimeState.Stopping);
-        // The whole stop is bounded (IngestOptions.StopTimeout) whatever state a worker is in; its
-        // waits use the real clock: they pace infrastructure, not domain time.
-        long started = Stopwatch.GetTimestamp();
-        TimeSpan Left() => _options.StopTimeout - Stopwatch.GetElapsedTime(started) is var left && left > TimeSpan.Zero ? left : TimeSpan.Zero;
-        var drainUntil = TimeSpan.FromSeconds(Math.Min(10, _options.StopTimeout.TotalSeconds / 2));
-        while (Volatile.Read(ref _activeSubmissions) > 0 && Stopwatch.GetElapsedTime(started) < drainUntil)
-        {
-            await Task.Delay(10).ConfigureAwait(false);
-        }
-        if (_started && State == RuntimeState.Stopping && !_committerFaulted && !SkipFinalSnapshotForTests)
-        {
-            try
-            {
-                await SnapshotAllAsync().WaitAsync(Left()).ConfigureAwait(false);
-            }
-            catch (StoreWriteException exception)
-            {
-                // The log is the truth: the next start replays what the snapshot would have held.
-                LogFinalSnapshotFailed(_logger, exception);
-            }
-            catch (TimeoutException exception)
-            {
-                LogFinalSnapshotFailed(_logger, exception);
-            }
-        }
-        var stuck = new List<int>();
-        foreach (var executor in _executors)
-        {
-            if (!await executor.StopAsync(Left()).ConfigureAwait(false))
-            {
-                stuck.Add(executor.Index);
-            }
-        }
-        if (stuck.Count > 0)
-        {
-            // A thread-pool loop stuck in one item does not keep the process alive; the committer
-            // below still stops cleanly, so the store closes with everything committed intact.
-            LogStopIncomplete(_logger, "executors " + string.Join(", ", stuck), (long)_options.StopTimeout.TotalSeconds);
-        }
-        // The committer gets at least a second of its own: it only has to finish the commit in progress.
-        if (!_committer.Stop(Left() > TimeSpan.FromSeconds(1) ? Left() : TimeSpan.FromSeconds(1)))
-        {
-            LogStopIncomplete(_logger, "the group committer (a durable write did not return)", (long)_options.StopTimeout.TotalSeconds);
-            CommitterStuck = true;
-        }
-        Interlocked.Exchange(ref _state, (int)RuntimeState.Stopped);
-    }
+    public ValueTask DisposeAsync() => _host.DisposeAsync();
 
     /// <summary>
     /// True when the stop ended with a durable write still running (a disk that does not answer):
     /// the store must not be closed under it; the host ends the process instead (as safe as a crash).
     /// </summary>
-    public bool CommitterStuck { get; private set; }
-
-    [LoggerMessage(EventId = 1008, Level = LogLevel.Critical,
-        Message = "Executor {ExecutorIndex} failed on a work unit of partition {Partition} (first action id {ActionId}, {ActionCount} actions); its partitions stop and the runtime reloads from the store")]
-    private static partial void LogExecutorFaultOnUnit(ILogger logger, Exception exception, int executorIndex, int partition, string actionId, int actionCount);
-
-    [LoggerMessage(EventId = 1009, Level = LogLevel.Critical,
-        Message = "Executor {ExecutorIndex} failed while running {Work}; its partitions stop and the runtime reloads from the store")]
-    private static partial void LogExecutorFault(ILogger logger, Exception exception, int executorIndex, string work);
-
-    [LoggerMessage(EventId = 1010, Level = LogLevel.Critical,
-        Message = "The stop did not finish within {StopTimeoutSeconds} s: {What} did not end; the next start replays the log tail")]
-    private static partial void LogStopIncomplete(ILogger logger, string what, long stopTimeoutSeconds);
+    public bool CommitterStuck => _host.CommitterStuck;
 
     [LoggerMessage(EventId = 1000, Level = LogLevel.Information,
         Message = "Ingest ready: {PartitionCount} partitions on {ExecutorCount} executors, {ActionCount} actions in the log")]
     private static partial void LogReady(ILogger logger, int partitionCount, int executorCount, long actionCount);
 
-    [LoggerMessage(EventId = 1002, Level = LogLevel.Error, Message = "Reloading state after a failed write did not succeed (attempt {Attempt})")]
-    private static partial void LogRecoveryFailed(ILogger logger, Exception exception, int attempt);
-
-    [LoggerMessage(EventId = 1003, Level = LogLevel.Warning, Message = "Recovered after a failed write: {ActionCount} actions in the log")]
-    private static partial void LogRecovered(ILogger logger, long actionCount);
-
     [LoggerMessage(EventId = 1005, Level = LogLevel.Information,
         Message = "Live state loaded: {PlayerCount} players from snapshots, {ReplayedCount} actions replayed, {EntryCount} ledger entries, in {ElapsedMs} ms")]
     private static partial void LogLiveLoaded(ILogger logger, long playerCount, long replayedCount, long entryCount, long elapsedMs);
-
-    [LoggerMessage(EventId = 1006, Level = LogLevel.Warning, Message = "The final snapshot at stop failed; the next start replays the log tail instead")]
-    private static partial void LogFinalSnapshotFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 1004, Level = LogLevel.Error, Message = "The deduplication probe could not read the store")]
     private static partial void LogProbeFailed(ILogger logger, Exception exception);

@@ -40,18 +40,3 @@ public sealed record SubmitOutcome(SubmitStatus Status, ActionResult[]? Results,
 public sealed record IngestStats(
     long Accepted, long Duplicates, long Rejected, IReadOnlyDictionary<string, long> RejectedByCode,
     long Overloaded, int PartitionCount, string State, DateTimeOffset Since);
-
-public enum RuntimeState
-{
-    Starting,
-    Ready,
-    Recovering,
-    Stopping,
-    Stopped,
-}
-
-/// <summary>What <c>/readyz</c> reports: whether the runtime takes work, and if not, a stable reason code and a sentence.</summary>
-public sealed record Readiness(bool IsReady, string? Reason, string? Detail)
-{
-    public static readonly Readiness Ready = new(true, null, null);
-}

@@ -1,19 +1,27 @@
 using Showrunner.Core.Ledger;
 using Showrunner.Core.LiveEvents;
+using Showrunner.Runtime.Partitions;
 
 namespace Showrunner.Runtime.Ingest;
 
 /// <summary>
-/// One partition's state. <see cref="AssignedHead"/> is owned by the partition's executor (the
-/// single writer); <see cref="CommittedHead"/> by the group committer; admission only touches the
-/// inbox counter, atomically.
+/// The live-events module's state in one partition (<see cref="LiveModule"/>): its action log's
+/// heads, live state, ledger and the release and rollout in force. <see cref="AssignedHead"/> and
+/// everything else but <see cref="CommittedHead"/> and <see cref="CommittedLedger"/> are owned by
+/// the partition's executor (the single writer); those two by the group committer.
 /// </summary>
-internal sealed class Partition(int index, int inboxCapacity)
+internal sealed class Partition(int index) : IModulePartition
 {
-    private int _inboxCount;
     private long _committedHead;
 
     public int Index { get; } = index;
+
+    long IModulePartition.ChangesSinceSnapshot => Live.ActionsSinceSnapshot;
+
+    bool IModulePartition.IsDirty => Live.IsDirty;
+
+    /// <summary>True when grants were appended to <see cref="Ledger"/> in the open commit group (its head goes to the group when it closes). Executor-owned.</summary>
+    public bool LedgerMoved { get; set; }
 
     /// <summary>The release whose schemas check (and, later, whose rules evaluate) the partition's actions; null when none is active. Only the owning executor (or start-up, before the executors run) writes it.</summary>
     public RuntimeRelease? Rules { get; set; }
@@ -30,8 +38,6 @@ internal sealed class Partition(int index, int inboxCapacity)
         get => Volatile.Read(ref _committedHead);
         set => Volatile.Write(ref _committedHead, value);
     }
-
-    public int InboxCount => Volatile.Read(ref _inboxCount);
 
     /// <summary>Live-event state (players, progress, leaderboards, slots). Only the owning executor (or start-up and recovery) touches it.</summary>
     public PartitionState Live { get; set; } = new(index);
@@ -51,105 +57,69 @@ internal sealed class Partition(int index, int inboxCapacity)
     /// <summary>Operator grant ids this process appended to the partition's ledger (executor-owned): a concurrent repeat is caught before the store's index would fail the commit.</summary>
     public HashSet<string> ManualGrants { get; } = new(StringComparer.Ordinal);
 
-    /// <summary>The pipeline's count of sequenced actions when this partition last took a snapshot (executor-owned).</summary>
-    public long SnapshotAtSequenced { get; set; }
-
-    /// <summary>Reserves room for <paramref name="count"/> actions; false (and nothing reserved) when the inbox is full.</summary>
-    public bool TryReserve(int count)
-    {
-        if (Interlocked.Add(ref _inboxCount, count) <= inboxCapacity)
-        {
-            return true;
-        }
-        Interlocked.Add(ref _inboxCount, -count);
-        return false;
-    }
-
-    public void Release(int count) => Interlocked.Add(ref _inboxCount, -count);
 }
 
 /// <summary>A partition's committed ledger size and the Merkle root of those entries.</summary>
 public sealed record LedgerCommitted(long Size, byte[] Root);
 
-/// <summary>What an executor runs, in order: work units, release switches, queries and control work between them.</summary>
-internal abstract class ExecutorItem
-{
-    /// <summary>When the item entered its executor's inbox (a <see cref="System.Diagnostics.Stopwatch"/> timestamp): the executor's stall watch reads it.</summary>
-    public long QueuedAt { get; set; }
-}
-
 /// <summary>
-/// Work on the executor's thread against the state of its partitions. <see cref="Run"/> may add
-/// rows (grants) to the open commit group and returns whether it did; the item completes after
-/// that group is durably committed, or at once when it wrote nothing.
+/// The actions of one batch that belong to one partition, in request order: the live module's
+/// piece of work. Applied by <see cref="LiveModule.Execute"/>; answered per action once durable.
 /// </summary>
-internal abstract class ControlItem : ExecutorItem
-{
-    /// <summary>
-    /// True for the item that reloads the executor's partitions from the store after a fault: the
-    /// one kind of control work a stopped executor still runs (everything else fails at once).
-    /// </summary>
-    public bool Reloads { get; init; }
-
-    public abstract bool Run(PartitionExecutor executor, CommitGroup group);
-    public abstract void Complete();
-    public abstract void Fail(Exception exception);
-}
-
-/// <summary>A control item with a result.</summary>
-internal sealed class ControlItem<T>(Func<PartitionExecutor, CommitGroup, (T Result, bool Wrote)> work) : ControlItem
-{
-    private readonly TaskCompletionSource<T> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private T _result = default!;
-
-    public Task<T> Done => _done.Task;
-
-    public override bool Run(PartitionExecutor executor, CommitGroup group)
-    {
-        try
-        {
-            (_result, bool wrote) = work(executor, group);
-            return wrote;
-        }
-        catch (Exception exception) when (exception is not InvalidDataException)
-        {
-            // A failed query changes nothing: its caller hears of it. (Damaged state is not caught: it stops the executor.)
-            _done.TrySetException(exception);
-            return false;
-        }
-    }
-
-    public override void Complete() => _done.TrySetResult(_result);
-    public override void Fail(Exception exception) => _done.TrySetException(exception);
-}
-
-/// <summary>The actions of one batch that belong to one partition, in request order.</summary>
-internal sealed class WorkUnit(IngestBatch batch, Partition partition, InFlightEntry[] entries, int[] resultIndexes) : ExecutorItem
+internal sealed class WorkUnit(LiveModule module, IngestBatch batch, Partition partition, InFlightEntry[] entries, int[] resultIndexes)
+    : PartitionWork(LiveModule.ModuleName, partition.Index, entries.Length)
 {
     public IngestBatch Batch { get; } = batch;
-    public Partition Partition { get; } = partition;
+    public new Partition Partition { get; } = partition;
     public InFlightEntry[] Entries { get; } = entries;
     public int[] ResultIndexes { get; } = resultIndexes;
 
-    /// <summary>The trace context of the batch's route span (default when nobody traces): evaluate and commit spans are its children.</summary>
-    public System.Diagnostics.ActivityContext Trace { get; init; }
+    /// <summary>Grants the unit's actions caused (for its evaluate span).</summary>
+    public int Grants { get; set; }
 
-    /// <summary>When the unit entered its executor's inbox (a <see cref="System.Diagnostics.Stopwatch"/> timestamp; 0 when nobody measures queue wait).</summary>
-    public long EnqueuedAt { get; init; }
-}
+    public override string Describe() => Entries[0].Action.Id;
 
-/// <summary>
-/// A fence: puts <see cref="Release"/> in force on every partition of the executor, after every
-/// unit queued before it and before every unit queued after it, then completes.
-/// </summary>
-internal sealed class ReleaseSwitch(RuntimeRelease? release) : ExecutorItem
-{
-    private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    public override void Apply(IModulePartition state, CommitGroup group) => module.Execute(this, group);
 
-    public RuntimeRelease? Release { get; } = release;
-    public Task Done => _done.Task;
-    public void Complete() => _done.TrySetResult();
-    public void Fail(Exception exception) => _done.TrySetException(exception);
+    public override void TagSpan(System.Diagnostics.Activity span) => span.SetTag("showrunner.grants", Grants);
+
+    /// <summary>Answers each action (accepted with its seq, or rejected by the schema), moves the committed head, and lets the batch know.</summary>
+    public override void Committed()
+    {
+        long last = 0;
+        for (int i = 0; i < Entries.Length; i++)
+        {
+            var entry = Entries[i];
+            if (entry.Rejection is { } rejection)
+            {
+                Batch.Results[ResultIndexes[i]] = new ActionResult(entry.Action.Id, ActionStatus.Rejected, 0, -1, rejection);
+                entry.Complete(new InFlightOutcome(InFlightOutcomeKind.Rejected, Partition.Index, 0, rejection));
+            }
+            else
+            {
+                last = entry.Seq;
+                Batch.Results[ResultIndexes[i]] = new ActionResult(entry.Action.Id, ActionStatus.Accepted, last, Partition.Index, null);
+                entry.Complete(new InFlightOutcome(InFlightOutcomeKind.Stored, Partition.Index, last));
+            }
+            module.Registry.Remove(entry);
+        }
+        if (last > 0)
+        {
+            Partition.CommittedHead = last;
+        }
+        Batch.UnitCommitted();
+    }
+
+    /// <summary>The unit will never be committed: its ids leave the in-flight registry, its request hears <paramref name="exception"/>.</summary>
+    public override void Failed(Exception exception)
+    {
+        foreach (var entry in Entries)
+        {
+            entry.Complete(new InFlightOutcome(InFlightOutcomeKind.Failed, Partition.Index, 0));
+            module.Registry.Remove(entry);
+        }
+        Batch.Fail(exception);
+    }
 }
 
 /// <summary>

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Showrunner.Core.Ledger;
 using Showrunner.Runtime.Ingest;
+using Showrunner.Runtime.Partitions;
 using Showrunner.Storage;
 
 namespace Showrunner.Runtime.Ledger;

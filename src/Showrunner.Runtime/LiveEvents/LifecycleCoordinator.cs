@@ -3,6 +3,7 @@ using Showrunner.Core.Ledger;
 using Showrunner.Core.LiveEvents;
 using Showrunner.Core.Rules.Model;
 using Showrunner.Runtime.Ingest;
+using Showrunner.Runtime.Partitions;
 using Showrunner.Runtime.Releases;
 using Showrunner.Storage;
 

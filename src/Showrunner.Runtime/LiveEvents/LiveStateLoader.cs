@@ -81,7 +81,6 @@ internal sealed class LiveStateLoader(IActionStore store, Func<long, RuntimeRele
             partition.Live = state;
             partition.Ledger = partitionLedger;
             partition.CommittedLedger = new LedgerCommitted(partitionLedger.Size, partitionLedger.Root());
-            partition.SnapshotAtSequenced = 0;
             partition.ManualGrants.Clear();
         });
         for (int i = 0; i < partitions.Count; i++)

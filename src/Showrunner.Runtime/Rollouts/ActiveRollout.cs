@@ -137,14 +137,3 @@ internal sealed class ActiveRollout
         return (baseline, candidate);
     }
 }
-
-/// <summary>Puts a rollout (or none) in force on an executor's partitions, behind the work already queued.</summary>
-internal sealed class RolloutSwitch(ActiveRollout? rollout) : ExecutorItem
-{
-    private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    public ActiveRollout? Rollout { get; } = rollout;
-    public Task Done => _done.Task;
-    public void Complete() => _done.TrySetResult();
-    public void Fail(Exception exception) => _done.TrySetException(exception);
-}

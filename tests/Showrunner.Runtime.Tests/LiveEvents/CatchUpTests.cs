@@ -66,6 +66,7 @@ internal sealed class CountingStore(IActionStore inner) : IActionStore
     public IRunStore Runs => _runs ??= new CountingRunStore(inner.Runs);
     public IRolloutStore Rollouts => inner.Rollouts;
     public ILedgerStore Ledger => inner.Ledger;
+    public IModuleLogStore Modules => inner.Modules;
     public Storage.Outbox.IOutboxStore Outbox => inner.Outbox;
     public IKeyStore Keys => inner.Keys;
     public Storage.Audit.IAuditStore Audit => inner.Audit;

@@ -1,11 +1,10 @@
 using System.Diagnostics;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
-using Showrunner.Core.Ledger;
 using Showrunner.Runtime.Observability;
 using Showrunner.Storage;
 
-namespace Showrunner.Runtime.Ingest;
+namespace Showrunner.Runtime.Partitions;
 
 /// <summary>
 /// The one writer of the store. It takes every commit group that is waiting — from all executors,
@@ -24,12 +23,10 @@ internal sealed partial class GroupCommitter
     private readonly Channel<CommitGroup> _queue = Channel.CreateUnbounded<CommitGroup>(
         new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
     private readonly IActionStore _store;
-    private readonly InFlightRegistry _registry;
-    private readonly int _maxActionsPerCommit;
+    private readonly PartitionHost _host;
+    private readonly int _maxItemsPerCommit;
     private readonly ILogger _logger;
     private readonly ShowrunnerMetrics _metrics;
-    private readonly Dictionary<(string Event, CauseKind Kind), long> _grantCounts = [];
-    private readonly Dictionary<(string Event, string Currency), (long Granted, long Reversed)> _amounts = [];
     private readonly List<CommitGroup> _taken = [];
     private readonly CommitBatch _batch = new();
     private readonly System.Collections.Concurrent.ConcurrentQueue<WriterTask> _exclusive = new();
@@ -37,12 +34,12 @@ internal sealed partial class GroupCommitter
     private volatile bool _faulted;
     private volatile bool _running;
 
-    public GroupCommitter(IActionStore store, InFlightRegistry registry, int maxActionsPerCommit, ILogger logger, ShowrunnerMetrics metrics)
+    public GroupCommitter(IActionStore store, PartitionHost host, int maxItemsPerCommit, ILogger logger, ShowrunnerMetrics metrics)
     {
         _metrics = metrics;
         _store = store;
-        _registry = registry;
-        _maxActionsPerCommit = maxActionsPerCommit;
+        _host = host;
+        _maxItemsPerCommit = maxItemsPerCommit;
         _logger = logger;
     }
 
@@ -50,11 +47,16 @@ internal sealed partial class GroupCommitter
     public event Action<Exception>? Faulted;
 
     public long Commits { get; private set; }
-    public long CommittedActions { get; private set; }
-    public long CommittedGrants { get; private set; }
 
-    /// <summary>Raised on the committer thread after a commit that enqueued deliveries (the outbox worker listens). Must not block.</summary>
-    public event Action? GrantsCommitted;
+    /// <summary>Items of work in the commit being built (the sum of its groups' sizes): bounds the commit.</summary>
+    private int _items;
+
+    /// <summary>
+    /// Log records the commit writes (live actions and module log records): what the commit size
+    /// histogram counts. Work that was applied but refused (an action its release's schema rejects)
+    /// holds inbox room and counts in <see cref="_items"/>, but writes no record.
+    /// </summary>
+    private int LogRecords => _batch.Actions.Count + _batch.ModuleLog.Count;
 
     public void Start()
     {
@@ -86,7 +88,7 @@ internal sealed partial class GroupCommitter
     }
 
     /// <summary>An empty group that only wakes the committer to run exclusive work.</summary>
-    private static readonly CommitGroup Wake = new();
+    private static readonly CommitGroup Wake = new([]);
 
     public void Enqueue(CommitGroup group)
     {
@@ -170,7 +172,8 @@ internal sealed partial class GroupCommitter
         _answered = 0;
         _taken.Clear();
         _batch.Clear();
-        while (_batch.Actions.Count < _maxActionsPerCommit)
+        _items = 0;
+        while (_items < _maxItemsPerCommit)
         {
             // Exclusive work queued while groups are being taken runs before any group taken
             // after it: an operator's run transition, recorded at a stamp T, is durable before
@@ -185,17 +188,12 @@ internal sealed partial class GroupCommitter
                 continue;
             }
             _taken.Add(group);
-            _batch.Actions.AddRange(group.Records);
-            _batch.Ledger.AddRange(group.Ledger);
-            _batch.Nodes.AddRange(group.Nodes);
-            _batch.Outbox.AddRange(group.Outbox);
-            _batch.Assignments.AddRange(group.Assignments);
-            foreach (var snapshot in group.Snapshots)
+            _items += group.Size;
+            // In group order, and within a group in the order of the write sets' first use: a
+            // module may rely on its earlier groups' rows preceding its later ones in the batch.
+            foreach (var write in group.WriteSets)
             {
-                // Behind every action of its partition up to its seq, all of which are in this
-                // batch or an earlier one (one executor's groups arrive in order).
-                snapshot.ActionsBefore = _batch.Actions.Count;
-                _batch.Snapshots.Add(snapshot);
+                write.AddTo(_batch);
             }
         }
         if (_taken.Count == 0)
@@ -229,7 +227,7 @@ internal sealed partial class GroupCommitter
             Volatile.Write(ref _committingSince, 0);
             _metrics.CommitFailures.Add(1);
             _faulted = true;
-            LogCommitFailed(_logger, exception, _batch.Actions.Count);
+            LogCommitFailed(_logger, exception, LogRecords);
             // The runtime learns of the fault (and starts recovering) before any sender hears of
             // it, so a sender that retries at once finds the runtime recovering, never a
             // committer that still refuses everything while the runtime looks ready.
@@ -244,8 +242,6 @@ internal sealed partial class GroupCommitter
         }
         Volatile.Write(ref _committingSince, 0);
         Commits++;
-        CommittedActions += _batch.Actions.Count;
-        CommittedGrants += _batch.Ledger.Count;
         Measure(started, startedAt);
         // In order (a partition's committed head only moves forward); a failure while completing
         // fails only the groups not yet answered.
@@ -254,16 +250,12 @@ internal sealed partial class GroupCommitter
             CompleteGroup(_taken[_answered]);
         }
         _taken.Clear();
-        if (_batch.Outbox.Count > 0)
-        {
-            GrantsCommitted?.Invoke();
-        }
     }
 
     /// <summary>Runs inside the commit, before the store writes (tests: a slow or stuck disk). Null in production.</summary>
     internal Action? CommitHook { get; set; }
 
-    /// <summary>Records one successful commit: its size and latency, the grants it made durable, and a commit span per traced unit.</summary>
+    /// <summary>Records one successful commit: its size and latency, and a commit span per traced piece of work.</summary>
     private void Measure(long started, DateTime startedAt)
     {
         if (_batch.IsEmpty)
@@ -272,76 +264,30 @@ internal sealed partial class GroupCommitter
         }
         var elapsed = Stopwatch.GetElapsedTime(started);
         _metrics.CommitLatency.Record(elapsed.TotalSeconds);
-        _metrics.CommitBatchSize.Record(_batch.Actions.Count);
-        if (_batch.Ledger.Count > 0 && (_metrics.Grants.Enabled || _metrics.CurrencyGranted.Enabled || _metrics.CurrencyReversed.Enabled))
-        {
-            CountGrants();
-        }
+        _metrics.CommitBatchSize.Record(LogRecords);
         if (!ShowrunnerActivities.Source.HasListeners())
         {
             return;
         }
         foreach (var group in _taken)
         {
-            foreach (var unit in group.Units)
+            foreach (var work in group.Works)
             {
-                if (unit.Trace == default)
+                if (work.Trace == default)
                 {
                     continue;
                 }
-                using var span = ShowrunnerActivities.Source.StartActivity(ShowrunnerActivities.Spans.Commit, ActivityKind.Internal, unit.Trace,
+                using var span = ShowrunnerActivities.Source.StartActivity(ShowrunnerActivities.Spans.Commit, ActivityKind.Internal, work.Trace,
                     startTime: startedAt);
                 if (span is null)
                 {
                     continue;
                 }
-                span.SetTag(ShowrunnerActivities.Tags.ActionId, unit.Entries[0].Action.Id);
-                span.SetTag(ShowrunnerActivities.Tags.ActionCount, unit.Entries.Length);
-                span.SetTag(ShowrunnerActivities.Tags.Partition, unit.Partition.Index);
-                span.SetTag(ShowrunnerActivities.Tags.CommitActions, _batch.Actions.Count);
+                span.SetTag(ShowrunnerActivities.Tags.ActionId, work.Describe());
+                span.SetTag(ShowrunnerActivities.Tags.ActionCount, work.Reserved);
+                span.SetTag(ShowrunnerActivities.Tags.Partition, work.Partition);
+                span.SetTag(ShowrunnerActivities.Tags.CommitActions, LogRecords);
                 span.SetEndTime(startedAt + elapsed);
-            }
-        }
-    }
-
-    /// <summary>
-    /// Counts the commit's grants per (event, kind) and their amounts per (event, currency): summed
-    /// here first, so a commit of hundreds of grants of a few events makes a few measurements, not
-    /// hundreds, on the one thread that writes the store. The dictionaries are reused.
-    /// </summary>
-    private void CountGrants()
-    {
-        _grantCounts.Clear();
-        _amounts.Clear();
-        foreach (var group in _taken)
-        {
-            foreach (var grant in group.Grants)
-            {
-                var kind = (grant.Cause.EventId, grant.Cause.Kind);
-                _grantCounts[kind] = _grantCounts.GetValueOrDefault(kind) + 1;
-                foreach (var reward in grant.Rewards)
-                {
-                    var key = (grant.Cause.EventId, reward.Name);
-                    var (granted, reversed) = _amounts.GetValueOrDefault(key);
-                    _amounts[key] = reward.Amount >= 0 ? (granted + reward.Amount, reversed) : (granted, reversed - reward.Amount);
-                }
-            }
-        }
-        foreach (var ((eventId, kind), count) in _grantCounts)
-        {
-            _metrics.Grants.Add(count, new KeyValuePair<string, object?>("event", eventId), new KeyValuePair<string, object?>("kind", GrantEntry.KindName(kind)));
-        }
-        foreach (var ((eventId, currency), (granted, reversed)) in _amounts)
-        {
-            var eventTag = new KeyValuePair<string, object?>("event", eventId);
-            var currencyTag = new KeyValuePair<string, object?>("currency", currency);
-            if (granted > 0)
-            {
-                _metrics.CurrencyGranted.Add(granted, eventTag, currencyTag);
-            }
-            if (reversed > 0)
-            {
-                _metrics.CurrencyReversed.Add(reversed, eventTag, currencyTag);
             }
         }
     }
@@ -354,38 +300,21 @@ internal sealed partial class GroupCommitter
         }
     }
 
+    /// <summary>
+    /// Answers a durable group: first each module's write set (heads move, counters), then the
+    /// group's work (its inbox room returned before its sender hears, so a sender that submits again
+    /// at once finds the room), then the control items that wrote into it.
+    /// </summary>
     private void CompleteGroup(CommitGroup group)
     {
-        foreach (var unit in group.Units)
+        foreach (var write in group.WriteSets)
         {
-            var partition = unit.Partition;
-            long last = 0;
-            for (int i = 0; i < unit.Entries.Length; i++)
-            {
-                var entry = unit.Entries[i];
-                if (entry.Rejection is { } rejection)
-                {
-                    unit.Batch.Results[unit.ResultIndexes[i]] = new ActionResult(entry.Action.Id, ActionStatus.Rejected, 0, -1, rejection);
-                    entry.Complete(new InFlightOutcome(InFlightOutcomeKind.Rejected, partition.Index, 0, rejection));
-                }
-                else
-                {
-                    last = entry.Seq;
-                    unit.Batch.Results[unit.ResultIndexes[i]] = new ActionResult(entry.Action.Id, ActionStatus.Accepted, last, partition.Index, null);
-                    entry.Complete(new InFlightOutcome(InFlightOutcomeKind.Stored, partition.Index, last));
-                }
-                _registry.Remove(entry);
-            }
-            if (last > 0)
-            {
-                partition.CommittedHead = last;
-            }
-            partition.Release(unit.Entries.Length);
-            unit.Batch.UnitCommitted();
+            write.Committed();
         }
-        foreach (var (partition, head) in group.Heads)
+        foreach (var work in group.Works)
         {
-            partition.CommittedLedger = head;
+            _host.PartitionAt(work.Partition).Release(work.Reserved);
+            work.Committed();
         }
         foreach (var control in group.Completions)
         {
@@ -395,9 +324,9 @@ internal sealed partial class GroupCommitter
 
     private void FailGroup(CommitGroup group, Exception exception)
     {
-        foreach (var unit in group.Units)
+        foreach (var work in group.Works)
         {
-            Fail(unit, _registry, exception);
+            _host.FailWork(work, exception);
         }
         foreach (var control in group.Completions)
         {
@@ -405,25 +334,13 @@ internal sealed partial class GroupCommitter
         }
     }
 
-    /// <summary>Fails one work unit that will never be committed: its ids leave the in-flight registry, its inbox room is returned, its request hears <paramref name="exception"/>.</summary>
-    public static void Fail(WorkUnit unit, InFlightRegistry registry, Exception exception)
-    {
-        foreach (var entry in unit.Entries)
-        {
-            entry.Complete(new InFlightOutcome(InFlightOutcomeKind.Failed, unit.Partition.Index, 0));
-            registry.Remove(entry);
-        }
-        unit.Partition.Release(unit.Entries.Length);
-        unit.Batch.Fail(exception);
-    }
-
     [LoggerMessage(EventId = 1007, Level = LogLevel.Critical,
         Message = "The group committer failed outside a store write with {GroupCount} groups taken; they are failed and the runtime reloads from the store")]
     private static partial void LogCommitterFault(ILogger logger, Exception exception, int groupCount);
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Critical,
-        Message = "Group commit of {ActionCount} actions failed; refusing writes and reloading state from the store")]
-    private static partial void LogCommitFailed(ILogger logger, Exception exception, int actionCount);
+        Message = "Group commit of {RecordCount} log records failed; refusing writes and reloading state from the store")]
+    private static partial void LogCommitFailed(ILogger logger, Exception exception, int recordCount);
 }
 
 internal abstract class WriterTask
@@ -453,6 +370,3 @@ internal sealed class WriterTask<T>(Func<T> work) : WriterTask
 
     public override void Cancel() => _done.TrySetException(new InvalidOperationException("The runtime is stopping."));
 }
-
-/// <summary>A durable write failed (or was refused because an earlier one failed).</summary>
-public sealed class StoreWriteException(string message, Exception? inner) : Exception(message, inner);
