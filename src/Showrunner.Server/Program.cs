@@ -99,6 +99,7 @@ builder.Services.AddSingleton<LedgerKeyHolder>();
 builder.Services.AddSingleton<LedgerEndpoints>();
 builder.Services.AddSingleton<PlayersEndpoints>();
 builder.Services.AddSingleton<LeaderboardEndpoints>();
+builder.Services.AddSingleton<Showrunner.Runtime.Grants.GrantService>();
 builder.Services.AddSingleton<GrantsEndpoints>();
 builder.Services.AddSingleton<ActionsEndpoints>();
 builder.Services.AddSingleton<EventsEndpoints>();
