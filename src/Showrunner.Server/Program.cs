@@ -110,6 +110,7 @@ builder.Services.AddSingleton(services => new KeyRing(services.GetRequiredServic
 builder.Services.AddSingleton<TokenKeyHolder>();
 builder.Services.AddSingleton(services => new PlayerTokens(services.GetRequiredService<TokenKeyHolder>().Key, services.GetRequiredService<TimeProvider>()));
 builder.Services.AddSingleton(services => new RateLimiter(options.Security.RateLimits, services.GetRequiredService<TimeProvider>()));
+builder.Services.AddSingleton<KeyService>();
 builder.Services.AddSingleton<KeysEndpoints>();
 builder.Services.AddSingleton<TokensEndpoints>();
 builder.Services.AddHostedService<IngestHostedService>();
