@@ -178,7 +178,8 @@ public sealed class GoldenResponseTests
 
         await golden.AssertAsync("healthz", await client.GetAsync(U("/healthz")));
         await golden.AssertAsync("readyz", await client.GetAsync(U("/readyz")));
-        await golden.AssertAsync("stats", await client.GetAsync(U("/v1/stats")));
+        // How many group commits carried the actions depends on timing (batches of two partitions may share one).
+        await golden.AssertAsync("stats", await client.GetAsync(U("/v1/stats")), "commits");
     }
 
     [Fact]
