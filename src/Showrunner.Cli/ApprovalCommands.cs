@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
+using Showrunner.Contracts.Approvals;
 
 namespace Showrunner.Cli;
 
@@ -52,14 +53,14 @@ internal sealed class ApprovalCommands(ServerCommands remote, TextWriter output)
             CliJson.Write(output, writer => page.WriteTo(writer));
             return ExitCodes.Ok;
         }
-        var approvals = page["approvals"]?.AsArray() ?? [];
+        var approvals = ContractAnswers.Read(page, ApprovalsJson.Default.ApprovalListResponse).Approvals ?? [];
         if (approvals.Count == 0)
         {
             output.WriteLine(all ? "no approval requests" : "no pending approval requests");
         }
         foreach (var approval in approvals)
         {
-            output.WriteLine(Line(approval!));
+            output.WriteLine(Line(approval));
         }
         return ExitCodes.Ok;
     }
@@ -82,7 +83,7 @@ internal sealed class ApprovalCommands(ServerCommands remote, TextWriter output)
         {
             return ExitCodes.Problems;
         }
-        var approval = answer["approval"]!;
+        var approval = ContractAnswers.Read(answer, ApprovalsJson.Default.ApprovalDecisionResponse).Approval;
         if (json)
         {
             CliJson.Write(output, writer => answer.WriteTo(writer));
@@ -90,19 +91,20 @@ internal sealed class ApprovalCommands(ServerCommands remote, TextWriter output)
         else
         {
             output.WriteLine(Line(approval));
-            if (approval["result"] is { } result)
+            if (approval.Result is { } result)
             {
-                output.WriteLine($"result ({approval["result_status"]}): {result.ToJsonString()}");
+                // Printed as before: compact, with System.Text.Json's default escaping.
+                output.WriteLine($"result ({approval.ResultStatus}): {JsonNode.Parse(result)!.ToJsonString()}");
             }
         }
         // Approved but refused when executed (e.g. the release changed meanwhile): nothing changed.
-        return (string?)approval["status"] == "failed" ? ExitCodes.Problems : ExitCodes.Ok;
+        return approval.Status == "failed" ? ExitCodes.Problems : ExitCodes.Ok;
     }
 
-    private static string Line(JsonNode approval)
+    private static string Line(ApprovalResponse approval)
     {
-        string decided = approval["decided_by"] is { } by ? $", decided by {by}" : "";
-        return $"{approval["id"]}  {approval["status"]}  {approval["kind"]} {approval["subject"]}  requested by {approval["requested_by"]} at {approval["created_at"]}" +
-            $", expires {approval["expires_at"]}{decided}";
+        string decided = approval.DecidedBy is { } by ? $", decided by {by}" : "";
+        return $"{approval.Id}  {approval.Status}  {approval.Kind} {approval.Subject}  requested by {approval.RequestedBy} at {approval.CreatedAt}" +
+            $", expires {approval.ExpiresAt}{decided}";
     }
 }

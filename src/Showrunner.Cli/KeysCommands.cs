@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text;
 using System.Text.Json.Nodes;
+using Showrunner.Contracts.Keys;
 
 namespace Showrunner.Cli;
 
@@ -68,8 +69,9 @@ internal sealed class KeysCommands(ServerCommands remote, TextWriter output, Tex
             CliJson.Write(output, writer => created.WriteTo(writer));
             return ExitCodes.Ok;
         }
-        output.WriteLine($"created {Describe(created)}");
-        output.WriteLine($"secret (shown once, store it now): {created["secret"]}");
+        var createdKey = ContractAnswers.Read(created, KeysJson.Default.KeyResponse);
+        output.WriteLine($"created {Describe(createdKey)}");
+        output.WriteLine($"secret (shown once, store it now): {createdKey.Secret}");
         return ExitCodes.Ok;
     }
 
@@ -105,12 +107,13 @@ internal sealed class KeysCommands(ServerCommands remote, TextWriter output, Tex
             CliJson.Write(output, writer => new JsonObject { ["keys"] = keys }.WriteTo(writer));
             return ExitCodes.Ok;
         }
-        foreach (var item in keys)
+        var listed = keys.Select(item => ContractAnswers.Read(item!, KeysJson.Default.KeyResponse)).ToList();
+        foreach (var item in listed)
         {
-            string revoked = item?["revoked_at"] is { } at ? $"  revoked {at} by {item["revoked_by"]}" : "";
-            output.WriteLine($"{Describe(item!)}, created {item!["created_at"]} by {item["created_by"]}{revoked}");
+            string revoked = item.RevokedAt is { } at ? $"  revoked {at} by {item.RevokedBy}" : "";
+            output.WriteLine($"{Describe(item)}, created {item.CreatedAt} by {item.CreatedBy}{revoked}");
         }
-        output.WriteLine($"{keys.Count} {(keys.Count == 1 ? "key" : "keys")}, {keys.Count(k => k?["revoked_at"] is null)} active");
+        output.WriteLine($"{listed.Count} {(listed.Count == 1 ? "key" : "keys")}, {listed.Count(k => k.RevokedAt is null)} active");
         return ExitCodes.Ok;
     }
 
@@ -136,11 +139,12 @@ internal sealed class KeysCommands(ServerCommands remote, TextWriter output, Tex
             CliJson.Write(output, writer => revoked.WriteTo(writer));
             return ExitCodes.Ok;
         }
-        output.WriteLine((bool?)revoked["changed"] == false ? $"already revoked: {Describe(revoked)}" : $"revoked {Describe(revoked)}");
+        var revokedKey = ContractAnswers.Read(revoked, KeysJson.Default.KeyResponse);
+        output.WriteLine(revokedKey.Changed == false ? $"already revoked: {Describe(revokedKey)}" : $"revoked {Describe(revokedKey)}");
         return ExitCodes.Ok;
     }
 
-    private static string Describe(JsonNode key) => (string?)key["kind"] == "game_server"
-        ? $"game-server key {key["id"]} (title {key["title"]}) for '{key["name"]}'"
-        : $"operator key {key["id"]} (role {key["role"]}) for '{key["name"]}'";
+    private static string Describe(KeyResponse key) => key.Kind == "game_server"
+        ? $"game-server key {key.Id} (title {key.Title}) for '{key.Name}'"
+        : $"operator key {key.Id} (role {key.Role}) for '{key.Name}'";
 }

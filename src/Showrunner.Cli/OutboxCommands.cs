@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text;
 using System.Text.Json.Nodes;
+using Showrunner.Contracts.Outbox;
 
 namespace Showrunner.Cli;
 
@@ -52,20 +53,21 @@ internal sealed class OutboxCommands(ServerCommands remote, TextWriter output, T
             CliJson.Write(output, writer => state.WriteTo(writer));
             return ExitCodes.Ok;
         }
-        if ((bool?)state["webhook_configured"] == true)
+        var status = ContractAnswers.Read(state, OutboxJson.Default.OutboxStatusResponse);
+        if (status.WebhookConfigured)
         {
-            var circuit = state["circuit"];
-            string circuitText = circuit is null ? "worker not running" : $"circuit {circuit["state"]}" +
-                ((string?)circuit["state"] == "open" ? $" until {circuit["retry_at"]}" : "") +
-                ((int?)circuit["consecutive_failures"] is > 0 and var failures ? $", {failures} consecutive failures" : "");
-            output.WriteLine($"webhook: {state["target"]} ({circuitText})");
+            var circuit = status.Circuit;
+            string circuitText = circuit is null ? "worker not running" : $"circuit {circuit.State}" +
+                (circuit.State == "open" ? $" until {circuit.RetryAt}" : "") +
+                (circuit.ConsecutiveFailures is > 0 and var failures ? $", {failures} consecutive failures" : "");
+            output.WriteLine($"webhook: {status.Target} ({circuitText})");
         }
         else
         {
             output.WriteLine("webhook: not configured: grants stay pending until the server runs with Showrunner:Outbox:WebhookUrl");
         }
-        string oldest = state["oldest_pending_enqueued_at"] is { } at ? $" (oldest enqueued {at})" : "";
-        output.WriteLine($"pending {state["pending"]}{oldest}, delivered {state["delivered"]}, dead-lettered {state["dead_lettered"]}");
+        string oldest = status.OldestPendingEnqueuedAt is { } at ? $" (oldest enqueued {at})" : "";
+        output.WriteLine($"pending {status.Pending}{oldest}, delivered {status.Delivered}, dead-lettered {status.DeadLettered}");
         return ExitCodes.Ok;
     }
 
@@ -102,10 +104,11 @@ internal sealed class OutboxCommands(ServerCommands remote, TextWriter output, T
             CliJson.Write(output, writer => answer.WriteTo(writer));
             return ExitCodes.Ok;
         }
-        int moved = (int?)answer["moved"] ?? 0;
+        var redelivered = ContractAnswers.Read(answer, OutboxJson.Default.RedeliverResponse);
+        int moved = redelivered.Moved;
         string what = allFailed ? "failed or dead-lettered" : "dead-lettered";
         output.WriteLine($"moved {moved} {what} {(moved == 1 ? "grant" : "grants")} back to pending, due now");
-        if (moved > 0 && (bool?)answer["webhook_configured"] == false)
+        if (moved > 0 && !redelivered.WebhookConfigured)
         {
             output.WriteLine("note: the server has no webhook configured; they are delivered once it runs with one");
         }

@@ -99,6 +99,7 @@ builder.Services.AddSingleton<LedgerKeyHolder>();
 builder.Services.AddSingleton<LedgerEndpoints>();
 builder.Services.AddSingleton<PlayersEndpoints>();
 builder.Services.AddSingleton<LeaderboardEndpoints>();
+builder.Services.AddSingleton<Showrunner.Runtime.Grants.GrantService>();
 builder.Services.AddSingleton<GrantsEndpoints>();
 builder.Services.AddSingleton<ActionsEndpoints>();
 builder.Services.AddSingleton<EventsEndpoints>();
@@ -109,6 +110,7 @@ builder.Services.AddSingleton(services => new KeyRing(services.GetRequiredServic
 builder.Services.AddSingleton<TokenKeyHolder>();
 builder.Services.AddSingleton(services => new PlayerTokens(services.GetRequiredService<TokenKeyHolder>().Key, services.GetRequiredService<TimeProvider>()));
 builder.Services.AddSingleton(services => new RateLimiter(options.Security.RateLimits, services.GetRequiredService<TimeProvider>()));
+builder.Services.AddSingleton<KeyService>();
 builder.Services.AddSingleton<KeysEndpoints>();
 builder.Services.AddSingleton<TokensEndpoints>();
 builder.Services.AddHostedService<IngestHostedService>();

@@ -2,8 +2,11 @@ using System.Buffers;
 using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http.Features;
+using Showrunner.Contracts.Actions;
+using Showrunner.Contracts.Wire;
 using Showrunner.Core.Actions;
 using Showrunner.Runtime.Ingest;
 using Showrunner.Runtime.Observability;
@@ -17,6 +20,9 @@ namespace Showrunner.Server.Api;
 /// </summary>
 internal sealed class ActionsEndpoints(IngestPipeline pipeline, ServerOptions options, TimeProvider time, Storage.IActionStore store, ShowrunnerMetrics metrics)
 {
+    private static readonly JsonTypeInfo<ActionBatchResponse> BatchWire = WireJson.Of(ActionsJson.Default.ActionBatchResponse);
+    private static readonly JsonTypeInfo<ActionResponse> ActionWire = WireJson.Of(ActionsJson.Default.ActionResponse);
+
     private int _activeRequests;
 
     public static void Map(WebApplication app)
@@ -226,50 +232,29 @@ internal sealed class ActionsEndpoints(IngestPipeline pipeline, ServerOptions op
 
     private static async Task WriteResultsAsync(HttpContext context, ActionResult[] results)
     {
+        var items = new ActionResultResponse[results.Length];
+        for (int i = 0; i < results.Length; i++)
+        {
+            var result = results[i];
+            items[i] = result.Status switch
+            {
+                ActionStatus.Accepted => new ActionResultResponse(result.Id, "accepted", result.Seq, result.Partition),
+                ActionStatus.Duplicate => new ActionResultResponse(result.Id, "duplicate", result.Seq, result.Partition),
+                _ => new ActionResultResponse(result.Id, "rejected", Code: result.Rejection!.Code, Message: result.Rejection.Message, Field: result.Rejection.Field),
+            };
+        }
         context.Response.StatusCode = StatusCodes.Status200OK;
+        await WriteAsync(context, new ActionBatchResponse(items), BatchWire).ConfigureAwait(false);
+    }
+
+    /// <summary>Serializes straight into the response's pipe (no intermediate buffer): the ingest path's answer.</summary>
+    private static async Task WriteAsync<T>(HttpContext context, T value, JsonTypeInfo<T> wire)
+    {
         context.Response.ContentType = "application/json";
-        var writer = new Utf8JsonWriter(context.Response.BodyWriter, JsonOutput.WriterOptions);
+        var writer = new Utf8JsonWriter(context.Response.BodyWriter, new JsonWriterOptions { Encoder = wire.Options.Encoder });
         await using (writer.ConfigureAwait(false))
         {
-            writer.WriteStartObject();
-            writer.WriteStartArray("results");
-            foreach (var result in results)
-            {
-                writer.WriteStartObject();
-                if (result.Id is null)
-                {
-                    writer.WriteNull("id");
-                }
-                else
-                {
-                    writer.WriteString("id", result.Id);
-                }
-                switch (result.Status)
-                {
-                    case ActionStatus.Accepted:
-                        writer.WriteString("status", "accepted");
-                        writer.WriteNumber("seq", result.Seq);
-                        writer.WriteNumber("partition", result.Partition);
-                        break;
-                    case ActionStatus.Duplicate:
-                        writer.WriteString("status", "duplicate");
-                        writer.WriteNumber("seq", result.Seq);
-                        writer.WriteNumber("partition", result.Partition);
-                        break;
-                    default:
-                        writer.WriteString("status", "rejected");
-                        writer.WriteString("code", result.Rejection!.Code);
-                        writer.WriteString("message", result.Rejection.Message);
-                        if (result.Rejection.Field is { } field)
-                        {
-                            writer.WriteString("field", field);
-                        }
-                        break;
-                }
-                writer.WriteEndObject();
-            }
-            writer.WriteEndArray();
-            writer.WriteEndObject();
+            JsonSerializer.Serialize(writer, value, wire);
             await writer.FlushAsync().ConfigureAwait(false);
         }
     }
@@ -289,30 +274,8 @@ internal sealed class ActionsEndpoints(IngestPipeline pipeline, ServerOptions op
                 $"No action with id '{id}' is stored.").ConfigureAwait(false);
             return;
         }
-        context.Response.ContentType = "application/json";
-        var writer = new Utf8JsonWriter(context.Response.BodyWriter, JsonOutput.WriterOptions);
-        await using (writer.ConfigureAwait(false))
-        {
-            writer.WriteStartObject();
-            writer.WriteString("id", record.Id);
-            writer.WriteString("player", record.Player);
-            writer.WriteString("type", record.Type);
-            writer.WriteString("at", Rfc3339.Format(record.AtTicks));
-            writer.WritePropertyName("data");
-            writer.WriteRawValue(record.Data, skipInputValidation: true);
-            writer.WriteNumber("seq", record.Seq);
-            writer.WriteNumber("partition", record.Partition);
-            writer.WriteString("ingested_at", Rfc3339.Format(record.IngestedAtTicks));
-            if (record.ReleaseRef != 0 && store.Releases.Find(record.ReleaseRef) is { } release)
-            {
-                writer.WriteString("release", release.Id);
-            }
-            else
-            {
-                writer.WriteNull("release");
-            }
-            writer.WriteEndObject();
-            await writer.FlushAsync().ConfigureAwait(false);
-        }
+        string? release = record.ReleaseRef != 0 && store.Releases.Find(record.ReleaseRef) is { } stored ? stored.Id : null;
+        await WriteAsync(context, new ActionResponse(record.Id, record.Player, record.Type, Rfc3339.Format(record.AtTicks), System.Text.Encoding.UTF8.GetString(record.Data), record.Seq, record.Partition,
+            Rfc3339.Format(record.IngestedAtTicks), release), ActionWire).ConfigureAwait(false);
     }
 }

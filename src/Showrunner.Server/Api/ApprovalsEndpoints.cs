@@ -1,5 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Showrunner.Contracts.Approvals;
+using Showrunner.Contracts.Wire;
 using Showrunner.Core.Actions;
 using Showrunner.Runtime.Approvals;
 using Showrunner.Server.Security;
@@ -15,6 +18,11 @@ namespace Showrunner.Server.Api;
 /// </summary>
 internal sealed class ApprovalsEndpoints(ApprovalService approvals)
 {
+    private static readonly JsonTypeInfo<ApprovalResponse> ApprovalWire = WireJson.Of(ApprovalsJson.Default.ApprovalResponse);
+    private static readonly JsonTypeInfo<ApprovalRequestedResponse> RequestedWire = WireJson.Of(ApprovalsJson.Default.ApprovalRequestedResponse);
+    private static readonly JsonTypeInfo<ApprovalDecisionResponse> DecisionWire = WireJson.Of(ApprovalsJson.Default.ApprovalDecisionResponse);
+    private static readonly JsonTypeInfo<ApprovalListResponse> ListWire = WireJson.Of(ApprovalsJson.Default.ApprovalListResponse);
+
     public const int DefaultListLimit = 50;
     public const int MaxListLimit = 500;
     public const int MaxReasonLength = 500;
@@ -38,13 +46,8 @@ internal sealed class ApprovalsEndpoints(ApprovalService approvals)
             return Problems.WriteAsync(context, StatusCodes.Status409Conflict, ProblemCodes.ApprovalLimit, "Too many pending approvals",
                 $"{max} requests are waiting for approval; decide some (GET /v1/approvals?status=pending) or let them expire, then ask again.");
         }
-        return ApiResult.Json(StatusCodes.Status202Accepted, w =>
-        {
-            w.WriteStartObject("approval");
-            WriteApproval(w, approval);
-            w.WriteEndObject();
-            w.WriteBoolean("created", status == ApprovalRequestStatus.Created);
-        }, "/v1/approvals/" + approval.Id.ToString(CultureInfo.InvariantCulture)).WriteAsync(context);
+        return ContractResults.Of(StatusCodes.Status202Accepted, new ApprovalRequestedResponse(Response(approval), status == ApprovalRequestStatus.Created), RequestedWire,
+            "/v1/approvals/" + approval.Id.ToString(CultureInfo.InvariantCulture)).WriteAsync(context);
     }
 
     public async Task ListAsync(HttpContext context)
@@ -78,25 +81,9 @@ internal sealed class ApprovalsEndpoints(ApprovalService approvals)
             }
         }
         var page = approvals.List(limit + 1, before, status);
-        await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w =>
-        {
-            w.WriteStartArray("approvals");
-            foreach (var approval in page.Take(limit))
-            {
-                w.WriteStartObject();
-                WriteApproval(w, approval);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            if (page.Count > limit)
-            {
-                w.WriteString("next", $"/v1/approvals?limit={limit}&before={page[limit - 1].Id}" + (status is null ? "" : "&status=" + status));
-            }
-            else
-            {
-                w.WriteNull("next");
-            }
-        }).ConfigureAwait(false);
+        string? next = page.Count > limit ? $"/v1/approvals?limit={limit}&before={page[limit - 1].Id}" + (status is null ? "" : "&status=" + status) : null;
+        await ContractResults.WriteAsync(context, StatusCodes.Status200OK, new ApprovalListResponse([.. page.Take(limit).Select(Response)], next), ListWire)
+            .ConfigureAwait(false);
     }
 
     public async Task GetAsync(HttpContext context, string id)
@@ -107,7 +94,7 @@ internal sealed class ApprovalsEndpoints(ApprovalService approvals)
             await NotFound(context, id).ConfigureAwait(false);
             return;
         }
-        await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w => WriteApproval(w, approval)).ConfigureAwait(false);
+        await ContractResults.WriteAsync(context, StatusCodes.Status200OK, Response(approval), ApprovalWire).ConfigureAwait(false);
     }
 
     private async Task DecideAsync(HttpContext context, string id, bool approve)
@@ -132,17 +119,12 @@ internal sealed class ApprovalsEndpoints(ApprovalService approvals)
             ? await approvals.ApproveAsync(number, principal.Actor, reason.Text, context.RequestAborted).ConfigureAwait(false)
             : await approvals.RejectAsync(number, principal.Actor, reason.Text, context.RequestAborted).ConfigureAwait(false);
         var approval = result.Approval;
-        Action<Utf8JsonWriter>? withApproval = approval is null ? null : w =>
-        {
-            w.WriteStartObject("approval");
-            WriteApproval(w, approval);
-            w.WriteEndObject();
-        };
+        Action<Utf8JsonWriter>? withApproval = approval is null ? null : ContractResults.Property("approval", Response(approval), ApprovalWire);
         switch (result.Status)
         {
             case DecisionStatus.Executed:
             case DecisionStatus.Rejected:
-                await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, withApproval!).ConfigureAwait(false);
+                await ContractResults.WriteAsync(context, StatusCodes.Status200OK, new ApprovalDecisionResponse(Response(approval!)), DecisionWire).ConfigureAwait(false);
                 return;
             case DecisionStatus.NotFound:
                 await NotFound(context, id).ConfigureAwait(false);
@@ -160,6 +142,12 @@ internal sealed class ApprovalsEndpoints(ApprovalService approvals)
             case DecisionStatus.AlreadyDecided:
                 await Problems.WriteAsync(context, StatusCodes.Status409Conflict, ProblemCodes.ApprovalDecided, "Approval request already decided",
                     $"The request is {approval!.Status}{(approval.DecidedBy is null ? "" : " (by " + approval.DecidedBy + ")")}; it can be decided only once.",
+                    extensions: withApproval).ConfigureAwait(false);
+                return;
+            case DecisionStatus.CommandUnreadable:
+                await Problems.WriteAsync(context, StatusCodes.Status409Conflict, ApprovalProblemCodes.CommandUnreadable, "Stored request unreadable",
+                    $"This server cannot read the stored request of kind '{approval!.Kind}' (written by another version, or damaged); nothing was executed. " +
+                    "Reject it and make the request again.",
                     extensions: withApproval).ConfigureAwait(false);
                 return;
             default:
@@ -227,52 +215,23 @@ internal sealed class ApprovalsEndpoints(ApprovalService approvals)
         }
     }
 
-    internal static void WriteApproval(Utf8JsonWriter w, StoredApproval approval)
-    {
-        w.WriteNumber("id", approval.Id);
-        w.WriteString("kind", approval.Kind);
-        w.WriteString("subject", approval.Subject);
-        w.WriteString("path", approval.Path);
-        w.WriteString("status", approval.Status);
-        w.WriteString("requested_by", approval.RequestedBy);
-        WriteText(w, "reason", approval.Reason);
-        w.WriteString("created_at", Rfc3339.Format(approval.CreatedAtTicks));
-        w.WriteString("expires_at", Rfc3339.Format(approval.ExpiresAtTicks));
-        WriteText(w, "decided_by", approval.DecidedBy);
-        WriteText(w, "decided_at", approval.DecidedAtTicks is { } at ? Rfc3339.Format(at) : null);
-        WriteText(w, "decision_reason", approval.DecisionReason);
-        w.WritePropertyName("request");
-        w.WriteRawValue(approval.Body);
-        if (approval.ResultStatus is { } status)
-        {
-            w.WriteNumber("result_status", status);
-        }
-        else
-        {
-            w.WriteNull("result_status");
-        }
-        w.WritePropertyName("result");
-        if (approval.Result is { } result)
-        {
-            w.WriteRawValue(result);
-        }
-        else
-        {
-            w.WriteNullValue();
-        }
-    }
-
-    private static void WriteText(Utf8JsonWriter w, string name, string? value)
-    {
-        if (value is null)
-        {
-            w.WriteNull(name);
-        }
-        else
-        {
-            w.WriteString(name, value);
-        }
-    }
+    /// <summary>An approval request as the API shows it; its stored command and result are JSON texts, written as JSON.</summary>
+    internal static ApprovalResponse Response(StoredApproval approval) => new(
+        approval.Id,
+        approval.Kind,
+        approval.Subject,
+        approval.Path,
+        approval.Status,
+        approval.RequestedBy,
+        approval.Reason,
+        Rfc3339.Format(approval.CreatedAtTicks),
+        Rfc3339.Format(approval.ExpiresAtTicks),
+        approval.DecidedBy,
+        approval.DecidedAtTicks is { } at ? Rfc3339.Format(at) : null,
+        approval.DecisionReason,
+        approval.Body,
+        approval.ResultStatus,
+        approval.Result);
 
     private static long? ParseId(string id) =>
         id.Length <= 19 && long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out long value) && value >= 1 ? value : null;
@@ -280,4 +239,11 @@ internal sealed class ApprovalsEndpoints(ApprovalService approvals)
     private static Task NotFound(HttpContext context, string id) =>
         Problems.WriteAsync(context, StatusCodes.Status404NotFound, ProblemCodes.ApprovalNotFound, "Approval request not found",
             $"There is no approval request '{id}'.");
+}
+
+/// <summary>Stable problem codes of the approval endpoints (kept here, next to the only endpoints that use them).</summary>
+internal static class ApprovalProblemCodes
+{
+    /// <summary>409: the stored command of a typed kind cannot be read by this version's contract; nothing was decided.</summary>
+    public const string CommandUnreadable = "approval_command_unreadable";
 }

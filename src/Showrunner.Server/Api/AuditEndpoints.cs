@@ -1,5 +1,7 @@
 using System.Globalization;
-using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Showrunner.Contracts.Audit;
+using Showrunner.Contracts.Wire;
 using Showrunner.Core.Actions;
 using Showrunner.Core.Audit;
 using Showrunner.Runtime.Audit;
@@ -17,6 +19,9 @@ namespace Showrunner.Server.Api;
 /// </summary>
 internal sealed class AuditEndpoints(IActionStore store, AuditTrail audit)
 {
+    private static readonly JsonTypeInfo<AuditHeadResponse> HeadWire = WireJson.Of(AuditJson.Default.AuditHeadResponse);
+    private static readonly JsonTypeInfo<AuditListResponse> ListWire = WireJson.Of(AuditJson.Default.AuditListResponse);
+
     public const int DefaultListLimit = 50;
     public const int MaxListLimit = 500;
 
@@ -30,7 +35,7 @@ internal sealed class AuditEndpoints(IActionStore store, AuditTrail audit)
     public async Task HeadAsync(HttpContext context)
     {
         var (seq, hash) = audit.Head();
-        await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w => WriteHead(w, seq, hash)).ConfigureAwait(false);
+        await ContractResults.WriteAsync(context, StatusCodes.Status200OK, new AuditHeadResponse(seq, Convert.ToHexStringLower(hash)), HeadWire).ConfigureAwait(false);
     }
 
     public async Task ListAsync(HttpContext context)
@@ -81,70 +86,34 @@ internal sealed class AuditEndpoints(IActionStore store, AuditTrail audit)
         // One more than asked tells whether there is a next page.
         var page = store.Audit.Query(new AuditQuery(limit + 1, after, before, filters.GetValueOrDefault("action"), filters.GetValueOrDefault("actor"),
             filters.GetValueOrDefault("target")));
-        await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w =>
+        string? next = null;
+        if (page.Count > limit)
         {
-            w.WriteStartObject("head");
-            WriteHead(w, headSeq, headHash);
-            w.WriteEndObject();
-            w.WriteString("order", after is null ? "newest_first" : "oldest_first");
-            w.WriteStartArray("entries");
-            foreach (var entry in page.Take(limit))
+            long last = page[limit - 1].Seq;
+            var parts = new List<string> { "limit=" + limit.ToString(CultureInfo.InvariantCulture) };
+            parts.Add(after is null ? "before=" + last.ToString(CultureInfo.InvariantCulture) : "after=" + last.ToString(CultureInfo.InvariantCulture));
+            if (after is not null && before is { } bound)
             {
-                w.WriteStartObject();
-                WriteEntry(w, entry);
-                w.WriteEndObject();
+                parts.Add("before=" + bound.ToString(CultureInfo.InvariantCulture));
             }
-            w.WriteEndArray();
-            if (page.Count > limit)
-            {
-                long last = page[limit - 1].Seq;
-                var next = new List<string> { "limit=" + limit.ToString(CultureInfo.InvariantCulture) };
-                next.Add(after is null ? "before=" + last.ToString(CultureInfo.InvariantCulture) : "after=" + last.ToString(CultureInfo.InvariantCulture));
-                if (after is not null && before is { } bound)
-                {
-                    next.Add("before=" + bound.ToString(CultureInfo.InvariantCulture));
-                }
-                next.AddRange(filters.Select(f => f.Key + "=" + Uri.EscapeDataString(f.Value)));
-                w.WriteString("next", "/v1/audit?" + string.Join('&', next));
-            }
-            else
-            {
-                w.WriteNull("next");
-            }
-        }).ConfigureAwait(false);
+            parts.AddRange(filters.Select(f => f.Key + "=" + Uri.EscapeDataString(f.Value)));
+            next = "/v1/audit?" + string.Join('&', parts);
+        }
+        await ContractResults.WriteAsync(context, StatusCodes.Status200OK, new AuditListResponse(new AuditHeadResponse(headSeq, Convert.ToHexStringLower(headHash)),
+            after is null ? "newest_first" : "oldest_first", [.. page.Take(limit).Select(Entry)], next), ListWire).ConfigureAwait(false);
     }
 
-    private static void WriteHead(Utf8JsonWriter w, long seq, byte[] hash)
-    {
-        w.WriteNumber("seq", seq);
-        w.WriteString("hash", Convert.ToHexStringLower(hash));
-    }
-
-    private static void WriteEntry(Utf8JsonWriter w, StoredAuditEntry entry)
-    {
-        w.WriteNumber("seq", entry.Seq);
-        w.WriteString("at", Rfc3339.Format(entry.AtTicks));
-        w.WriteString("actor", entry.Actor);
-        w.WriteString("action", entry.Action);
-        w.WriteString("target", entry.Target);
-        WriteText(w, "before", entry.Before);
-        WriteText(w, "after", entry.After);
-        WriteText(w, "reason", entry.Reason);
+    private static AuditEntryResponse Entry(StoredAuditEntry entry) => new(
+        entry.Seq,
+        Rfc3339.Format(entry.AtTicks),
+        entry.Actor,
+        entry.Action,
+        entry.Target,
+        entry.Before,
+        entry.After,
+        entry.Reason,
         // The JSON object as text: exactly what was hashed.
-        WriteText(w, "details", entry.Details);
-        w.WriteString("prev_hash", Convert.ToHexStringLower(entry.PrevHash));
-        w.WriteString("hash", Convert.ToHexStringLower(entry.Hash));
-    }
-
-    private static void WriteText(Utf8JsonWriter w, string name, string? value)
-    {
-        if (value is null)
-        {
-            w.WriteNull(name);
-        }
-        else
-        {
-            w.WriteString(name, value);
-        }
-    }
+        entry.Details,
+        Convert.ToHexStringLower(entry.PrevHash),
+        Convert.ToHexStringLower(entry.Hash));
 }

@@ -1,5 +1,7 @@
 using System.Globalization;
-using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Showrunner.Contracts.Events;
+using Showrunner.Contracts.Wire;
 using Showrunner.Core.Actions;
 using Showrunner.Core.LiveEvents;
 using Showrunner.Core.Rules.Model;
@@ -15,6 +17,10 @@ namespace Showrunner.Server.Api;
 /// </summary>
 internal sealed class EventsEndpoints(LifecycleCoordinator coordinator, IngestPipeline pipeline, TimeProvider time, Runtime.Audit.AuditTrail audit)
 {
+    private static readonly JsonTypeInfo<EventListResponse> ListWire = WireJson.Of(EventsJson.Default.EventListResponse);
+    private static readonly JsonTypeInfo<EventResponse> EventWire = WireJson.Of(EventsJson.Default.EventResponse);
+    private static readonly JsonTypeInfo<RunOperationResponse> OperationWire = WireJson.Of(EventsJson.Default.RunOperationResponse);
+
     /// <summary>Most runs listed per event (the most recent ones, plus the next scheduled one).</summary>
     public const int MaxRunsListed = 100;
     public const int DefaultRunsInList = 3;
@@ -39,26 +45,8 @@ internal sealed class EventsEndpoints(LifecycleCoordinator coordinator, IngestPi
         }
         var release = pipeline.ActiveRelease;
         var now = time.GetUtcNow();
-        await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w =>
-        {
-            if (release is null)
-            {
-                w.WriteNull("release");
-            }
-            else
-            {
-                w.WriteString("release", release.Id);
-            }
-            w.WriteString("now", Rfc3339.Format(now.UtcTicks));
-            w.WriteStartArray("events");
-            foreach (var definition in release?.Loaded.Bundle.Release.Events ?? [])
-            {
-                w.WriteStartObject();
-                WriteEvent(w, definition, now, runs, transitions: false);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-        }).ConfigureAwait(false);
+        await ContractResults.WriteAsync(context, StatusCodes.Status200OK, new EventListResponse(release?.Id, Rfc3339.Format(now.UtcTicks),
+            [.. (release?.Loaded.Bundle.Release.Events ?? []).Select(definition => Event(definition, now, runs, transitions: false))]), ListWire).ConfigureAwait(false);
     }
 
     public async Task GetAsync(HttpContext context, string id)
@@ -70,7 +58,7 @@ internal sealed class EventsEndpoints(LifecycleCoordinator coordinator, IngestPi
             return;
         }
         var now = time.GetUtcNow();
-        await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w => WriteEvent(w, definition, now, MaxRunsListed, transitions: true)).ConfigureAwait(false);
+        await ContractResults.WriteAsync(context, StatusCodes.Status200OK, Event(definition, now, MaxRunsListed, transitions: true), EventWire).ConfigureAwait(false);
     }
 
     public async Task OperateAsync(HttpContext context, string id, string run, string operation)
@@ -105,11 +93,9 @@ internal sealed class EventsEndpoints(LifecycleCoordinator coordinator, IngestPi
             result.Recorded.Count > 0 ? result.Recorded[0].From : null, result.Recorded.Count > 0 ? result.Recorded[^1].To : null, null,
             Runtime.Audit.AuditDetails.Of(w => w.WriteNumber("run", index)))).ConfigureAwait(false);
         var definition = Find(id)!;
-        await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w =>
-        {
-            w.WriteString("event", id);
-            WriteRun(w, definition, EventRuns.Run(definition.Schedule, index)!.Value, coordinator.RecordedFor(id), transitions: true);
-        }).ConfigureAwait(false);
+        var after = Run(definition, EventRuns.Run(definition.Schedule, index)!.Value, coordinator.RecordedFor(id), transitions: true);
+        await ContractResults.WriteAsync(context, StatusCodes.Status200OK, new RunOperationResponse(id, after.Run, after.Start, after.End, after.GraceEnd, after.Phase,
+            after.PhaseSince, after.Transitions!), OperationWire).ConfigureAwait(false);
     }
 
     private static string Explain(string error, string operation, long run) => error switch
@@ -127,66 +113,29 @@ internal sealed class EventsEndpoints(LifecycleCoordinator coordinator, IngestPi
         Problems.WriteAsync(context, StatusCodes.Status404NotFound, ProblemCodes.EventNotFound, "Event not found",
             $"The active release has no event '{id}'.");
 
-    private void WriteEvent(Utf8JsonWriter w, EventDefinition definition, DateTimeOffset now, int runs, bool transitions)
+    private EventResponse Event(EventDefinition definition, DateTimeOffset now, int runs, bool transitions)
     {
-        w.WriteString("id", definition.Id);
-        w.WriteString("title", definition.Title);
         var schedule = definition.Schedule;
-        w.WriteString("start", Rfc3339.Format(schedule.Start.UtcTicks));
-        w.WriteString("duration", schedule.Duration.ToString("c", CultureInfo.InvariantCulture));
-        if (schedule.Every is { } every)
-        {
-            w.WriteString("every", every.ToString("c", CultureInfo.InvariantCulture));
-        }
-        else
-        {
-            w.WriteNull("every");
-        }
-        w.WriteString("grace", schedule.Grace.ToString("c", CultureInfo.InvariantCulture));
         var recorded = coordinator.RecordedFor(definition.Id);
         var visible = EventRuns.Visible(schedule, now).ToList();
-        w.WriteNumber("runs_total", visible.Count);
-        w.WriteStartArray("runs");
+        var listed = new List<RunResponse>();
         // The most recent runs first.
         for (int i = visible.Count - 1; i >= Math.Max(0, visible.Count - runs); i--)
         {
-            w.WriteStartObject();
-            WriteRun(w, definition, visible[i], recorded, transitions);
-            w.WriteEndObject();
+            listed.Add(Run(definition, visible[i], recorded, transitions));
         }
-        w.WriteEndArray();
+        return new EventResponse(definition.Id, definition.Title, Rfc3339.Format(schedule.Start.UtcTicks), schedule.Duration.ToString("c", CultureInfo.InvariantCulture),
+            schedule.Every?.ToString("c", CultureInfo.InvariantCulture), schedule.Grace.ToString("c", CultureInfo.InvariantCulture), visible.Count, listed);
     }
 
-    private static void WriteRun(Utf8JsonWriter w, EventDefinition definition, EventRun run, IReadOnlyList<RunTransition> recorded, bool transitions)
+    private static RunResponse Run(EventDefinition definition, EventRun run, IReadOnlyList<RunTransition> recorded, bool transitions)
     {
         var mine = recorded.Where(t => t.Run == run.Index).OrderBy(t => t.Sequence).ToList();
-        w.WriteNumber("run", run.Index);
-        w.WriteString("start", Rfc3339.Format(run.Start.UtcTicks));
-        w.WriteString("end", Rfc3339.Format(run.End.UtcTicks));
-        w.WriteString("grace_end", Rfc3339.Format(run.GraceEnd.UtcTicks));
-        w.WriteString("phase", LifecycleCoordinator.Name(Transitions.RecordedPhase(definition, run.Index, mine)));
-        if (mine.Count == 0)
-        {
-            w.WriteNull("phase_since");
-        }
-        else
-        {
-            w.WriteString("phase_since", Rfc3339.Format(mine[^1].At.UtcTicks));
-        }
-        if (!transitions)
-        {
-            return;
-        }
-        w.WriteStartArray("transitions");
-        foreach (var transition in mine)
-        {
-            w.WriteStartObject();
-            w.WriteString("from", LifecycleCoordinator.Name(transition.From));
-            w.WriteString("to", LifecycleCoordinator.Name(transition.To));
-            w.WriteString("at", Rfc3339.Format(transition.At.UtcTicks));
-            w.WriteString("cause", transition.Cause.ToString().ToLowerInvariant());
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
+        return new RunResponse(run.Index, Rfc3339.Format(run.Start.UtcTicks), Rfc3339.Format(run.End.UtcTicks), Rfc3339.Format(run.GraceEnd.UtcTicks),
+            LifecycleCoordinator.Name(Transitions.RecordedPhase(definition, run.Index, mine)), mine.Count == 0 ? null : Rfc3339.Format(mine[^1].At.UtcTicks),
+            transitions
+                ? [.. mine.Select(t => new TransitionResponse(LifecycleCoordinator.Name(t.From), LifecycleCoordinator.Name(t.To), Rfc3339.Format(t.At.UtcTicks),
+                    t.Cause.ToString().ToLowerInvariant()))]
+                : null);
     }
 }

@@ -1,10 +1,8 @@
 using System.Text.Json;
+using Showrunner.Contracts.Grants;
 using Showrunner.Core.Ledger;
-using Showrunner.Core.LiveEvents;
 using Showrunner.Runtime.Approvals;
-using Showrunner.Runtime.Audit;
-using Showrunner.Runtime.Ingest;
-using Showrunner.Runtime.Ledger;
+using Showrunner.Runtime.Grants;
 using Showrunner.Server.Security;
 using Showrunner.Storage;
 
@@ -12,25 +10,19 @@ namespace Showrunner.Server.Api;
 
 /// <summary>
 /// Operator grants (<c>POST /v1/grants</c>) and corrections of earlier grants
-/// (<c>POST /v1/rewards/{grant_id}/corrections</c>): new ledger entries with author and reason,
-/// never edits. Idempotent by the operator's request id: the same request again returns the same
-/// grant; the same request id with other content is refused. docs/api.md, "Operator grants".
+/// (<c>POST /v1/rewards/{grant_id}/corrections</c>) over HTTP: the body becomes a typed command for
+/// <see cref="GrantService"/>, whose result becomes the answer. docs/api.md, "Operator grants".
 /// </summary>
 /// <remarks>
-/// The author of the entry is the caller's actor (<see cref="Actors"/>), never free text. With
-/// the two-person rule on (<c>Showrunner:Approvals:Grants</c>), a request is checked, stored as an
-/// approval request and answered 202; it is executed (author: the requester) when a second person
-/// approves it (<see cref="ApprovalsEndpoints"/>).
+/// The author of the entry is the caller's actor (<see cref="Actors"/>), never free text: a body's
+/// <c>author</c> may only name the caller. With the two-person rule on, the service stores the command
+/// as an approval request (answered 202); an approval executes it through the service (registered here
+/// with <see cref="ApprovalService"/>), and its result is kept with the approval as this endpoint would
+/// have answered it.
 /// </remarks>
-internal sealed class GrantsEndpoints(IActionStore store, IngestPipeline pipeline, AuditTrail audit, ApprovalService approvals, LedgerIntegrity integrity)
+internal sealed class GrantsEndpoints(GrantService grants, IActionStore store)
 {
     public const int MaxBodyBytes = 16 * 1024;
-    /// <summary>Largest amount one line of a manual grant or correction may carry (either sign).</summary>
-    public const long MaxAmount = 1_000_000_000_000;
-    public const string ManualRule = "manual";
-    public const string ManualEvent = "manual";
-    public const string GrantKind = "grant.create";
-    public const string CorrectionKind = "grant.correct";
 
     public static void Map(WebApplication app)
     {
@@ -38,270 +30,91 @@ internal sealed class GrantsEndpoints(IActionStore store, IngestPipeline pipelin
         app.MapPost("/v1/grants", endpoints.GrantAsync).Allow(Access.Operator);
         app.MapPost("/v1/rewards/{grantId}/corrections", endpoints.CorrectAsync).Allow(Access.Operator);
         var approvals = app.Services.GetRequiredService<ApprovalService>();
-        approvals.Register(GrantKind, endpoints.ExecuteApprovedAsync);
-        approvals.Register(CorrectionKind, endpoints.ExecuteApprovedAsync);
+        approvals.Register(GrantService.GrantKind, GrantCommandContract.Wire, endpoints.ExecuteApprovedAsync(GrantService.GrantKind));
+        approvals.Register(GrantService.CorrectionKind, GrantCommandContract.Wire, endpoints.ExecuteApprovedAsync(GrantService.CorrectionKind));
     }
 
+    /// <summary>A request body as read: the command's fields, and the <c>author</c> the caller may give (only themselves).</summary>
     private sealed record Request(string RequestId, string? Author, string Reason, string? Player, string? Event, long Run, List<RewardLine> Rewards);
 
     public async Task GrantAsync(HttpContext context)
     {
-        if (await ReadAsync(context, correction: false).ConfigureAwait(false) is not { } request)
+        if (await ReadAsync(context, correction: false).ConfigureAwait(false) is not { } request || !await CheckAuthorAsync(context, request).ConfigureAwait(false))
         {
             return;
         }
-        var cause = new GrantCause(request.Event ?? ManualEvent, request.Run, request.Player!, ManualRule, CauseKind.Operator, request.RequestId);
-        await DecideAsync(context, GrantKind, cause, null, request).ConfigureAwait(false);
+        string path = context.Request.Path.Value ?? "";
+        var command = new ManualGrantCommand(request.RequestId, request.Reason, request.Player!, request.Event, request.Run, request.Rewards);
+        var result = await grants.RequestGrantAsync(command, Actors.Of(context).Actor, path, context.RequestAborted).ConfigureAwait(false);
+        await WriteAsync(context, result, path).ConfigureAwait(false);
     }
 
     public async Task CorrectAsync(HttpContext context, string grantId)
     {
-        if (LedgerReader.ParseGrantId(grantId) is not { } id)
+        string path = context.Request.Path.Value ?? "";
+        // The grant is looked up before the body is read: an unknown or damaged grant is the answer whatever the body says.
+        if (grants.CheckCorrectable(grantId) is { } refusal)
         {
-            await Problems.WriteAsync(context, StatusCodes.Status400BadRequest, ProblemCodes.InvalidGrantId, "Invalid grant id",
-                "A grant id is 64 hexadecimal characters (a SHA-256).").ConfigureAwait(false);
+            await Answer(new GrantResult(GrantStatus.Refused, Refusal: refusal), path).WriteAsync(context).ConfigureAwait(false);
             return;
         }
-        if (store.Ledger.FindGrant(id) is not { } original)
-        {
-            await Problems.WriteAsync(context, StatusCodes.Status404NotFound, ProblemCodes.GrantNotFound, "Grant not found",
-                $"The ledger has no grant {grantId} to correct.").ConfigureAwait(false);
-            return;
-        }
-        // The correction goes to the player, event and run the original's checked bytes name, never to what a column says.
-        var checkedOriginal = integrity.Check(original);
-        if (checkedOriginal.Entry is not { } entry)
-        {
-            await LedgerDamageProblem.WriteAsync(context, checkedOriginal.Damage!).ConfigureAwait(false);
-            return;
-        }
-        if (await ReadAsync(context, correction: true).ConfigureAwait(false) is not { } request)
+        if (await ReadAsync(context, correction: true).ConfigureAwait(false) is not { } request || !await CheckAuthorAsync(context, request).ConfigureAwait(false))
         {
             return;
         }
-        await DecideAsync(context, CorrectionKind, CorrectionCause(entry, id, request.RequestId), Convert.ToHexStringLower(id), request).ConfigureAwait(false);
+        var command = new GrantCorrectionCommand(grantId, request.RequestId, request.Reason, request.Rewards, request.Run);
+        var result = await grants.RequestCorrectionAsync(command, Actors.Of(context).Actor, path, context.RequestAborted).ConfigureAwait(false);
+        await WriteAsync(context, result, path).ConfigureAwait(false);
     }
 
-    private static GrantCause CorrectionCause(GrantEntry original, byte[] id, string requestId) =>
-        new(original.EventId, original.Run, original.Player, "correction:" + Convert.ToHexStringLower(id), CauseKind.Correction, requestId);
-
-    /// <summary>Executes the request now, or (two-person rule) stores it for approval and answers 202.</summary>
-    private async Task DecideAsync(HttpContext context, string kind, GrantCause cause, string? corrects, Request request)
+    private static async Task<bool> CheckAuthorAsync(HttpContext context, Request request)
     {
         var actor = Actors.Of(context).Actor;
-        string path = context.Request.Path.Value ?? "";
         if (request.Author is not null && request.Author != actor)
         {
             await Invalid(context, "author", $"author is the caller ({actor}) and may be left out; it cannot name anyone else.").ConfigureAwait(false);
-            return;
+            return false;
         }
-        request = request with { Author = actor };
-        if (!approvals.Options.GrantsNeedApproval)
-        {
-            var result = await AppendAsync(cause, request, new Acting(actor), path).ConfigureAwait(false);
-            await result.WriteAsync(context).ConfigureAwait(false);
-            return;
-        }
-        // Checked now so that a request that cannot be granted never waits for a second person,
-        // and again when it is executed (the active release may have changed by then).
-        if (CheckRewards(request, path) is { } refused)
-        {
-            await refused.WriteAsync(context).ConfigureAwait(false);
-            return;
-        }
-        if (store.Ledger.FindGrant(Convert.FromHexString(cause.GrantId)) is { } row)
-        {
-            // Already granted (this request, approved earlier): answered as a repeat, nothing to approve.
-            var answer = await Answer(cause, row, request, GrantOutcome.Existing, new Acting(actor), path).ConfigureAwait(false);
-            await answer.WriteAsync(context).ConfigureAwait(false);
-            return;
-        }
-        string body = Canonical(request, corrects);
-        if (approvals.FindPending(kind, cause.GrantId).FirstOrDefault(p => p.Body != body || p.RequestedBy != actor) is { } other)
-        {
-            await Problems.WriteAsync(context, StatusCodes.Status409Conflict, ProblemCodes.GrantConflict, "Request id reused",
-                $"Request id '{request.RequestId}' is already waiting for approval (approval {other.Id}) with other content or from another person; use a new request id.",
-                extensions: w => w.WriteNumber("approval", other.Id)).ConfigureAwait(false);
-            return;
-        }
-        var (status, approval) = await approvals.RequestAsync(kind, cause.GrantId, path, body, actor, request.Reason, context.RequestAborted).ConfigureAwait(false);
-        await ApprovalsEndpoints.WriteRequestedAsync(context, status, approval).ConfigureAwait(false);
+        return true;
     }
 
-    /// <summary>The executor of approved grants and corrections: the stored request, checked again, on behalf of its requester.</summary>
-    private async Task<ApprovalOutcome> ExecuteApprovedAsync(ApprovalExecution execution, CancellationToken cancellationToken)
+    private static Task WriteAsync(HttpContext context, GrantResult result, string path) => result.Status == GrantStatus.AwaitingApproval
+        ? ApprovalsEndpoints.WriteRequestedAsync(context, result.ApprovalStatus!.Value, result.Approval)
+        : Answer(result, path).WriteAsync(context);
+
+    /// <summary>The executor of approved grants and corrections of <paramref name="kind"/>: the stored command through the service.</summary>
+    private ApprovalCommandHandler<GrantApprovalCommand> ExecuteApprovedAsync(string kind) => async (command, execution, _) =>
     {
         string path = store.Approvals.Find(execution.ApprovalId)?.Path ?? "";
-        bool correction = execution.Kind == CorrectionKind;
-        var (request, corrects, problem) = Parse(System.Text.Encoding.UTF8.GetBytes(execution.Body), correction, path);
-        ApiResult result;
-        if (request is null)
-        {
-            result = problem!;
-        }
-        else
-        {
-            request = request with { Author = execution.RequestedBy };
-            var acting = new Acting(execution.RequestedBy, execution.ApprovalId, execution.ApprovedBy);
-            if (!correction)
-            {
-                var cause = new GrantCause(request.Event ?? ManualEvent, request.Run, request.Player!, ManualRule, CauseKind.Operator, request.RequestId);
-                result = await AppendAsync(cause, request, acting, path).ConfigureAwait(false);
-            }
-            else if (corrects is null || LedgerReader.ParseGrantId(corrects) is not { } id || store.Ledger.FindGrant(id) is not { } original)
-            {
-                result = Problems.Of(path, StatusCodes.Status404NotFound, ProblemCodes.GrantNotFound, "Grant not found",
-                    $"The ledger has no grant {corrects} to correct.");
-            }
-            else
-            {
-                var checkedOriginal = integrity.Check(original);
-                result = checkedOriginal.Entry is { } entry
-                    ? await AppendAsync(CorrectionCause(entry, id, request.RequestId), request, acting, path).ConfigureAwait(false)
-                    : LedgerDamageProblem.Of(path, checkedOriginal.Damage!);
-            }
-        }
+        var result = Answer(await grants.ExecuteApprovedAsync(kind, command, execution).ConfigureAwait(false), path);
         return new ApprovalOutcome(result.Status, result.Text);
-    }
+    };
 
-    private ApiResult? CheckRewards(Request request, string path)
+    /// <summary>The HTTP answer of a grant result (never one awaiting approval): the grant, or its problem.</summary>
+    private static ApiResult Answer(GrantResult result, string path)
     {
-        var release = pipeline.ActiveRelease;
-        if (release is null)
+        switch (result.Status)
         {
-            return Problems.Of(path, StatusCodes.Status409Conflict, ProblemCodes.NoActiveRelease, "No active release",
-                "A grant records the release in force; activate one first.");
+            case GrantStatus.Created:
+                return ContractResults.Of(StatusCodes.Status201Created, GrantResponses.Full(result.Entry!, result.Delivery, "created"), GrantResponses.Wire,
+                    "/v1/rewards/" + result.Entry!.GrantId);
+            case GrantStatus.Existing:
+                return ContractResults.Of(StatusCodes.Status200OK, GrantResponses.Full(result.Entry!, result.Delivery, "existing"), GrantResponses.Wire);
         }
-        var definition = release.Loaded.Bundle.Release;
-        foreach (var line in request.Rewards)
+        var refusal = result.Refusal!;
+        return refusal.Code switch
         {
-            if (!definition.Currencies.Contains(line.Name) && !definition.Items.Contains(line.Name))
-            {
-                return InvalidResult(path, "rewards", $"'{line.Name}' is not a currency or item of the active release.");
-            }
-            if (definition.Bounds.MaxPerGrant.TryGetValue(line.Name, out long cap) && Math.Abs(line.Amount) > cap)
-            {
-                return InvalidResult(path, "rewards", $"{line.Amount} {line.Name} exceeds the release's safety bound of {cap} per grant.");
-            }
-        }
-        return null;
+            GrantRefusalCode.InvalidRequest => InvalidResult(path, refusal.Field!, refusal.Detail),
+            GrantRefusalCode.InvalidGrantId => Problems.Of(path, StatusCodes.Status400BadRequest, ProblemCodes.InvalidGrantId, "Invalid grant id", refusal.Detail),
+            GrantRefusalCode.NoActiveRelease => Problems.Of(path, StatusCodes.Status409Conflict, ProblemCodes.NoActiveRelease, "No active release", refusal.Detail),
+            GrantRefusalCode.GrantNotFound => Problems.Of(path, StatusCodes.Status404NotFound, ProblemCodes.GrantNotFound, "Grant not found", refusal.Detail),
+            GrantRefusalCode.Conflict => Problems.Of(path, StatusCodes.Status409Conflict, ProblemCodes.GrantConflict, "Request id reused", refusal.Detail,
+                extensions: refusal.PendingApproval is { } approval ? w => w.WriteNumber("approval", approval) : null),
+            GrantRefusalCode.InProgress => Problems.Of(path, StatusCodes.Status409Conflict, ProblemCodes.GrantInProgress, "Grant in progress", refusal.Detail,
+                retryAfter: TimeSpan.FromSeconds(1)),
+            _ => LedgerDamageProblem.Of(path, refusal.Damage!),
+        };
     }
-
-    private async Task<ApiResult> AppendAsync(GrantCause cause, Request request, Acting acting, string path)
-    {
-        if (CheckRewards(request, path) is { } refused)
-        {
-            return refused;
-        }
-        var release = pipeline.ActiveRelease!;
-        var pending = new PendingGrant(cause, request.Rewards, release.Id, pipeline.StampNow, Author: request.Author, Reason: request.Reason);
-        int partition = pipeline.Router.PartitionOf(cause.Player);
-        // Decided on the partition's executor: its single writer sees every grant of this partition
-        // not yet committed, so two concurrent deliveries of one request never both append.
-        var (outcome, rowBefore) = await pipeline.OnPartitionAsync(partition, p =>
-        {
-            if (!p.ManualGrants.Add(cause.GrantId) || store.Ledger.FindGrant(Convert.FromHexString(cause.GrantId)) is not null)
-            {
-                return ((GrantOutcome.Existing, store.Ledger.FindGrant(Convert.FromHexString(cause.GrantId))), (IReadOnlyList<PendingGrant>)[]);
-            }
-            return ((GrantOutcome.Created, (LedgerRow?)null), [pending]);
-        }).ConfigureAwait(false);
-        var row = rowBefore ?? store.Ledger.FindGrant(Convert.FromHexString(cause.GrantId));
-        if (row is null)
-        {
-            // The same request is being committed by a concurrent call right now.
-            return Problems.Of(path, StatusCodes.Status409Conflict, ProblemCodes.GrantInProgress, "Grant in progress",
-                "The same request is being granted by a concurrent call; retry to read its result.", retryAfter: TimeSpan.FromSeconds(1));
-        }
-        return await Answer(cause, row, request, outcome, acting, path).ConfigureAwait(false);
-    }
-
-    /// <summary>
-    /// The answer for a grant created now or found (a repeat of the request). A repeat of the same
-    /// request also makes sure the grant's audit entry exists: if the server stopped after the
-    /// grant committed and before its entry did, the repeat — which tells its caller the grant was
-    /// made — writes the entry, marked <c>recovered</c> (written by a repeat of the request).
-    /// </summary>
-    private async Task<ApiResult> Answer(GrantCause cause, LedgerRow row, Request request, GrantOutcome outcome, Acting acting, string path)
-    {
-        var checkedRow = integrity.Check(row);
-        if (checkedRow.Entry is not { } entry)
-        {
-            return LedgerDamageProblem.Of(path, checkedRow.Damage!);
-        }
-        if (outcome == GrantOutcome.Existing && !SameGrant(entry, request))
-        {
-            return Problems.Of(path, StatusCodes.Status409Conflict, ProblemCodes.GrantConflict, "Request id reused",
-                $"Request id '{request.RequestId}' already granted something else; use a new request id.");
-        }
-        bool correction = cause.Kind == CauseKind.Correction;
-        string? corrected = correction ? cause.Rule["correction:".Length..] : null;
-        var record = new AuditRecord(acting.Actor, correction ? "grant.correct" : "grant.create", corrected ?? cause.GrantId, corrected, cause.GrantId,
-            request.Reason, AuditDetails.Of(w =>
-            {
-                w.WriteString("grant_id", cause.GrantId);
-                w.WriteString("request_id", request.RequestId);
-                w.WriteString("player", cause.Player);
-                w.WriteString("event", cause.EventId);
-                w.WriteNumber("run", cause.Run);
-                w.WriteStartObject("rewards");
-                foreach (var line in request.Rewards)
-                {
-                    w.WriteNumber(line.Name, line.Amount);
-                }
-                w.WriteEndObject();
-                acting.WriteApproval(w);
-                if (outcome == GrantOutcome.Existing)
-                {
-                    w.WriteBoolean("recovered", true);
-                }
-            }));
-        // Once for both: a repeat racing the call that created the grant (after its commit, before
-        // its entry) must not record it a second time.
-        await audit.RecordOnceAsync(record, e => e.After == cause.GrantId).ConfigureAwait(false);
-        string grantId = Convert.ToHexStringLower(row.GrantId);
-        var delivery = await store.Outbox.GetAsync(grantId, CancellationToken.None).ConfigureAwait(false);
-        return ApiResult.Json(outcome == GrantOutcome.Created ? StatusCodes.Status201Created : StatusCodes.Status200OK, w =>
-        {
-            w.WriteString("status", outcome == GrantOutcome.Created ? "created" : "existing");
-            PlayersEndpoints.WriteGrantBody(w, entry, full: true, delivery);
-        }, outcome == GrantOutcome.Created ? "/v1/rewards/" + grantId : null);
-    }
-
-    private enum GrantOutcome
-    {
-        Created,
-        Existing,
-    }
-
-    private static bool SameGrant(GrantEntry entry, Request request) =>
-        entry.Rewards.SequenceEqual(request.Rewards) && entry.Reason == request.Reason && entry.Author == request.Author;
-
-    /// <summary>The request as an approval stores it: compact JSON that <see cref="Parse"/> reads back to the same request (author aside: the requester).</summary>
-    private static string Canonical(Request request, string? corrects) => AuditDetails.Of(w =>
-    {
-        if (corrects is not null)
-        {
-            w.WriteString("corrects", corrects);
-        }
-        w.WriteString("request_id", request.RequestId);
-        if (request.Player is not null)
-        {
-            w.WriteString("player", request.Player);
-        }
-        if (request.Event is not null)
-        {
-            w.WriteString("event", request.Event);
-        }
-        w.WriteNumber("run", request.Run);
-        w.WriteStartObject("rewards");
-        foreach (var line in request.Rewards)
-        {
-            w.WriteNumber(line.Name, line.Amount);
-        }
-        w.WriteEndObject();
-        w.WriteString("reason", request.Reason);
-    });
 
     /// <summary>Reads and checks the body; on any problem writes a 400 naming the field and returns null.</summary>
     private static async Task<Request?> ReadAsync(HttpContext context, bool correction)
@@ -317,7 +130,7 @@ internal sealed class GrantsEndpoints(IActionStore store, IngestPipeline pipelin
         {
             return null;
         }
-        var (request, _, problem) = Parse(body, correction, context.Request.Path.Value ?? "");
+        var (request, problem) = Parse(body, correction, context.Request.Path.Value ?? "");
         if (problem is not null)
         {
             await problem.WriteAsync(context).ConfigureAwait(false);
@@ -325,8 +138,12 @@ internal sealed class GrantsEndpoints(IActionStore store, IngestPipeline pipelin
         return request;
     }
 
-    /// <summary>Parses and checks a request body (as sent, or as an approval stored it); <c>corrects</c> is only in stored bodies.</summary>
-    private static (Request? Request, string? Corrects, ApiResult? Problem) Parse(byte[] body, bool correction, string path)
+    /// <summary>
+    /// Parses and checks a request body with <see cref="GrantRequestRules"/>' sentences, in their order. Kept by
+    /// hand (not a contract record): a field of the wrong JSON kind is reported as that field's rule
+    /// (e.g. a numeric <c>request_id</c> is "request_id is required: …"), as the API always answered.
+    /// </summary>
+    private static (Request? Request, ApiResult? Problem) Parse(byte[] body, bool correction, string path)
     {
         JsonDocument document;
         try
@@ -335,12 +152,12 @@ internal sealed class GrantsEndpoints(IActionStore store, IngestPipeline pipelin
         }
         catch (JsonException exception)
         {
-            return (null, null, Problems.Of(path, StatusCodes.Status400BadRequest, ProblemCodes.InvalidJson, "Invalid JSON", exception.Message));
+            return (null, Problems.Of(path, StatusCodes.Status400BadRequest, ProblemCodes.InvalidJson, "Invalid JSON", exception.Message));
         }
         using (document)
         {
             var root = document.RootElement;
-            (Request?, string?, ApiResult?) Refuse(string field, string detail) => (null, null, InvalidResult(path, field, detail));
+            (Request?, ApiResult?) Refuse(string field, string detail) => (null, InvalidResult(path, field, detail));
             if (root.ValueKind != JsonValueKind.Object)
             {
                 return Refuse("body", "The body is a JSON object.");
@@ -354,52 +171,52 @@ internal sealed class GrantsEndpoints(IActionStore store, IngestPipeline pipelin
                 ("event", eventId, false, GrantEntry.IdentifierLengthMax),
             })
             {
-                if (value is null ? required : value.Length == 0 || value.Length > max || value.Any(char.IsControl))
+                if (GrantRequestRules.Text(field, value, required, max) is { } problem)
                 {
-                    return Refuse(field, $"{field} is {(required ? "required: " : "")}a string of 1 to {max} characters without control characters.");
+                    return Refuse(field, problem);
                 }
             }
             // Labels that become part of the grant id, the ledger entry and the audit log: a documented charset.
             foreach (var (field, value) in new[] { ("request_id", requestId), ("event", eventId) })
             {
-                if (value is not null && !Labels.IsValid(value))
+                if (GrantRequestRules.Label(field, value) is { } problem)
                 {
-                    return Refuse(field, $"{field} is a label: {Labels.Rule}.");
+                    return Refuse(field, problem);
                 }
             }
             if (correction && (player is not null || eventId is not null))
             {
-                return Refuse(player is not null ? "player" : "event", "A correction applies to the corrected grant's player, event and run.");
+                return Refuse(player is not null ? "player" : "event", GrantRequestRules.CorrectionTarget);
             }
             long run = 0;
             // TryGetInt64 throws (InvalidOperationException) on anything but a number: the kind first.
             if (root.TryGetProperty("run", out var runValue) && (runValue.ValueKind != JsonValueKind.Number || !runValue.TryGetInt64(out run) || run < 0))
             {
-                return Refuse("run", "run is a whole number, 0 or more.");
+                return Refuse("run", GrantRequestRules.Run);
             }
             if (!root.TryGetProperty("rewards", out var rewards) || rewards.ValueKind != JsonValueKind.Object)
             {
-                return Refuse("rewards", "rewards is an object of amounts by currency or item, e.g. {\"gems\": 100}.");
+                return Refuse("rewards", GrantRequestRules.RewardsShape);
             }
             var lines = new List<RewardLine>();
             foreach (var property in rewards.EnumerateObject())
             {
                 long amount = 0;
-                if (property.Value.ValueKind != JsonValueKind.Number || !property.Value.TryGetInt64(out amount) || amount == 0 || Math.Abs(amount) > MaxAmount || (amount < 0 && !correction))
+                if (property.Value.ValueKind != JsonValueKind.Number || !property.Value.TryGetInt64(out amount) || !GrantRequestRules.IsValidAmount(amount, correction))
                 {
-                    return Refuse("rewards." + property.Name, $"An amount is a whole number from 1 to {MaxAmount}{(correction ? " or its negative" : "")}.");
+                    return Refuse("rewards." + property.Name, GrantRequestRules.Amount(correction));
                 }
                 if (lines.Any(l => l.Name == property.Name))
                 {
-                    return Refuse("rewards." + property.Name, "A reward appears twice.");
+                    return Refuse("rewards." + property.Name, GrantRequestRules.RewardTwice);
                 }
                 lines.Add(new RewardLine(property.Name, amount));
             }
             if (lines.Count is 0 or > GrantEntry.RewardLinesMax)
             {
-                return Refuse("rewards", $"A grant has 1 to {GrantEntry.RewardLinesMax} reward lines.");
+                return Refuse("rewards", GrantRequestRules.LineCount);
             }
-            return (new Request(requestId!, author, reason!, player, eventId, run, lines), Text("corrects"), null);
+            return (new Request(requestId!, author, reason!, player, eventId, run, lines), null);
         }
     }
 

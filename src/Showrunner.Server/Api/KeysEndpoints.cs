@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Showrunner.Contracts.Keys;
+using Showrunner.Contracts.Wire;
 using Showrunner.Core.Actions;
-using Showrunner.Runtime.Audit;
 using Showrunner.Server.Security;
 using Showrunner.Storage;
 
@@ -11,15 +13,17 @@ namespace Showrunner.Server.Api;
 /// API key management for admins: <c>POST /v1/keys</c> (the secret is in this answer and nowhere
 /// else, ever), <c>GET /v1/keys</c> (never secrets) and <c>DELETE /v1/keys/{id}</c> (revoke; in
 /// force for the next request). docs/api.md, "Keys"; docs/operations.md, "Principals, keys and roles".
-/// When an audit trail is registered, every creation and revocation is recorded in it.
+/// The endpoint reads the body and answers; the use cases (checks, creation, revocation, audit) are
+/// <see cref="KeyService"/>'s.
 /// </summary>
-internal sealed class KeysEndpoints(KeyRing keys, IActionStore store, IServiceProvider services)
+internal sealed class KeysEndpoints(KeyService service, IActionStore store)
 {
     public const int MaxBodyBytes = 4096;
     public const int DefaultListLimit = 100;
     public const int MaxListLimit = 1_000;
 
-    private readonly IAuditTrail? _audit = services.GetService<IAuditTrail>();
+    private static readonly JsonTypeInfo<KeyResponse> KeyWire = WireJson.Of(KeysJson.Default.KeyResponse);
+    private static readonly JsonTypeInfo<KeyListResponse> ListWire = WireJson.Of(KeysJson.Default.KeyListResponse);
 
     public static void Map(WebApplication app)
     {
@@ -90,62 +94,17 @@ internal sealed class KeysEndpoints(KeyRing keys, IActionStore store, IServicePr
                 "The body must be a JSON object such as {\"name\": \"alice\", \"kind\": \"operator\", \"role\": \"viewer\"}.").ConfigureAwait(false);
             return;
         }
-        if (name is null || name.Length is 0 or > KeyRing.NameLengthMax || name.Any(char.IsControl))
+        var result = await service.CreateAsync(new CreateKeyCommand(name, kind, role, title), context.GetPrincipal()!.Actor, context.RequestAborted).ConfigureAwait(false);
+        if (result.Refusal is { } refusal)
         {
-            await Invalid(context, "name", $"name (who or what the key is for) is required: 1 to {KeyRing.NameLengthMax} characters without control characters.").ConfigureAwait(false);
+            await (refusal.Code == KeyRefusalCode.TooManyKeys
+                ? Problems.WriteAsync(context, StatusCodes.Status409Conflict, ProblemCodes.TooManyKeys, "Too many keys", refusal.Detail)
+                : Invalid(context, refusal.Field!, refusal.Detail)).ConfigureAwait(false);
             return;
-        }
-        NewKey request;
-        switch (kind)
-        {
-            case StoredKey.OperatorKind:
-                if (title is not null)
-                {
-                    await Invalid(context, "title", "An operator key has a role, not a title.").ConfigureAwait(false);
-                    return;
-                }
-                if (role is null || KeyRing.ParseRole(role) is not { } parsedRole)
-                {
-                    await Invalid(context, "role", "An operator key needs a role: viewer, operator, approver or admin.").ConfigureAwait(false);
-                    return;
-                }
-                request = new NewKey(name, PrincipalKind.Operator, parsedRole, null);
-                break;
-            case StoredKey.GameServerKind:
-                if (role is not null)
-                {
-                    await Invalid(context, "role", "A game-server key has a title, not a role.").ConfigureAwait(false);
-                    return;
-                }
-                if (!KeyRing.IsValidTitle(title))
-                {
-                    await Invalid(context, "title", $"A game-server key needs a title: 1 to {KeyRing.TitleLengthMax} ASCII letters, digits, '.', '_' or '-'.").ConfigureAwait(false);
-                    return;
-                }
-                request = new NewKey(name, PrincipalKind.GameServer, null, title);
-                break;
-            default:
-                await Invalid(context, "kind", "kind is required: \"operator\" or \"game_server\".").ConfigureAwait(false);
-                return;
-        }
-        string actor = context.GetPrincipal()!.Actor;
-        if (keys.Create(request, actor) is not var (stored, secret))
-        {
-            await Problems.WriteAsync(context, StatusCodes.Status409Conflict, ProblemCodes.TooManyKeys, "Too many keys",
-                $"{KeyRing.MaxActiveKeys} keys are active, the most there may be; revoke keys that are no longer used.").ConfigureAwait(false);
-            return;
-        }
-        if (_audit is not null)
-        {
-            await _audit.RecordAsync(new AuditRecord(actor, "key.create", stored.Id, null, stored.Id, null, Details(stored)), context.RequestAborted).ConfigureAwait(false);
         }
         // The only answer that ever carries the secret: no cache may keep it.
         context.Response.Headers.CacheControl = "no-store";
-        await JsonOutput.WriteAsync(context, StatusCodes.Status201Created, w =>
-        {
-            WriteKey(w, stored);
-            w.WriteString("secret", secret);
-        }).ConfigureAwait(false);
+        await ContractResults.WriteAsync(context, StatusCodes.Status201Created, Response(result.Key!) with { Secret = result.Secret }, KeyWire).ConfigureAwait(false);
     }
 
     public async Task ListAsync(HttpContext context)
@@ -164,26 +123,9 @@ internal sealed class KeysEndpoints(KeyRing keys, IActionStore store, IServicePr
             return;
         }
         var page = store.Keys.List(limit + 1, after);
-        await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w =>
-        {
-            w.WriteNumber("active", keys.ActiveCount);
-            w.WriteStartArray("keys");
-            foreach (var key in page.Take(limit))
-            {
-                w.WriteStartObject();
-                WriteKey(w, key);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            if (page.Count > limit)
-            {
-                w.WriteString("next", $"/v1/keys?limit={limit}&after={page[limit - 1].Id}");
-            }
-            else
-            {
-                w.WriteNull("next");
-            }
-        }).ConfigureAwait(false);
+        string? next = page.Count > limit ? $"/v1/keys?limit={limit}&after={page[limit - 1].Id}" : null;
+        await ContractResults.WriteAsync(context, StatusCodes.Status200OK, new KeyListResponse(service.ActiveCount, [.. page.Take(limit).Select(Response)], next), ListWire)
+            .ConfigureAwait(false);
     }
 
     public async Task RevokeAsync(HttpContext context, string id)
@@ -193,27 +135,17 @@ internal sealed class KeysEndpoints(KeyRing keys, IActionStore store, IServicePr
             await NotFound(context, id).ConfigureAwait(false);
             return;
         }
-        string actor = context.GetPrincipal()!.Actor;
-        var (outcome, key) = keys.Revoke(id, actor);
-        switch (outcome)
+        var result = await service.RevokeAsync(id, context.GetPrincipal()!.Actor, context.RequestAborted).ConfigureAwait(false);
+        switch (result.Refusal?.Code)
         {
-            case RevokeOutcome.NotFound:
+            case KeyRefusalCode.NotFound:
                 await NotFound(context, id).ConfigureAwait(false);
                 return;
-            case RevokeOutcome.LastAdmin:
-                await Problems.WriteAsync(context, StatusCodes.Status409Conflict, ProblemCodes.LastAdminKey, "Last admin key",
-                    $"Key {id} is the last active admin key; create another admin key first, then revoke this one.").ConfigureAwait(false);
+            case KeyRefusalCode.LastAdmin:
+                await Problems.WriteAsync(context, StatusCodes.Status409Conflict, ProblemCodes.LastAdminKey, "Last admin key", result.Refusal.Detail).ConfigureAwait(false);
                 return;
         }
-        if (outcome == RevokeOutcome.Revoked && _audit is not null)
-        {
-            await _audit.RecordAsync(new AuditRecord(actor, "key.revoke", id, id, null, null, Details(key!)), context.RequestAborted).ConfigureAwait(false);
-        }
-        await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w =>
-        {
-            WriteKey(w, key!);
-            w.WriteBoolean("changed", outcome == RevokeOutcome.Revoked);
-        }).ConfigureAwait(false);
+        await ContractResults.WriteAsync(context, StatusCodes.Status200OK, Response(result.Key!) with { Changed = result.Changed }, KeyWire).ConfigureAwait(false);
     }
 
     private static Task NotFound(HttpContext context, string id) =>
@@ -224,44 +156,6 @@ internal sealed class KeysEndpoints(KeyRing keys, IActionStore store, IServicePr
             extensions: w => w.WriteString("field", field));
 
     /// <summary>A key as the API shows it: everything but the secret's hash.</summary>
-    private static void WriteKey(Utf8JsonWriter w, StoredKey key)
-    {
-        w.WriteString("id", key.Id);
-        w.WriteString("kind", key.Kind);
-        WriteNullable(w, "role", key.Role);
-        WriteNullable(w, "title", key.Title);
-        w.WriteString("name", key.Name);
-        w.WriteString("created_at", Rfc3339.Format(key.CreatedAtTicks));
-        w.WriteString("created_by", key.CreatedBy);
-        WriteNullable(w, "revoked_at", key.RevokedAtTicks is { } at ? Rfc3339.Format(at) : null);
-        WriteNullable(w, "revoked_by", key.RevokedBy);
-    }
-
-    private static void WriteNullable(Utf8JsonWriter w, string name, string? value)
-    {
-        if (value is null)
-        {
-            w.WriteNull(name);
-        }
-        else
-        {
-            w.WriteString(name, value);
-        }
-    }
-
-    /// <summary>The audit details of a key: compact JSON, never the secret or its hash.</summary>
-    private static string Details(StoredKey key)
-    {
-        using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer, JsonOutput.WriterOptions))
-        {
-            w.WriteStartObject();
-            w.WriteString("kind", key.Kind);
-            WriteNullable(w, "role", key.Role);
-            WriteNullable(w, "title", key.Title);
-            w.WriteString("name", key.Name);
-            w.WriteEndObject();
-        }
-        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
-    }
+    private static KeyResponse Response(StoredKey key) => new(key.Id, key.Kind, key.Role, key.Title, key.Name, Rfc3339.Format(key.CreatedAtTicks), key.CreatedBy,
+        key.RevokedAtTicks is { } at ? Rfc3339.Format(at) : null, key.RevokedBy);
 }

@@ -1,5 +1,7 @@
 using System.Globalization;
-using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Showrunner.Contracts.Leaderboards;
+using Showrunner.Contracts.Wire;
 using Showrunner.Core.Actions;
 using Showrunner.Core.Ledger;
 using Showrunner.Core.LiveEvents;
@@ -17,6 +19,10 @@ namespace Showrunner.Server.Api;
 /// </summary>
 internal sealed class LeaderboardEndpoints(IngestPipeline pipeline, LifecycleCoordinator coordinator, TimeProvider time)
 {
+    private static readonly JsonTypeInfo<LeaderboardResponse> TopWire = WireJson.Of(LeaderboardsJson.Default.LeaderboardResponse);
+    private static readonly JsonTypeInfo<RankResponse> RankWire = WireJson.Of(LeaderboardsJson.Default.RankResponse);
+    private static readonly JsonTypeInfo<CommunityResponse> CommunityWire = WireJson.Of(LeaderboardsJson.Default.CommunityResponse);
+
     public const int MaxTop = 1_000;
     public const int DefaultTop = 10;
 
@@ -44,24 +50,16 @@ internal sealed class LeaderboardEndpoints(IngestPipeline pipeline, LifecycleCoo
         var key = new RunKey(definition.Id, run);
         var tops = await pipeline.ReadAllAsync(p => p.Live.Board(key) is { } board ? (board.Top(top), board.Count) : ([], 0)).ConfigureAwait(false);
         var merged = Leaderboards.MergeTop([.. tops.Select(t => t.Item1)], top);
-        await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w =>
+        var (phase, evaluatedAt) = Header(definition, run);
+        var entries = new List<LeaderboardEntryResponse>(merged.Count);
+        for (int i = 0; i < merged.Count; i++)
         {
-            WriteRunHeader(w, definition, run);
-            w.WriteNumber("players", tops.Sum(t => (long)t.Item2));
-            w.WriteStartArray("entries");
-            for (int i = 0; i < merged.Count; i++)
-            {
-                w.WriteStartObject();
-                w.WriteNumber("rank", i + 1);
-                WriteEntry(w, merged[i]);
-                if (Prizes.For(definition, i + 1L) is { } prize)
-                {
-                    w.WriteString("prize", GrantRules.Prize(prize));
-                }
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-        }).ConfigureAwait(false);
+            var entry = merged[i];
+            entries.Add(new LeaderboardEntryResponse(i + 1, entry.Player, entry.Points, Rfc3339.Format(entry.AchievedAt.IngestTicks),
+                Prizes.For(definition, i + 1L) is { } prize ? GrantRules.Prize(prize) : null));
+        }
+        await ContractResults.WriteAsync(context, StatusCodes.Status200OK,
+            new LeaderboardResponse(definition.Id, run, phase, evaluatedAt, tops.Sum(t => (long)t.Item2), entries), TopWire).ConfigureAwait(false);
     }
 
     public async Task RankAsync(HttpContext context, string id, string player)
@@ -87,21 +85,10 @@ internal sealed class LeaderboardEndpoints(IngestPipeline pipeline, LifecycleCoo
             .ConfigureAwait(false);
         long rank = Leaderboards.RankOf(boards.Select(b => b.Item1));
         long players = boards.Sum(b => b.Item2);
-        await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w =>
-        {
-            WriteRunHeader(w, definition, run);
-            w.WriteNumber("rank", rank);
-            WriteEntry(w, found);
-            w.WriteNumber("players", players);
-            if (Prizes.For(definition, rank) is { } prize)
-            {
-                w.WriteString("prize", GrantRules.Prize(prize));
-            }
-            else
-            {
-                w.WriteNull("prize");
-            }
-        }).ConfigureAwait(false);
+        var (phase, evaluatedAt) = Header(definition, run);
+        await ContractResults.WriteAsync(context, StatusCodes.Status200OK,
+            new RankResponse(definition.Id, run, phase, evaluatedAt, rank, found.Player, found.Points, Rfc3339.Format(found.AchievedAt.IngestTicks), players,
+                Prizes.For(definition, rank) is { } prize ? GrantRules.Prize(prize) : null), RankWire).ConfigureAwait(false);
     }
 
     public async Task CommunityAsync(HttpContext context, string id)
@@ -121,26 +108,12 @@ internal sealed class LeaderboardEndpoints(IngestPipeline pipeline, LifecycleCoo
             (p.Live.Slot(key), p.Live.Players.LongCount(player => player.Find(key) is { IsParticipant: true }))).ConfigureAwait(false);
         long progress = CommunityGoals.Sum([.. slots.Select(s => s.Item1)]);
         var reached = coordinator.GoalOf(definition.Id, run);
-        await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w =>
-        {
-            WriteRunHeader(w, definition, run);
-            w.WriteNumber("target", goal.Target);
-            w.WriteNumber("progress", progress);
-            w.WriteNumber("percent", goal.Target == 0 ? 100 : Math.Min(100, (int)(progress * 100.0m / goal.Target)));
-            w.WriteNumber("participants", slots.Sum(s => s.Item2));
-            w.WriteNumber("partitions_contributing", slots.Count(s => s.Item1 > 0));
-            w.WriteBoolean("reached", reached is not null);
-            if (reached is null)
-            {
-                w.WriteNull("reached_at");
-            }
-            else
-            {
-                w.WriteString("reached_at", Rfc3339.Format(reached.AtTicks));
-            }
-            w.WritePropertyName("reward");
-            PlayersEndpoints.WriteReward(w, goal.Reward.Lines.Select(l => (l.Name, l.Amount)));
-        }).ConfigureAwait(false);
+        var (phase, evaluatedAt) = Header(definition, run);
+        await ContractResults.WriteAsync(context, StatusCodes.Status200OK,
+            new CommunityResponse(definition.Id, run, phase, evaluatedAt, goal.Target, progress,
+                goal.Target == 0 ? 100 : Math.Min(100, (int)(progress * 100.0m / goal.Target)),
+                slots.Sum(s => s.Item2), slots.Count(s => s.Item1 > 0), reached is not null, reached is null ? null : Rfc3339.Format(reached.AtTicks),
+                PlayersEndpoints.Amounts(goal.Reward.Lines)), CommunityWire).ConfigureAwait(false);
     }
 
     /// <summary>The event of the active release and the run asked for (<c>?run=</c>, else the run in progress, else the last one started).</summary>
@@ -171,20 +144,11 @@ internal sealed class LeaderboardEndpoints(IngestPipeline pipeline, LifecycleCoo
         return (definition, run);
     }
 
-    private void WriteRunHeader(Utf8JsonWriter w, EventDefinition definition, long run)
+    /// <summary>The run's phase and the time of this answer, as every answer of these endpoints begins.</summary>
+    private (string Phase, string EvaluatedAt) Header(EventDefinition definition, long run)
     {
-        w.WriteString("event", definition.Id);
-        w.WriteNumber("run", run);
         var recorded = coordinator.RecordedFor(definition.Id).Where(t => t.Run == run).ToList();
-        w.WriteString("phase", LifecycleCoordinator.Name(Transitions.RecordedPhase(definition, run, recorded)));
-        w.WriteString("evaluated_at", Rfc3339.Format(time.GetUtcNow().UtcTicks));
-    }
-
-    private static void WriteEntry(Utf8JsonWriter w, LeaderboardEntry entry)
-    {
-        w.WriteString("player", entry.Player);
-        w.WriteNumber("points", entry.Points);
-        w.WriteString("achieved_at", Rfc3339.Format(entry.AchievedAt.IngestTicks));
+        return (LifecycleCoordinator.Name(Transitions.RecordedPhase(definition, run, recorded)), Rfc3339.Format(time.GetUtcNow().UtcTicks));
     }
 
 }

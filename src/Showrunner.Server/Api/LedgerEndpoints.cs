@@ -1,5 +1,7 @@
 using System.Globalization;
-using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Showrunner.Contracts.Ledger;
+using Showrunner.Contracts.Wire;
 using Showrunner.Core.Actions;
 using Showrunner.Core.Ledger;
 using Showrunner.Runtime.Ingest;
@@ -16,6 +18,12 @@ namespace Showrunner.Server.Api;
 /// </summary>
 internal sealed class LedgerEndpoints(IActionStore store, IngestPipeline pipeline, CheckpointSigner signer, LedgerReader reader, LedgerIntegrity integrity, TimeProvider time)
 {
+    private static readonly JsonTypeInfo<LedgerSummaryResponse> SummaryWire = WireJson.Of(LedgerJson.Default.LedgerSummaryResponse);
+    private static readonly JsonTypeInfo<CheckpointResponse> CheckpointWire = WireJson.Of(LedgerJson.Default.CheckpointResponse);
+    private static readonly JsonTypeInfo<CheckpointListResponse> ListWire = WireJson.Of(LedgerJson.Default.CheckpointListResponse);
+    private static readonly JsonTypeInfo<ConsistencyResponse> ConsistencyWire = WireJson.Of(LedgerJson.Default.ConsistencyResponse);
+    private static readonly JsonTypeInfo<LedgerEntriesResponse> EntriesWire = WireJson.Of(LedgerJson.Default.LedgerEntriesResponse);
+
     public const int MaxPageSize = 1_000;
     public const int DefaultPageSize = 100;
 
@@ -28,7 +36,8 @@ internal sealed class LedgerEndpoints(IActionStore store, IngestPipeline pipelin
             {
                 return Results.Text(publicKeyPem + "\n", "application/x-pem-file");
             }
-            return Results.Json(new LedgerKeyResponse(key.KeyId, "ECDSA P-256, SHA-256, DER signatures", publicKeyPem), ServerJsonContext.Default.LedgerKeyResponse);
+            // Written as it always was: Results.Json with the default escaping (the PEM's '+' as \u002B).
+            return Results.Json(new LedgerKeyResponse(key.KeyId, "ECDSA P-256, SHA-256, DER signatures", publicKeyPem), LedgerJson.Default.LedgerKeyResponse);
         }).Allow(Access.Public);
         var endpoints = app.Services.GetRequiredService<LedgerEndpoints>();
         app.MapGet("/v1/ledger", endpoints.SummaryAsync).Allow(Access.Viewer);
@@ -45,23 +54,13 @@ internal sealed class LedgerEndpoints(IActionStore store, IngestPipeline pipelin
         var latest = signer.Latest;
         var heads = pipeline.CommittedLedgerHeads();
         var now = time.GetUtcNow();
-        await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w =>
-        {
-            w.WriteNumber("partitions", heads.Length);
-            w.WriteNumber("entries", heads.Sum(h => h.Size));
-            w.WriteString("key_id", signer.KeyId);
-            if (latest is null)
-            {
-                w.WriteNull("latest_checkpoint");
-            }
-            else
-            {
-                w.WritePropertyName("latest_checkpoint");
-                WriteCheckpoint(w, latest, partitions: false);
-                w.WriteNumber("checkpoint_age_ms", Math.Max(0, (long)(now - new DateTimeOffset(latest.Checkpoint.TimeTicks, TimeSpan.Zero)).TotalMilliseconds));
-            }
-            w.WriteNumber("uncheckpointed_entries", heads.Select((h, p) => h.Size - (latest?.Checkpoint.Partitions[p].Size ?? 0)).Sum());
-        }).ConfigureAwait(false);
+        await ContractResults.WriteAsync(context, StatusCodes.Status200OK, new LedgerSummaryResponse(
+            heads.Length,
+            heads.Sum(h => h.Size),
+            signer.KeyId,
+            latest is null ? null : Checkpoint(latest, partitions: false),
+            latest is null ? null : Math.Max(0, (long)(now - new DateTimeOffset(latest.Checkpoint.TimeTicks, TimeSpan.Zero)).TotalMilliseconds),
+            heads.Select((h, p) => h.Size - (latest?.Checkpoint.Partitions[p].Size ?? 0)).Sum()), SummaryWire).ConfigureAwait(false);
     }
 
     public async Task CheckpointsAsync(HttpContext context)
@@ -87,23 +86,8 @@ internal sealed class LedgerEndpoints(IActionStore store, IngestPipeline pipelin
             }
         }
         long? next = page.Count == limit && latest is not null && page[^1].Checkpoint.Sequence < latest.Checkpoint.Sequence ? page[^1].Checkpoint.Sequence : null;
-        await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w =>
-        {
-            w.WriteStartArray("checkpoints");
-            foreach (var checkpoint in page)
-            {
-                WriteCheckpoint(w, checkpoint, partitions: false);
-            }
-            w.WriteEndArray();
-            if (next is { } n)
-            {
-                w.WriteNumber("next_after", n);
-            }
-            else
-            {
-                w.WriteNull("next_after");
-            }
-        }).ConfigureAwait(false);
+        await ContractResults.WriteAsync(context, StatusCodes.Status200OK,
+            new CheckpointListResponse([.. page.Select(c => Checkpoint(c, partitions: false))], next), ListWire).ConfigureAwait(false);
     }
 
     public async Task LatestAsync(HttpContext context)
@@ -114,7 +98,7 @@ internal sealed class LedgerEndpoints(IActionStore store, IngestPipeline pipelin
                 "No checkpoint has been signed yet: one is signed within seconds of the first grant.").ConfigureAwait(false);
             return;
         }
-        await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w => WriteCheckpointBody(w, latest, partitions: true)).ConfigureAwait(false);
+        await ContractResults.WriteAsync(context, StatusCodes.Status200OK, Checkpoint(latest, partitions: true), CheckpointWire).ConfigureAwait(false);
     }
 
     public async Task CheckpointAsync(HttpContext context, string sequence)
@@ -130,7 +114,7 @@ internal sealed class LedgerEndpoints(IActionStore store, IngestPipeline pipelin
                 $"There is no checkpoint {number}.").ConfigureAwait(false);
             return;
         }
-        await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w => WriteCheckpointBody(w, checkpoint, partitions: true)).ConfigureAwait(false);
+        await ContractResults.WriteAsync(context, StatusCodes.Status200OK, Checkpoint(checkpoint, partitions: true), CheckpointWire).ConfigureAwait(false);
     }
 
     public async Task ConsistencyAsync(HttpContext context)
@@ -149,29 +133,14 @@ internal sealed class LedgerEndpoints(IActionStore store, IngestPipeline pipelin
             return;
         }
         var proofs = reader.ConsistencyProofs(older.Checkpoint, newer.Checkpoint);
-        await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w =>
+        var list = new List<ConsistencyProofResponse>(proofs.Count);
+        for (int p = 0; p < proofs.Count; p++)
         {
-            w.WritePropertyName("from");
-            WriteCheckpoint(w, older, partitions: false);
-            w.WritePropertyName("to");
-            WriteCheckpoint(w, newer, partitions: false);
-            w.WriteStartArray("proofs");
-            for (int p = 0; p < proofs.Count; p++)
-            {
-                w.WriteStartObject();
-                w.WriteNumber("partition", p);
-                w.WriteNumber("from_size", older.Checkpoint.Partitions[p].Size);
-                w.WriteNumber("to_size", newer.Checkpoint.Partitions[p].Size);
-                w.WriteStartArray("proof");
-                foreach (byte[] node in proofs[p])
-                {
-                    w.WriteStringValue(Convert.ToHexStringLower(node));
-                }
-                w.WriteEndArray();
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-        }).ConfigureAwait(false);
+            list.Add(new ConsistencyProofResponse(p, older.Checkpoint.Partitions[p].Size, newer.Checkpoint.Partitions[p].Size,
+                [.. proofs[p].Select(Convert.ToHexStringLower)]));
+        }
+        await ContractResults.WriteAsync(context, StatusCodes.Status200OK,
+            new ConsistencyResponse(Checkpoint(older, partitions: false), Checkpoint(newer, partitions: false), list), ConsistencyWire).ConfigureAwait(false);
     }
 
     public async Task EntriesAsync(HttpContext context, string partition)
@@ -187,29 +156,9 @@ internal sealed class LedgerEndpoints(IActionStore store, IngestPipeline pipelin
             return;
         }
         var rows = store.Ledger.ReadEntries(index, from, limit);
-        await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w =>
-        {
-            w.WriteNumber("partition", index);
-            w.WriteStartArray("entries");
-            foreach (var row in rows)
-            {
-                w.WriteStartObject();
-                w.WriteNumber("index", row.Index);
-                w.WriteString("entry", Convert.ToBase64String(row.Entry));
-                w.WriteString("prev_hash", Convert.ToHexStringLower(row.PrevHash));
-                w.WriteString("hash", Convert.ToHexStringLower(row.Hash));
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            if (rows.Count == limit)
-            {
-                w.WriteNumber("next_from", rows[^1].Index + 1);
-            }
-            else
-            {
-                w.WriteNull("next_from");
-            }
-        }).ConfigureAwait(false);
+        await ContractResults.WriteAsync(context, StatusCodes.Status200OK, new LedgerEntriesResponse(index,
+            [.. rows.Select(row => new LedgerEntryResponse(row.Index, Convert.ToBase64String(row.Entry), Convert.ToHexStringLower(row.PrevHash), Convert.ToHexStringLower(row.Hash)))],
+            rows.Count == limit ? rows[^1].Index + 1 : null), EntriesWire).ConfigureAwait(false);
     }
 
     public async Task ReceiptAsync(HttpContext context, string grantId)
@@ -238,34 +187,12 @@ internal sealed class LedgerEndpoints(IActionStore store, IngestPipeline pipelin
         await context.Response.Body.WriteAsync(bytes, context.RequestAborted).ConfigureAwait(false);
     }
 
-    private static void WriteCheckpoint(Utf8JsonWriter w, SignedCheckpoint checkpoint, bool partitions)
-    {
-        w.WriteStartObject();
-        WriteCheckpointBody(w, checkpoint, partitions);
-        w.WriteEndObject();
-    }
-
-    private static void WriteCheckpointBody(Utf8JsonWriter w, SignedCheckpoint signed, bool partitions)
+    private static CheckpointResponse Checkpoint(SignedCheckpoint signed, bool partitions)
     {
         var checkpoint = signed.Checkpoint;
-        w.WriteNumber("sequence", checkpoint.Sequence);
-        w.WriteString("time", Rfc3339.Format(checkpoint.TimeTicks));
-        w.WriteString("key_id", checkpoint.KeyId);
-        w.WriteNumber("entries", checkpoint.Partitions.Sum(p => p.Size));
-        w.WriteString("checkpoint", Convert.ToBase64String(checkpoint.CanonicalBytes));
-        w.WriteString("signature", Convert.ToBase64String(signed.Signature));
-        if (partitions)
-        {
-            w.WriteStartArray("partitions");
-            foreach (var head in checkpoint.Partitions)
-            {
-                w.WriteStartObject();
-                w.WriteNumber("size", head.Size);
-                w.WriteString("root", Convert.ToHexStringLower(head.Root));
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-        }
+        return new CheckpointResponse(checkpoint.Sequence, Rfc3339.Format(checkpoint.TimeTicks), checkpoint.KeyId, checkpoint.Partitions.Sum(p => p.Size),
+            Convert.ToBase64String(checkpoint.CanonicalBytes), Convert.ToBase64String(signed.Signature),
+            partitions ? [.. checkpoint.Partitions.Select(head => new PartitionHeadResponse(head.Size, Convert.ToHexStringLower(head.Root)))] : null);
     }
 
     private static bool TryLong(HttpContext context, string name, long fallback, out long value)
@@ -283,5 +210,3 @@ internal sealed class LedgerEndpoints(IActionStore store, IngestPipeline pipelin
     }
 
 }
-
-internal sealed record LedgerKeyResponse(string KeyId, string Algorithm, string PublicKeyPem);

@@ -1,7 +1,10 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Http.Features;
+using Showrunner.Contracts.Outbox;
+using Showrunner.Contracts.Wire;
 using Showrunner.Core.Actions;
 using Showrunner.Runtime.Outbox;
 using Showrunner.Server.Hosting;
@@ -19,6 +22,11 @@ namespace Showrunner.Server.Api;
 /// </summary>
 internal sealed class OutboxEndpoints(IActionStore store, OutboxHostedService outbox, TimeProvider time, Runtime.Audit.AuditTrail audit)
 {
+    private static readonly JsonTypeInfo<OutboxStatusResponse> StatusWire = WireJson.Of(OutboxJson.Default.OutboxStatusResponse);
+    private static readonly JsonTypeInfo<OutboxDeliveryResponse> DeliveryWire = WireJson.Of(OutboxJson.Default.OutboxDeliveryResponse);
+    private static readonly JsonTypeInfo<DeadLetterListResponse> DeadLettersWire = WireJson.Of(OutboxJson.Default.DeadLetterListResponse);
+    private static readonly JsonTypeInfo<RedeliverResponse> RedeliverWire = WireJson.Of(OutboxJson.Default.RedeliverResponse);
+
     public const int DefaultListLimit = 50;
     public const int MaxListLimit = 500;
     /// <summary>Longest grant id accepted in a parameter or body (grant ids are 64 hex characters).</summary>
@@ -44,51 +52,28 @@ internal sealed class OutboxEndpoints(IActionStore store, OutboxHostedService ou
         var counts = await store.Outbox.CountsAsync(context.RequestAborted).ConfigureAwait(false);
         var worker = outbox.Worker;
         var stats = worker?.GetStats();
-        await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w =>
-        {
-            w.WriteBoolean("webhook_configured", outbox.WebhookConfigured);
-            if (outbox.Target is { } target)
-            {
-                w.WriteString("target", target);
-            }
-            else
-            {
-                w.WriteNull("target");
-            }
-            w.WriteNumber("pending", counts.Pending);
-            w.WriteNumber("delivered", counts.Delivered);
-            w.WriteNumber("dead_lettered", counts.DeadLettered);
-            WriteTime(w, "oldest_pending_enqueued_at", counts.OldestPendingEnqueuedAt);
-            w.WriteString("now", Rfc3339.Format(time.GetUtcNow().UtcTicks));
-            if (stats is null)
-            {
-                w.WriteNull("worker");
-                w.WriteNull("circuit");
-                return;
-            }
-            w.WriteStartObject("worker");
-            w.WriteNumber("in_flight", stats.InFlight);
-            w.WriteNumber("delivered", stats.Delivered);
-            w.WriteNumber("failed_attempts", stats.FailedAttempts);
-            w.WriteNumber("dead_lettered", stats.DeadLettered);
-            w.WriteNumber("deferred", stats.Deferred);
-            w.WriteNumber("store_errors", stats.StoreErrors);
-            w.WriteEndObject();
-            var circuit = stats.Circuit;
-            w.WriteStartObject("circuit");
-            w.WriteString("state", circuit.State switch
-            {
-                CircuitState.Closed => "closed",
-                CircuitState.Open => "open",
-                _ => "half_open",
-            });
-            w.WriteNumber("consecutive_failures", circuit.ConsecutiveFailures);
-            WriteTime(w, "opened_at", circuit.OpenedAt);
-            WriteTime(w, "retry_at", circuit.RetryAt);
-            w.WriteNumber("cool_down_ms", (long)circuit.CoolDown.TotalMilliseconds);
-            w.WriteNumber("openings", circuit.Openings);
-            w.WriteEndObject();
-        }).ConfigureAwait(false);
+        var circuit = stats?.Circuit;
+        await ContractResults.WriteAsync(context, StatusCodes.Status200OK, new OutboxStatusResponse(
+            outbox.WebhookConfigured,
+            outbox.Target,
+            counts.Pending,
+            counts.Delivered,
+            counts.DeadLettered,
+            GrantResponses.Time(counts.OldestPendingEnqueuedAt),
+            Rfc3339.Format(time.GetUtcNow().UtcTicks),
+            stats is null ? null : new OutboxWorkerResponse(stats.InFlight, stats.Delivered, stats.FailedAttempts, stats.DeadLettered, stats.Deferred, stats.StoreErrors),
+            circuit is null ? null : new OutboxCircuitResponse(
+                circuit.State switch
+                {
+                    CircuitState.Closed => "closed",
+                    CircuitState.Open => "open",
+                    _ => "half_open",
+                },
+                circuit.ConsecutiveFailures,
+                GrantResponses.Time(circuit.OpenedAt),
+                GrantResponses.Time(circuit.RetryAt),
+                (long)circuit.CoolDown.TotalMilliseconds,
+                circuit.Openings)), StatusWire).ConfigureAwait(false);
     }
 
     public async Task DeadLettersAsync(HttpContext context)
@@ -112,25 +97,9 @@ internal sealed class OutboxEndpoints(IActionStore store, OutboxHostedService ou
         }
         // One more than asked tells whether there is a next page.
         var page = await store.Outbox.ListDeadLettersAsync(limit + 1, after, context.RequestAborted).ConfigureAwait(false);
-        await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w =>
-        {
-            w.WriteStartArray("dead_letters");
-            foreach (var state in page.Take(limit))
-            {
-                w.WriteStartObject();
-                WriteState(w, state);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            if (page.Count > limit)
-            {
-                w.WriteString("next", $"/v1/outbox/dead-letters?limit={limit}&after={Uri.EscapeDataString(page[limit - 1].GrantId)}");
-            }
-            else
-            {
-                w.WriteNull("next");
-            }
-        }).ConfigureAwait(false);
+        string? next = page.Count > limit ? $"/v1/outbox/dead-letters?limit={limit}&after={Uri.EscapeDataString(page[limit - 1].GrantId)}" : null;
+        await ContractResults.WriteAsync(context, StatusCodes.Status200OK, new DeadLetterListResponse([.. page.Take(limit).Select(Delivery)], next), DeadLettersWire)
+            .ConfigureAwait(false);
     }
 
     public async Task GetAsync(HttpContext context, string grantId)
@@ -142,7 +111,7 @@ internal sealed class OutboxEndpoints(IActionStore store, OutboxHostedService ou
                 $"No grant '{grantId}' is in the outbox.").ConfigureAwait(false);
             return;
         }
-        await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w => WriteState(w, state)).ConfigureAwait(false);
+        await ContractResults.WriteAsync(context, StatusCodes.Status200OK, Delivery(state), DeliveryWire).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -228,12 +197,8 @@ internal sealed class OutboxEndpoints(IActionStore store, OutboxHostedService ou
                 scope == RedeliverScope.AllFailed ? "all_failed" : "dead_lettered", null, moved.ToString(CultureInfo.InvariantCulture), null,
                 Runtime.Audit.AuditDetails.Of(w => WriteRedeliveredIds(w, grantIds))), CancellationToken.None).ConfigureAwait(false);
         }
-        await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w =>
-        {
-            w.WriteString("scope", scope == RedeliverScope.AllFailed ? "all_failed" : "dead_lettered");
-            w.WriteNumber("moved", moved);
-            w.WriteBoolean("webhook_configured", outbox.WebhookConfigured);
-        }).ConfigureAwait(false);
+        await ContractResults.WriteAsync(context, StatusCodes.Status200OK,
+            new RedeliverResponse(scope == RedeliverScope.AllFailed ? "all_failed" : "dead_lettered", moved, outbox.WebhookConfigured), RedeliverWire).ConfigureAwait(false);
     }
 
     /// <summary>The grant ids asked for: all of them when few, else their count and the SHA-256 of them joined by line feeds.</summary>
@@ -282,51 +247,23 @@ internal sealed class OutboxEndpoints(IActionStore store, OutboxHostedService ou
         return ids;
     }
 
-    private static void WriteState(Utf8JsonWriter w, DeliveryState state)
-    {
-        w.WriteString("grant_id", state.GrantId);
-        w.WriteString("status", state.Status switch
+    private static OutboxDeliveryResponse Delivery(DeliveryState state) => new(
+        state.GrantId,
+        state.Status switch
         {
             DeliveryStatus.Pending => "pending",
             DeliveryStatus.Delivered => "delivered",
             _ => "dead_lettered",
-        });
-        w.WriteNumber("attempts", state.Attempts);
-        w.WriteNumber("total_attempts", state.TotalAttempts);
-        WriteTime(w, "enqueued_at", state.EnqueuedAt);
-        WriteTime(w, "next_attempt_at", state.NextAttemptAt);
-        WriteTime(w, "last_attempt_at", state.LastAttemptAt);
-        if (state.LastStatusCode is { } code)
-        {
-            w.WriteNumber("last_status_code", code);
-        }
-        else
-        {
-            w.WriteNull("last_status_code");
-        }
-        if (state.LastError is { } error)
-        {
-            w.WriteString("last_error", error);
-        }
-        else
-        {
-            w.WriteNull("last_error");
-        }
-        WriteTime(w, "delivered_at", state.DeliveredAt);
-        WriteTime(w, "dead_lettered_at", state.DeadLetteredAt);
-    }
-
-    private static void WriteTime(Utf8JsonWriter w, string name, DateTimeOffset? at)
-    {
-        if (at is { } value)
-        {
-            w.WriteString(name, Rfc3339.Format(value.UtcTicks));
-        }
-        else
-        {
-            w.WriteNull(name);
-        }
-    }
+        },
+        state.Attempts,
+        state.TotalAttempts,
+        GrantResponses.Time(state.EnqueuedAt),
+        GrantResponses.Time(state.NextAttemptAt),
+        GrantResponses.Time(state.LastAttemptAt),
+        state.LastStatusCode,
+        state.LastError,
+        GrantResponses.Time(state.DeliveredAt),
+        GrantResponses.Time(state.DeadLetteredAt));
 
     private static bool IsGrantId(string id) => id.Length is > 0 and <= MaxGrantIdLength && !id.Any(char.IsControl);
 

@@ -1,5 +1,7 @@
 using System.Globalization;
-using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Showrunner.Contracts.Players;
+using Showrunner.Contracts.Wire;
 using Showrunner.Core.Actions;
 using Showrunner.Core.Ledger;
 using Showrunner.Core.LiveEvents;
@@ -24,6 +26,9 @@ namespace Showrunner.Server.Api;
 /// </remarks>
 internal sealed class PlayersEndpoints(IActionStore store, IngestPipeline pipeline, LifecycleCoordinator coordinator, LedgerIntegrity integrity, TimeProvider time)
 {
+    private static readonly JsonTypeInfo<PlayerEventsResponse> EventsWire = WireJson.Of(PlayersJson.Default.PlayerEventsResponse);
+    private static readonly JsonTypeInfo<PlayerRewardsResponse> RewardsWire = WireJson.Of(PlayersJson.Default.PlayerRewardsResponse);
+
     public const int MaxRewardsPage = 500;
     public const int DefaultRewardsPage = 100;
     /// <summary>Most runs of one event listed for a player (the most recent).</summary>
@@ -69,96 +74,44 @@ internal sealed class PlayersEndpoints(IActionStore store, IngestPipeline pipeli
             await LedgerDamageProblem.WriteAsync(context, damage!).ConfigureAwait(false);
             return;
         }
-        await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w =>
+        var events = new List<PlayerEventResponse>();
+        foreach (var definition in release?.Loaded.Bundle.Release.Events ?? [])
         {
-            w.WriteString("player", player);
-            w.WriteString("evaluated_at", Rfc3339.Format(now.UtcTicks));
-            if (release is null)
+            var runs = views.Where(v => v.Run.EventId == definition.Id).OrderByDescending(v => v.Run.Run).Take(MaxRunsPerEvent).ToList();
+            long? current = definition.Schedule.RunAt(now)?.Index;
+            if (current is { } index && runs.All(r => r.Run.Run != index))
             {
-                w.WriteNull("release");
+                runs.Insert(0, new RunView(new RunKey(definition.Id, index), 0, null, [], [], []));
             }
-            else
+            if (runs.Count == 0)
             {
-                w.WriteString("release", release.Id);
+                continue;
             }
-            w.WriteStartArray("events");
-            foreach (var definition in release?.Loaded.Bundle.Release.Events ?? [])
-            {
-                var runs = views.Where(v => v.Run.EventId == definition.Id).OrderByDescending(v => v.Run.Run).Take(MaxRunsPerEvent).ToList();
-                long? current = definition.Schedule.RunAt(now)?.Index;
-                if (current is { } index && runs.All(r => r.Run.Run != index))
-                {
-                    runs.Insert(0, new RunView(new RunKey(definition.Id, index), 0, null, [], [], []));
-                }
-                if (runs.Count == 0)
-                {
-                    continue;
-                }
-                w.WriteStartObject();
-                w.WriteString("event", definition.Id);
-                w.WriteString("title", definition.Title);
-                w.WriteStartArray("runs");
-                foreach (var run in runs)
-                {
-                    WriteRun(w, definition, run, rewards);
-                }
-                w.WriteEndArray();
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-        }).ConfigureAwait(false);
+            events.Add(new PlayerEventResponse(definition.Id, definition.Title, [.. runs.Select(run => Run(definition, run, rewards))]));
+        }
+        await ContractResults.WriteAsync(context, StatusCodes.Status200OK,
+            new PlayerEventsResponse(player, Rfc3339.Format(now.UtcTicks), release?.Id, events), EventsWire).ConfigureAwait(false);
     }
 
-    private void WriteRun(Utf8JsonWriter w, EventDefinition definition, RunView run, IReadOnlyList<GrantEntry> rewards)
+    private PlayerRunResponse Run(EventDefinition definition, RunView run, IReadOnlyList<GrantEntry> rewards)
     {
-        w.WriteStartObject();
-        w.WriteNumber("run", run.Run.Run);
         var recorded = coordinator.RecordedFor(definition.Id).Where(t => t.Run == run.Run.Run).ToList();
-        w.WriteString("phase", LifecycleCoordinator.Name(Transitions.RecordedPhase(definition, run.Run.Run, recorded)));
-        w.WriteNumber("points", run.Total);
-        if (run.AchievedAt is { } achieved)
-        {
-            w.WriteString("achieved_at", Rfc3339.Format(achieved.IngestTicks));
-        }
-        else
-        {
-            w.WriteNull("achieved_at");
-        }
-        w.WriteStartObject("objectives");
+        var objectives = new List<NamedAmount>();
         foreach (var objective in definition.Objectives)
         {
             int at = Array.IndexOf([.. run.ObjectiveNames], objective.Name);
-            w.WriteNumber(objective.Name, at >= 0 && at < run.Points.Length ? run.Points[at] : 0);
+            objectives.Add(new NamedAmount(objective.Name, at >= 0 && at < run.Points.Length ? run.Points[at] : 0));
         }
-        w.WriteEndObject();
-        w.WriteStartArray("tiers_reached");
-        foreach (var tier in definition.Tiers.Where(t => run.Tiers.Contains(t.Name, StringComparer.Ordinal)))
-        {
-            w.WriteStringValue(tier.Name);
-        }
-        w.WriteEndArray();
         var next = definition.Tiers.Where(t => !run.Tiers.Contains(t.Name, StringComparer.Ordinal)).OrderBy(t => t.At).FirstOrDefault();
-        if (next is null)
-        {
-            w.WriteNull("next_tier");
-        }
-        else
-        {
-            w.WriteStartObject("next_tier");
-            w.WriteString("name", next.Name);
-            w.WriteNumber("at", next.At);
-            w.WriteNumber("points_to_go", Math.Max(0, next.At - run.Total));
-            w.WritePropertyName("reward");
-            WriteReward(w, next.Reward.Lines.Select(l => (l.Name, l.Amount)));
-            w.WriteEndObject();
-        }
-        w.WriteStartArray("rewards");
-        foreach (var entry in rewards.Where(r => r.EventId == definition.Id && r.Run == run.Run.Run))
-        {
-            WriteGrant(w, entry, full: false);
-        }
-        w.WriteEndArray();
-        w.WriteEndObject();
+        return new PlayerRunResponse(
+            run.Run.Run,
+            LifecycleCoordinator.Name(Transitions.RecordedPhase(definition, run.Run.Run, recorded)),
+            run.Total,
+            run.AchievedAt is { } achieved ? Rfc3339.Format(achieved.IngestTicks) : null,
+            objectives,
+            [.. definition.Tiers.Where(t => run.Tiers.Contains(t.Name, StringComparer.Ordinal)).Select(t => t.Name)],
+            next is null ? null : new NextTierResponse(next.Name, next.At, Math.Max(0, next.At - run.Total), Amounts(next.Reward.Lines)),
+            [.. rewards.Where(r => r.EventId == definition.Id && r.Run == run.Run.Run).Select(GrantResponses.Summary)]);
     }
 
     public async Task RewardsAsync(HttpContext context, string player)
@@ -195,24 +148,9 @@ internal sealed class PlayersEndpoints(IActionStore store, IngestPipeline pipeli
         {
             deliveries[entry.GrantId] = await store.Outbox.GetAsync(entry.GrantId, context.RequestAborted).ConfigureAwait(false);
         }
-        await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w =>
-        {
-            w.WriteString("player", player);
-            w.WriteStartArray("rewards");
-            foreach (var entry in rows)
-            {
-                WriteGrant(w, entry, full: true, deliveries[entry.GrantId]);
-            }
-            w.WriteEndArray();
-            if (rows.Count == limit)
-            {
-                w.WriteNumber("next_after", rows[^1].Index);
-            }
-            else
-            {
-                w.WriteNull("next_after");
-            }
-        }).ConfigureAwait(false);
+        await ContractResults.WriteAsync(context, StatusCodes.Status200OK,
+            new PlayerRewardsResponse(player, [.. rows.Select(entry => GrantResponses.Full(entry, deliveries[entry.GrantId]))], rows.Count == limit ? rows[^1].Index : null),
+            RewardsWire).ConfigureAwait(false);
     }
 
     public async Task RewardAsync(HttpContext context, string grantId)
@@ -238,7 +176,7 @@ internal sealed class PlayersEndpoints(IActionStore store, IngestPipeline pipeli
             return;
         }
         var delivery = await store.Outbox.GetAsync(Convert.ToHexStringLower(id), context.RequestAborted).ConfigureAwait(false);
-        await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w => WriteGrantBody(w, entry, full: true, delivery)).ConfigureAwait(false);
+        await ContractResults.WriteAsync(context, StatusCodes.Status200OK, GrantResponses.Full(entry, delivery), GrantResponses.Wire).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -266,105 +204,8 @@ internal sealed class PlayersEndpoints(IActionStore store, IngestPipeline pipeli
         return (entries, null);
     }
 
-    private static void WriteGrant(Utf8JsonWriter w, GrantEntry entry, bool full, Storage.Outbox.DeliveryState? delivery = null)
-    {
-        w.WriteStartObject();
-        WriteGrantBody(w, entry, full, delivery);
-        w.WriteEndObject();
-    }
-
-    /// <summary>A grant as the API shows it, from its checked canonical entry bytes (<see cref="LedgerIntegrity.Check"/>).</summary>
-    internal static void WriteGrantBody(Utf8JsonWriter w, GrantEntry entry, bool full, Storage.Outbox.DeliveryState? delivery)
-    {
-        w.WriteString("grant_id", entry.GrantId);
-        w.WriteString("rule", entry.Rule);
-        w.WritePropertyName("rewards");
-        WriteReward(w, entry.Rewards.Select(l => (l.Name, l.Amount)));
-        w.WriteString("time", Rfc3339.Format(entry.TimeTicks));
-        if (!full)
-        {
-            return;
-        }
-        w.WriteString("player", entry.Player);
-        w.WriteString("event", entry.EventId);
-        w.WriteNumber("run", entry.Run);
-        w.WriteString("cause_kind", GrantEntry.KindName(entry.CauseKind));
-        w.WriteString("cause_id", entry.CauseId);
-        if (entry.ActionId is null)
-        {
-            w.WriteNull("action");
-        }
-        else
-        {
-            w.WriteString("action", entry.ActionId);
-        }
-        w.WriteString("release", entry.ReleaseId);
-        if (entry.Author is not null)
-        {
-            w.WriteString("author", entry.Author);
-            w.WriteString("reason", entry.Reason);
-        }
-        w.WriteNumber("partition", entry.Partition);
-        w.WriteNumber("index", entry.Index);
-        w.WriteString("receipt", $"/v1/rewards/{entry.GrantId}/receipt");
-        if (delivery is null)
-        {
-            w.WriteNull("delivery");
-            return;
-        }
-        w.WriteStartObject("delivery");
-        w.WriteString("status", delivery.Status switch
-        {
-            Storage.Outbox.DeliveryStatus.Delivered => "delivered",
-            Storage.Outbox.DeliveryStatus.DeadLettered => "dead_lettered",
-            _ => "pending",
-        });
-        w.WriteNumber("attempts", delivery.Attempts);
-        w.WriteNumber("total_attempts", delivery.TotalAttempts);
-        WriteTime(w, "next_attempt_at", delivery.Status == Storage.Outbox.DeliveryStatus.Pending ? delivery.NextAttemptAt : null);
-        WriteTime(w, "last_attempt_at", delivery.LastAttemptAt);
-        if (delivery.LastStatusCode is { } code)
-        {
-            w.WriteNumber("last_status_code", code);
-        }
-        else
-        {
-            w.WriteNull("last_status_code");
-        }
-        if (delivery.LastError is { } lastError)
-        {
-            w.WriteString("last_error", lastError);
-        }
-        else
-        {
-            w.WriteNull("last_error");
-        }
-        WriteTime(w, "delivered_at", delivery.DeliveredAt);
-        WriteTime(w, "dead_lettered_at", delivery.DeadLetteredAt);
-        w.WriteEndObject();
-    }
-
-    private static void WriteTime(Utf8JsonWriter w, string name, DateTimeOffset? value)
-    {
-        if (value is { } at)
-        {
-            w.WriteString(name, Rfc3339.Format(at.UtcTicks));
-        }
-        else
-        {
-            w.WriteNull(name);
-        }
-    }
-
-    internal static void WriteReward(Utf8JsonWriter w, IEnumerable<(string Name, long Amount)> lines)
-    {
-        w.WriteStartObject();
-        foreach (var (name, amount) in lines)
-        {
-            w.WriteNumber(name, amount);
-        }
-        w.WriteEndObject();
-    }
+    /// <summary>Reward lines of a release (a tier's, a goal's) as the API writes amounts.</summary>
+    internal static List<NamedAmount> Amounts(IEnumerable<Core.Rules.Model.RewardLine> lines) => [.. lines.Select(l => new NamedAmount(l.Name, l.Amount))];
 
     private async Task<bool> CheckPlayerAsync(HttpContext context, string player)
     {

@@ -1,3 +1,5 @@
+using Showrunner.Contracts.Players;
+using Showrunner.Contracts.Wire;
 using Showrunner.Core.Actions;
 using Showrunner.Server.Hosting;
 using Showrunner.Server.Security;
@@ -11,6 +13,8 @@ namespace Showrunner.Server.Api;
 /// </summary>
 internal sealed class TokensEndpoints(PlayerTokens tokens, ServerOptions options)
 {
+    private static readonly System.Text.Json.Serialization.Metadata.JsonTypeInfo<PlayerTokenResponse> TokenWire = WireJson.Of(PlayersJson.Default.PlayerTokenResponse);
+
     public static void Map(WebApplication app)
     {
         var endpoints = app.Services.GetRequiredService<TokensEndpoints>();
@@ -26,12 +30,7 @@ internal sealed class TokensEndpoints(PlayerTokens tokens, ServerOptions options
         }
         var (token, expiresAt) = tokens.Issue(options.Security.Title, player, options.Security.PlayerTokenLifetime);
         context.Response.Headers.CacheControl = "no-store";
-        await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w =>
-        {
-            w.WriteString("token", token);
-            w.WriteString("player", player);
-            w.WriteString("title", options.Security.Title);
-            w.WriteString("expires_at", Rfc3339.Format(expiresAt.UtcTicks));
-        }).ConfigureAwait(false);
+        await ContractResults.WriteAsync(context, StatusCodes.Status200OK,
+            new PlayerTokenResponse(token, player, options.Security.Title, Rfc3339.Format(expiresAt.UtcTicks)), TokenWire).ConfigureAwait(false);
     }
 }

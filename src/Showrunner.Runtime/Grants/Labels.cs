@@ -1,4 +1,4 @@
-namespace Showrunner.Server.Api;
+namespace Showrunner.Runtime.Grants;
 
 /// <summary>
 /// Labels and ids an operator chooses that end up in the ledger, the audit log and grant ids (an

@@ -1,0 +1,17 @@
+using System.Text.Json.Serialization;
+
+namespace Showrunner.Contracts.Keys;
+
+/// <summary>
+/// The source-generated serializer of the keys area's records (one context per area: the
+/// generator does not merge <c>[JsonSerializable]</c> spread over partial declarations, dotnet/runtime#99669).
+/// Write with <see cref="Wire.WireJson.Of{T}(System.Text.Json.Serialization.Metadata.JsonTypeInfo{T})"/> for the server's escaping. Same options as <see cref="ContractsJson"/>.
+/// </summary>
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    WriteIndented = false)]
+[JsonSerializable(typeof(KeyResponse))]
+[JsonSerializable(typeof(KeyListResponse))]
+[JsonSerializable(typeof(KeyAuditDetails))]
+public sealed partial class KeysJson : JsonSerializerContext;

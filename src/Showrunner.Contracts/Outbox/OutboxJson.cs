@@ -1,0 +1,18 @@
+using System.Text.Json.Serialization;
+
+namespace Showrunner.Contracts.Outbox;
+
+/// <summary>
+/// The source-generated serializer of the outbox area's records (one context per area: the
+/// generator does not merge <c>[JsonSerializable]</c> spread over partial declarations, dotnet/runtime#99669).
+/// Write with <see cref="Wire.WireJson.Of{T}(System.Text.Json.Serialization.Metadata.JsonTypeInfo{T})"/> for the server's escaping. Same options as <see cref="ContractsJson"/>.
+/// </summary>
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    WriteIndented = false)]
+[JsonSerializable(typeof(OutboxStatusResponse))]
+[JsonSerializable(typeof(OutboxDeliveryResponse))]
+[JsonSerializable(typeof(DeadLetterListResponse))]
+[JsonSerializable(typeof(RedeliverResponse))]
+public sealed partial class OutboxJson : JsonSerializerContext;
