@@ -38,6 +38,19 @@ internal sealed class GoldenBodies(string area)
         return this;
     }
 
+    /// <summary>
+    /// The audit log as <c>GET /v1/audit</c> lists it, hashes masked (they cover the random key ids):
+    /// pins the entries and details that the use cases record.
+    /// </summary>
+    public async Task AuditAsync(HttpClient client, string name)
+    {
+        var masked = new GoldenBodies(area) { };
+        masked._substitutions.AddRange(_substitutions);
+        masked._patterns.AddRange(_patterns);
+        masked.Mask("\"(prev_hash|hash)\":\"[0-9a-f]{64}\"", "\"$1\":\"-\"");
+        await masked.AssertAsync(await client.GetAsync(new Uri("/v1/audit?limit=500", UriKind.Relative)), HttpStatusCode.OK, name);
+    }
+
     /// <summary>The actor of the bootstrap admin key (<c>key:</c> and the id inside <c>sr_&lt;id&gt;_…</c>).</summary>
     public static string ActorOf(string key) => "key:" + key[3..15];
 

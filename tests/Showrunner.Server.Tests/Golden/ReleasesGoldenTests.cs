@@ -142,6 +142,7 @@ public sealed class ReleasesGoldenTests
         await golden.AssertAsync(await client.GetAsync(U("/v1/config")), HttpStatusCode.OK, "config-anonymous");
         await golden.AssertAsync(await client.GetAsync(U("/v1/config?player=vip")), HttpStatusCode.OK, "config-vip");
         await golden.AssertAsync(await client.GetAsync(U("/v1/config?player=stranger")), HttpStatusCode.OK, "config-stranger");
+        await golden.AuditAsync(client, "audit");
     }
 
     [Fact]
@@ -160,5 +161,6 @@ public sealed class ReleasesGoldenTests
             "activate-approval-requested");
         await golden.AssertAsync(await approver.PostAsync(U("/v1/approvals/1/approve"), null), HttpStatusCode.OK, "activate-approved");
         await golden.AssertAsync(await client.GetAsync(U("/v1/approvals/1")), HttpStatusCode.OK, "activate-approval-executed");
+        await golden.AuditAsync(client, "audit-approved-activation");
     }
 }

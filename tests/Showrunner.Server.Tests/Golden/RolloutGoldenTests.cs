@@ -127,6 +127,7 @@ public sealed class RolloutGoldenTests
         await TickAsync(factory);
         await golden.AssertAsync(await client.PostAsync(U("/v1/rollout/advance"), null), HttpStatusCode.OK, "advance-completed");
         await golden.AssertAsync(await client.GetAsync(U("/v1/rollout")), HttpStatusCode.OK, "view-completed");
+        await golden.AuditAsync(client, "audit");
     }
 
     [Fact]
@@ -159,6 +160,7 @@ public sealed class RolloutGoldenTests
         await golden.AssertAsync(await admin.PostAsync(U("/v1/rollout"), Json(Start(candidate, """{"steps":[{"percent":100}],"auto_advance":false}"""))),
             HttpStatusCode.Accepted, "start-during-rollout-approval-requested");
         await golden.AssertAsync(await admin.GetAsync(U("/v1/rollout")), HttpStatusCode.OK, "view-after-approved-step");
+        await golden.AuditAsync(admin, "audit-approvals");
     }
 
     [Fact]
@@ -183,5 +185,6 @@ public sealed class RolloutGoldenTests
         await golden.AssertAsync(await client.PutAsync(U("/v1/flags/events/hunt"), Json("""{"enabled":""")), HttpStatusCode.BadRequest, "set-bad-json");
         await golden.AssertAsync(await client.PutAsync(U("/v1/flags/events/hunt"), new StringContent("x", Encoding.UTF8, "text/plain")), HttpStatusCode.UnsupportedMediaType,
             "set-media-type");
+        await golden.AuditAsync(client, "audit");
     }
 }
