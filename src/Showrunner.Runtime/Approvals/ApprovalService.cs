@@ -1,3 +1,5 @@
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using Microsoft.Extensions.Logging;
 using Showrunner.Runtime.Audit;
 using Showrunner.Storage.Audit;
@@ -57,6 +59,14 @@ public sealed record ApprovalOutcome(int Status, string Body)
 /// </summary>
 public delegate Task<ApprovalOutcome> ApprovalExecutor(ApprovalExecution execution, CancellationToken cancellationToken);
 
+/// <summary>
+/// Carries out one approved command of a kind registered with
+/// <see cref="ApprovalService.Register{TCommand}(string, JsonTypeInfo{TCommand}, ApprovalCommandHandler{TCommand})"/>: the
+/// command as it was stored (read back through its contract), on behalf of <see cref="ApprovalExecution.RequestedBy"/>.
+/// The same rules as <see cref="ApprovalExecutor"/> hold: check again, be idempotent, run to the end.
+/// </summary>
+public delegate Task<ApprovalOutcome> ApprovalCommandHandler<in TCommand>(TCommand command, ApprovalExecution execution, CancellationToken cancellationToken);
+
 public enum ApprovalRequestStatus
 {
     Created,
@@ -79,6 +89,11 @@ public enum DecisionStatus
     AlreadyDecided,
     /// <summary>No executor is registered for the request's kind (written by another version).</summary>
     UnknownKind,
+    /// <summary>
+    /// The stored command of a typed kind cannot be read by its contract (written by another
+    /// version, or damaged): nothing was decided or executed; the request can still be rejected.
+    /// </summary>
+    CommandUnreadable,
 }
 
 public sealed record DecisionResult(DecisionStatus Status, StoredApproval? Approval, ApprovalOutcome? Outcome = null);
@@ -117,6 +132,8 @@ public sealed partial class ApprovalService : IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly Dictionary<string, ApprovalExecutor> _executors = new(StringComparer.Ordinal);
+    // The contract of each typed kind: what its stored command is read and written with.
+    private readonly Dictionary<string, CommandFormat> _formats = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _decisions = new(1, 1);
 
     public ApprovalService(IApprovalStore store, IAuditTrail audit, ApprovalOptions options, TimeProvider time, ILogger<ApprovalService> logger)
@@ -143,6 +160,52 @@ public sealed partial class ApprovalService : IDisposable
             {
                 throw new InvalidOperationException($"An executor for approval kind '{kind}' is already registered.");
             }
+        }
+    }
+
+    /// <summary>
+    /// Registers a typed kind: requests of <paramref name="kind"/> store a <typeparamref name="TCommand"/>
+    /// written with <paramref name="contract"/> (its contract record: the stored text is what
+    /// <c>GET /v1/approvals</c> shows as <c>request</c>), and an approval reads it back with the same
+    /// contract and hands it to <paramref name="handler"/>. A stored text the contract cannot read is
+    /// refused (<see cref="DecisionStatus.CommandUnreadable"/>) before anything is decided.
+    /// </summary>
+    public void Register<TCommand>(string kind, JsonTypeInfo<TCommand> contract, ApprovalCommandHandler<TCommand> handler)
+        where TCommand : class
+    {
+        ArgumentNullException.ThrowIfNull(contract);
+        ArgumentNullException.ThrowIfNull(handler);
+        var format = new CommandFormat<TCommand>(contract);
+        Register(kind, (execution, cancellationToken) =>
+        {
+            // Read (and so checked) before the decision: see ApproveAsync.
+            var command = format.Read(execution.Body) ?? throw new InvalidOperationException($"Approval {execution.ApprovalId}: its command became unreadable.");
+            return handler(command, execution, cancellationToken);
+        });
+        lock (_executors)
+        {
+            _formats.Add(kind, format);
+        }
+    }
+
+    /// <summary>The stored text of <paramref name="command"/> for a typed <paramref name="kind"/>: what <see cref="RequestAsync{TCommand}"/> stores and compares.</summary>
+    public string CommandText<TCommand>(string kind, TCommand command) where TCommand : class => FormatOf<TCommand>(kind).Write(command);
+
+    /// <summary>
+    /// Stores a typed command as a pending request (<see cref="RequestAsync(string, string, string, string, string, string?, CancellationToken)"/>),
+    /// written with the contract registered for <paramref name="kind"/>.
+    /// </summary>
+    public Task<(ApprovalRequestStatus Status, StoredApproval? Approval)> RequestAsync<TCommand>(string kind, string subject, string path, TCommand command,
+        string requestedBy, string? reason, CancellationToken cancellationToken = default) where TCommand : class =>
+        RequestAsync(kind, subject, path, CommandText(kind, command), requestedBy, reason, cancellationToken);
+
+    private CommandFormat<TCommand> FormatOf<TCommand>(string kind) where TCommand : class
+    {
+        lock (_executors)
+        {
+            return _formats.TryGetValue(kind, out var format) && format is CommandFormat<TCommand> typed
+                ? typed
+                : throw new InvalidOperationException($"Approval kind '{kind}' is not registered with a {typeof(TCommand).Name} contract.");
         }
     }
 
@@ -237,6 +300,16 @@ public sealed partial class ApprovalService : IDisposable
             if (executor is null)
             {
                 return new DecisionResult(DecisionStatus.UnknownKind, request);
+            }
+            CommandFormat? format;
+            lock (_executors)
+            {
+                _formats.TryGetValue(request.Kind, out format);
+            }
+            if (format is not null && !format.CanRead(request.Body))
+            {
+                LogUnreadable(_logger, id, request.Kind);
+                return new DecisionResult(DecisionStatus.CommandUnreadable, request);
             }
             long now = _time.GetUtcNow().UtcTicks;
             if (request.Status == ApprovalStatuses.Pending)
@@ -333,6 +406,32 @@ public sealed partial class ApprovalService : IDisposable
 
     public void Dispose() => _decisions.Dispose();
 
+    /// <summary>How a typed kind's command is stored: its contract, strict on reading (an unknown or malformed text is unreadable, never half-read).</summary>
+    private abstract class CommandFormat
+    {
+        public abstract bool CanRead(string text);
+    }
+
+    private sealed class CommandFormat<TCommand>(JsonTypeInfo<TCommand> contract) : CommandFormat where TCommand : class
+    {
+        public string Write(TCommand command) => JsonSerializer.Serialize(command, contract);
+
+        public TCommand? Read(string text)
+        {
+            try
+            {
+                return JsonSerializer.Deserialize(text, contract);
+            }
+            catch (JsonException)
+            {
+                // Unreadable is an expected outcome (a text of another version): the caller refuses it with a code.
+                return null;
+            }
+        }
+
+        public override bool CanRead(string text) => Read(text) is not null;
+    }
+
     [LoggerMessage(EventId = 6100, Level = LogLevel.Information, Message = "Approval {Id} requested: {Kind} {Subject} by {RequestedBy}")]
     private static partial void LogRequested(ILogger logger, long id, string kind, string subject, string requestedBy);
 
@@ -344,4 +443,7 @@ public sealed partial class ApprovalService : IDisposable
 
     [LoggerMessage(EventId = 6103, Level = LogLevel.Warning, Message = "Approval {Id} ({Kind}) was approved but its execution did not complete; executing it again")]
     private static partial void LogResumed(ILogger logger, long id, string kind);
+
+    [LoggerMessage(EventId = 6104, Level = LogLevel.Warning, Message = "Approval {Id} ({Kind}): its stored command cannot be read by this version's contract; not executed")]
+    private static partial void LogUnreadable(ILogger logger, long id, string kind);
 }

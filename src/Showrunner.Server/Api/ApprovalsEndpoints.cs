@@ -162,6 +162,12 @@ internal sealed class ApprovalsEndpoints(ApprovalService approvals)
                     $"The request is {approval!.Status}{(approval.DecidedBy is null ? "" : " (by " + approval.DecidedBy + ")")}; it can be decided only once.",
                     extensions: withApproval).ConfigureAwait(false);
                 return;
+            case DecisionStatus.CommandUnreadable:
+                await Problems.WriteAsync(context, StatusCodes.Status409Conflict, ApprovalProblemCodes.CommandUnreadable, "Stored request unreadable",
+                    $"This server cannot read the stored request of kind '{approval!.Kind}' (written by another version, or damaged); nothing was executed. " +
+                    "Reject it and make the request again.",
+                    extensions: withApproval).ConfigureAwait(false);
+                return;
             default:
                 await Problems.WriteAsync(context, StatusCodes.Status409Conflict, ProblemCodes.ApprovalKindUnknown, "Unknown kind of request",
                     $"This server cannot execute requests of kind '{approval!.Kind}' (written by another version); nothing changed.",
@@ -280,4 +286,11 @@ internal sealed class ApprovalsEndpoints(ApprovalService approvals)
     private static Task NotFound(HttpContext context, string id) =>
         Problems.WriteAsync(context, StatusCodes.Status404NotFound, ProblemCodes.ApprovalNotFound, "Approval request not found",
             $"There is no approval request '{id}'.");
+}
+
+/// <summary>Stable problem codes of the approval endpoints (kept here, next to the only endpoints that use them).</summary>
+internal static class ApprovalProblemCodes
+{
+    /// <summary>409: the stored command of a typed kind cannot be read by this version's contract; nothing was decided.</summary>
+    public const string CommandUnreadable = "approval_command_unreadable";
 }
