@@ -153,7 +153,7 @@ public sealed class ReleasesGoldenTests
         var approver = TestPrincipals.As(factory, "golden-release-approver", Role.Approver);
         var golden = new GoldenBodies("releases")
             .Substitute(GoldenBodies.ActorOf(factory.AdminKey), "key:admin0000000")
-            .Substitute(TestPrincipals.Actor("golden-release-approver"), "key:approver0000");
+            .Substitute(TestPrincipals.Actor("golden-release-approver")["key:".Length..], "approver0000");
         var a = Bundle("a");
         await client.PostAsync(U("/v1/releases"), Text(a.CanonicalBytes));
 

@@ -143,7 +143,7 @@ public sealed class RolloutGoldenTests
         string candidate = await PublishAsync(client, Source(10, "Hunt v2"));
         var golden = new GoldenBodies("rollouts")
             .Substitute(GoldenBodies.ActorOf(factory.AdminKey), "key:admin0000000")
-            .Substitute(TestPrincipals.Actor("golden-rollout-approver"), "key:approver0000");
+            .Substitute(TestPrincipals.Actor("golden-rollout-approver")["key:".Length..], "approver0000");
 
         await golden.AssertAsync(await admin.PostAsync(U("/v1/rollout"), Json(Start(candidate, """{"steps":[{"percent":100}],"auto_advance":false}"""))),
             HttpStatusCode.Accepted, "start-approval-requested");
