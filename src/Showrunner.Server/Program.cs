@@ -86,6 +86,7 @@ builder.Services.AddSingleton(services =>
 builder.Services.AddSingleton<RolloutEndpoints>();
 builder.Services.AddSingleton(services => new FlagBoard(services.GetRequiredService<IActionStore>(), services.GetRequiredService<IngestPipeline>(),
     services.GetRequiredService<LifecycleCoordinator>(), services.GetRequiredService<TimeProvider>(), services.GetService<Showrunner.Runtime.Audit.IAuditTrail>()));
+builder.Services.AddSingleton<Showrunner.Runtime.Flags.FlagService>();
 builder.Services.AddSingleton<FlagsEndpoints>();
 builder.Services.AddSingleton(services => new Showrunner.Runtime.Audit.AuditTrail(services.GetRequiredService<IActionStore>().Audit,
     services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<Showrunner.Runtime.Audit.AuditTrail>>()));
