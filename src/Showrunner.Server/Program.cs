@@ -83,6 +83,7 @@ builder.Services.AddSingleton(services =>
         services.GetRequiredService<ReleaseRegister>(), services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<RolloutController>>(),
         services.GetService<Showrunner.Runtime.Audit.IAuditTrail>(), alert);
 });
+builder.Services.AddSingleton<RolloutService>();
 builder.Services.AddSingleton<RolloutEndpoints>();
 builder.Services.AddSingleton(services => new FlagBoard(services.GetRequiredService<IActionStore>(), services.GetRequiredService<IngestPipeline>(),
     services.GetRequiredService<LifecycleCoordinator>(), services.GetRequiredService<TimeProvider>(), services.GetService<Showrunner.Runtime.Audit.IAuditTrail>()));
@@ -103,6 +104,7 @@ builder.Services.AddSingleton<LeaderboardEndpoints>();
 builder.Services.AddSingleton<GrantsEndpoints>();
 builder.Services.AddSingleton<ActionsEndpoints>();
 builder.Services.AddSingleton<EventsEndpoints>();
+builder.Services.AddSingleton<ReleaseService>();
 builder.Services.AddSingleton<ReleasesEndpoints>();
 // Principals: keys (read from the store once it is open), player tokens (key from the data directory), rate limits.
 builder.Services.AddSingleton(services => new KeyRing(services.GetRequiredService<IActionStore>().Keys, services.GetRequiredService<TimeProvider>(),
