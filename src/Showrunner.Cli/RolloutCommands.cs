@@ -3,13 +3,17 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Showrunner.Contracts;
+using Showrunner.Contracts.Flags;
+using Showrunner.Contracts.Rollouts;
 
 namespace Showrunner.Cli;
 
 /// <summary>
 /// <c>rollout start|status|advance|rollback</c> and <c>flags list|set</c> against a running server
 /// (<c>/v1/rollout</c>, <c>/v1/flags</c>), through <see cref="ServerCommands"/>' client: refusals and
-/// an unreachable server exit 1, usage errors 2.
+/// an unreachable server exit 1, usage errors 2. Requests are written and answers read with the
+/// API's own records (Showrunner.Contracts); <c>--json</c> prints the answer as the server sent it.
 /// </summary>
 internal sealed class RolloutCommands(ServerCommands remote, TextWriter output, TextWriter errors)
 {
@@ -53,7 +57,7 @@ internal sealed class RolloutCommands(ServerCommands remote, TextWriter output, 
 
     public async Task<int> StartAsync(string candidate, string? planFile, string? salt, string? reason, string server, string? key, bool json)
     {
-        var body = new JsonObject { ["candidate"] = candidate };
+        JsonElement? planElement = null;
         if (planFile is not null)
         {
             JsonNode? plan;
@@ -72,22 +76,17 @@ internal sealed class RolloutCommands(ServerCommands remote, TextWriter output, 
                 errors.WriteLine($"error: cannot read the plan {planFile}: {exception.Message}");
                 return ExitCodes.Usage;
             }
-            body["plan"] = plan;
+            // Passed through as written (a file holding null is sent as null, and the server says why it is no plan).
+            using var document = JsonDocument.Parse(plan?.ToJsonString() ?? "null");
+            planElement = document.RootElement.Clone();
         }
-        if (salt is not null)
-        {
-            body["salt"] = salt;
-        }
-        if (reason is not null)
-        {
-            body["reason"] = reason;
-        }
+        var body = new RolloutStartRequest(candidate, planElement, salt, null, reason);
         using var client = remote.Client(server, key);
         if (client is null)
         {
             return ExitCodes.Usage;
         }
-        var answer = await remote.SendAsync(client, HttpMethod.Post, "v1/rollout", new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json")).ConfigureAwait(false);
+        var answer = await remote.SendAsync(client, HttpMethod.Post, "v1/rollout", Content(body)).ConfigureAwait(false);
         return Report(answer, json);
     }
 
@@ -108,7 +107,7 @@ internal sealed class RolloutCommands(ServerCommands remote, TextWriter output, 
             CliJson.Write(output, writer => answer.WriteTo(writer));
             return ExitCodes.Ok;
         }
-        if (answer["rollout"] is not JsonObject rollout)
+        if (Read<RolloutGetResponse>(answer).Rollout is not { } rollout)
         {
             output.WriteLine("no rollout yet");
             return ExitCodes.Ok;
@@ -124,12 +123,7 @@ internal sealed class RolloutCommands(ServerCommands remote, TextWriter output, 
         {
             return ExitCodes.Usage;
         }
-        var body = new JsonObject();
-        if (reason is not null)
-        {
-            body["reason"] = reason;
-        }
-        var answer = await remote.SendAsync(client, HttpMethod.Post, path, new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json")).ConfigureAwait(false);
+        var answer = await remote.SendAsync(client, HttpMethod.Post, path, Content(new RolloutReasonRequest(reason))).ConfigureAwait(false);
         return Report(answer, json);
     }
 
@@ -144,29 +138,38 @@ internal sealed class RolloutCommands(ServerCommands remote, TextWriter output, 
             CliJson.Write(output, writer => answer.WriteTo(writer));
             return ExitCodes.Ok;
         }
-        output.WriteLine($"{answer["result"]}: {answer["detail"]}");
-        if (answer["rollout"] is JsonObject { Count: > 0 } rollout)
+        var change = Read<RolloutChangeResponse>(answer);
+        output.WriteLine($"{change.Result}: {change.Detail}");
+        if (change.Rollout is { } rollout)
         {
             Describe(rollout);
         }
         return ExitCodes.Ok;
     }
 
-    private void Describe(JsonObject rollout)
+    private static T Read<T>(JsonNode answer) => answer.Deserialize(ContractsJson.Wire<T>())!;
+
+    private static StringContent Content<T>(T body) => new(JsonSerializer.Serialize(body, ContractsJson.Wire<T>()), Encoding.UTF8, "application/json");
+
+    private void Describe(RolloutViewContract rollout)
     {
-        var step = rollout["step"]!;
-        output.WriteLine($"rollout {rollout["id"]} {rollout["state"]}: {rollout["candidate"]!["name"]} ({rollout["candidate"]!["id"]}) beside {rollout["baseline"]!["name"]} ({rollout["baseline"]!["id"]})");
-        output.WriteLine($"step {step["index"]} of {rollout["plan"]!["steps"]!.AsArray().Count}: {step["mode"]} {step["percent"]}%, soak left {step["soak_remaining_seconds"]} s; " +
-            $"{rollout["assigned_players"]} players assigned; salt {rollout["salt"]}");
-        output.WriteLine($"gates {rollout["gates_overall"]} (candidate {rollout["cohorts"]!["candidate_actions"]} actions, baseline {rollout["cohorts"]!["baseline_actions"]})");
-        foreach (var gate in rollout["gates"]!.AsArray())
+        var step = rollout.Step;
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"rollout {rollout.Id} {rollout.State}: {rollout.Candidate.Name} ({rollout.Candidate.Id}) beside {rollout.Baseline.Name} ({rollout.Baseline.Id})"));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"step {step.Index} of {rollout.Plan.Steps.Count}: {step.Mode} {step.Percent}%, soak left {step.SoakRemainingSeconds} s; " +
+            $"{rollout.AssignedPlayers} players assigned; salt {rollout.Salt}"));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"gates {rollout.GatesOverall} (candidate {rollout.Cohorts.CandidateActions} actions, baseline {rollout.Cohorts.BaselineActions})"));
+        foreach (var gate in rollout.Gates)
         {
-            string scope = gate!["event"] is null ? "" : $" {gate["event"]}" + (gate["reward"] is null ? "" : $" ({gate["reward"]})");
-            output.WriteLine($"  {gate["status"],-12} {gate["gate"]}{scope}: candidate {gate["candidate"]}, baseline {gate["baseline"]}, allowed {gate["threshold"]}");
+            string scope = gate.Event is null ? "" : $" {gate.Event}" + (gate.Reward is null ? "" : $" ({gate.Reward})");
+            output.WriteLine($"  {gate.Status,-12} {gate.Gate}{scope}: candidate {gate.Candidate}, baseline {gate.Baseline}, allowed {gate.Threshold}");
         }
-        foreach (var change in rollout["history"]!.AsArray())
+        foreach (var change in rollout.History)
         {
-            output.WriteLine($"  {change!["at"]} {change["kind"],-8} step {change["step"]} by {change["actor"]}{(change["reason"] is null ? "" : ": " + change["reason"])}");
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  {change.At} {change.Kind,-8} step {change.Step} by {change.Actor}{(change.Reason is null ? "" : ": " + change.Reason)}"));
         }
     }
 
@@ -187,7 +190,7 @@ internal sealed class RolloutCommands(ServerCommands remote, TextWriter output, 
             CliJson.Write(output, writer => answer.WriteTo(writer));
             return ExitCodes.Ok;
         }
-        var flags = answer["flags"]!.AsArray();
+        var flags = Read<FlagListResponse>(answer).Flags;
         if (flags.Count == 0)
         {
             output.WriteLine("no flag was ever flipped");
@@ -195,7 +198,7 @@ internal sealed class RolloutCommands(ServerCommands remote, TextWriter output, 
         foreach (var flag in flags)
         {
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{flag!["kind"],-6} {flag["target"],-24} {((bool)flag["enabled"]! ? "on" : "OFF"),-4} since {flag["since"]} by {flag["actor"]}{(flag["reason"] is null ? "" : ": " + flag["reason"])}"));
+                $"{flag.Kind,-6} {flag.Target,-24} {(flag.Enabled ? "on" : "OFF"),-4} since {flag.Since} by {flag.Actor}{(flag.Reason is null ? "" : ": " + flag.Reason)}"));
         }
         return ExitCodes.Ok;
     }
@@ -217,13 +220,8 @@ internal sealed class RolloutCommands(ServerCommands remote, TextWriter output, 
         {
             return ExitCodes.Usage;
         }
-        var body = new JsonObject { ["enabled"] = state == "on" };
-        if (reason is not null)
-        {
-            body["reason"] = reason;
-        }
         var answer = await remote.SendAsync(client, HttpMethod.Put, $"v1/flags/{kind}s/{Uri.EscapeDataString(target)}",
-            new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json")).ConfigureAwait(false);
+            Content(new FlagSetRequest(state == "on", reason))).ConfigureAwait(false);
         if (answer is null)
         {
             return ExitCodes.Problems;
@@ -233,7 +231,7 @@ internal sealed class RolloutCommands(ServerCommands remote, TextWriter output, 
             CliJson.Write(output, writer => answer.WriteTo(writer));
             return ExitCodes.Ok;
         }
-        output.WriteLine($"{kind} {target} is {((bool)answer["flag"]!["enabled"]! ? "on" : "OFF")}");
+        output.WriteLine($"{kind} {target} is {(Read<FlagSetResponse>(answer).Flag.Enabled ? "on" : "OFF")}");
         return ExitCodes.Ok;
     }
 }

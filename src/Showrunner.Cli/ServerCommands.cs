@@ -91,16 +91,9 @@ internal sealed class ServerCommands(TextWriter output, TextWriter errors, HttpM
 
     private async Task<int> ChangeAsync(HttpClient client, string path, long? expectedVersion, string? reason, bool json)
     {
-        var body = new JsonObject();
-        if (expectedVersion is { } expected)
-        {
-            body["expected_version"] = expected;
-        }
-        if (reason is not null)
-        {
-            body["reason"] = reason;
-        }
-        var state = await SendAsync(client, HttpMethod.Post, path, new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json")).ConfigureAwait(false);
+        var body = new Contracts.Releases.ReleaseChangeRequest(expectedVersion, reason);
+        var state = await SendAsync(client, HttpMethod.Post, path, new StringContent(
+            JsonSerializer.Serialize(body, Contracts.ContractsJson.Wire<Contracts.Releases.ReleaseChangeRequest>()), Encoding.UTF8, "application/json")).ConfigureAwait(false);
         if (state is null)
         {
             return ExitCodes.Problems;
@@ -112,11 +105,12 @@ internal sealed class ServerCommands(TextWriter output, TextWriter errors, HttpM
                 $"until {approval["expires_at"]}; nothing changed yet. Another approver runs: showrunner approvals approve {approval["id"]}");
             return ExitCodes.PendingApproval;
         }
-        var release = state["release"];
-        string text = (bool?)state["changed"] == false
-            ? $"unchanged: {release?["name"]} {release?["id"]} is already active (version {state["version"]})"
-            : $"active: {release?["name"]} {release?["id"]} (version {state["version"]}, {state["kind"]}" +
-              (state["rollback_to"] is { } previous ? $"; rollback returns to {previous})" : ")");
+        var register = state.Deserialize(Contracts.ContractsJson.Wire<Contracts.Releases.RegisterResponse>())!;
+        var release = register.Release;
+        string text = register.Changed == false
+            ? string.Create(CultureInfo.InvariantCulture, $"unchanged: {release?.Name} {release?.Id} is already active (version {register.Version})")
+            : string.Create(CultureInfo.InvariantCulture, $"active: {release?.Name} {release?.Id} (version {register.Version}, {register.Kind}") +
+              (register.RollbackTo is { } previous ? $"; rollback returns to {previous})" : ")");
         Report(json, state, text);
         return ExitCodes.Ok;
     }

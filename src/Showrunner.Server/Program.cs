@@ -83,9 +83,11 @@ builder.Services.AddSingleton(services =>
         services.GetRequiredService<ReleaseRegister>(), services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<RolloutController>>(),
         services.GetService<Showrunner.Runtime.Audit.IAuditTrail>(), alert);
 });
+builder.Services.AddSingleton<RolloutService>();
 builder.Services.AddSingleton<RolloutEndpoints>();
 builder.Services.AddSingleton(services => new FlagBoard(services.GetRequiredService<IActionStore>(), services.GetRequiredService<IngestPipeline>(),
     services.GetRequiredService<LifecycleCoordinator>(), services.GetRequiredService<TimeProvider>(), services.GetService<Showrunner.Runtime.Audit.IAuditTrail>()));
+builder.Services.AddSingleton<Showrunner.Runtime.Flags.FlagService>();
 builder.Services.AddSingleton<FlagsEndpoints>();
 builder.Services.AddSingleton(services => new Showrunner.Runtime.Audit.AuditTrail(services.GetRequiredService<IActionStore>().Audit,
     services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<Showrunner.Runtime.Audit.AuditTrail>>()));
@@ -103,6 +105,7 @@ builder.Services.AddSingleton<Showrunner.Runtime.Grants.GrantService>();
 builder.Services.AddSingleton<GrantsEndpoints>();
 builder.Services.AddSingleton<ActionsEndpoints>();
 builder.Services.AddSingleton<EventsEndpoints>();
+builder.Services.AddSingleton<ReleaseService>();
 builder.Services.AddSingleton<ReleasesEndpoints>();
 // Principals: keys (read from the store once it is open), player tokens (key from the data directory), rate limits.
 builder.Services.AddSingleton(services => new KeyRing(services.GetRequiredService<IActionStore>().Keys, services.GetRequiredService<TimeProvider>(),

@@ -1,87 +1,79 @@
 using System.Text.Json;
+using Showrunner.Contracts.Flags;
 using Showrunner.Core.Actions;
-using Showrunner.Runtime.Ingest;
+using Showrunner.Runtime.Flags;
 using Showrunner.Runtime.Rollouts;
 using Showrunner.Server.Security;
 using Showrunner.Storage;
 
 namespace Showrunner.Server.Api;
 
-/// <summary>Kill switches: <c>GET /v1/flags</c>, <c>PUT /v1/flags/events/{id}</c>, <c>PUT /v1/flags/configs/{name}</c> (docs/api.md).</summary>
-internal sealed class FlagsEndpoints(FlagBoard flags, IngestPipeline pipeline)
+/// <summary>
+/// Kill switches: <c>GET /v1/flags</c>, <c>PUT /v1/flags/events/{id}</c>, <c>PUT /v1/flags/configs/{name}</c> (docs/api.md).
+/// HTTP only: the use case is <see cref="FlagService"/>; answers are <see cref="Contracts.Flags"/> records.
+/// </summary>
+internal sealed class FlagsEndpoints(FlagService flags)
 {
     public static void Map(WebApplication app)
     {
         var endpoints = app.Services.GetRequiredService<FlagsEndpoints>();
         app.MapGet("/v1/flags", endpoints.ListAsync).Allow(Access.Viewer);
-        app.MapPut("/v1/flags/events/{id}", (HttpContext context, string id) => endpoints.SetAsync(context, "event", id)).Allow(Access.Operator);
-        app.MapPut("/v1/flags/configs/{name}", (HttpContext context, string name) => endpoints.SetAsync(context, "config", name)).Allow(Access.Operator);
+        app.MapPut("/v1/flags/events/{id}", (HttpContext context, string id) => endpoints.SetAsync(context, FlagKind.Event, id)).Allow(Access.Operator);
+        app.MapPut("/v1/flags/configs/{name}", (HttpContext context, string name) => endpoints.SetAsync(context, FlagKind.Config, name)).Allow(Access.Operator);
     }
 
-    public Task ListAsync(HttpContext context) => JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w =>
+    public Task ListAsync(HttpContext context)
     {
-        w.WriteStartArray("flags");
-        foreach (var flag in flags.Latest())
-        {
-            Write(w, flag);
-        }
-        w.WriteEndArray();
-        w.WriteStartArray("killed_events");
-        foreach (string id in flags.KilledEvents.Order(StringComparer.Ordinal))
-        {
-            w.WriteStringValue(id);
-        }
-        w.WriteEndArray();
-        w.WriteStartArray("killed_configs");
-        foreach (string name in flags.KilledConfigs.Order(StringComparer.Ordinal))
-        {
-            w.WriteStringValue(name);
-        }
-        w.WriteEndArray();
-    });
-
-    private static void Write(Utf8JsonWriter w, StoredFlag flag)
-    {
-        w.WriteStartObject();
-        w.WriteString("kind", flag.Kind);
-        w.WriteString("target", flag.Target);
-        w.WriteBoolean("enabled", flag.Enabled);
-        w.WriteString("since", Rfc3339.Format(flag.AtTicks));
-        w.WriteString("actor", flag.Actor);
-        if (flag.Reason is null)
-        {
-            w.WriteNull("reason");
-        }
-        else
-        {
-            w.WriteString("reason", flag.Reason);
-        }
-        w.WriteNumber("sequence", flag.Sequence);
-        w.WriteEndObject();
+        var list = flags.List();
+        return ContractOutput.WriteAsync(context, StatusCodes.Status200OK,
+            new FlagListResponse([.. list.Flags.Select(Contract)], list.KilledEvents, list.KilledConfigs));
     }
 
-    public async Task SetAsync(HttpContext context, string kind, string target)
+    internal static FlagResponse Contract(StoredFlag flag) =>
+        new(flag.Kind, flag.Target, flag.Enabled, Rfc3339.Format(flag.AtTicks), flag.Actor, flag.Reason, flag.Sequence);
+
+    public async Task SetAsync(HttpContext context, FlagKind kind, string target)
     {
-        var release = pipeline.ActiveRelease;
-        bool known = release is not null && (kind == "event"
-            ? release.Loaded.Bundle.Release.Events.Any(e => e.Id == target)
-            : release.Loaded.Bundle.Release.Configs.Any(c => c.Name == target));
-        if (!known)
+        // The target is judged first: an unknown one is 404 whatever the body says (as before the service existed).
+        if (!flags.IsKnown(kind, target))
         {
-            await Problems.WriteAsync(context, StatusCodes.Status404NotFound, ProblemCodes.FlagTargetUnknown, "Unknown flag target",
-                $"The active release has no {kind} '{(target.Length > FlagBoard.MaxTargetLength ? target[..FlagBoard.MaxTargetLength] + "…" : target)}'.").ConfigureAwait(false);
+            await UnknownAsync(context, kind, target).ConfigureAwait(false);
             return;
         }
+        if (await ReadAsync(context).ConfigureAwait(false) is not { } request)
+        {
+            return;
+        }
+        var result = await flags.SetAsync(new SetFlag(kind, target, request.Enabled, request.Reason), RolloutEndpoints.ActorOf(context)).ConfigureAwait(false);
+        if (result.Status == SetFlagStatus.UnknownTarget)
+        {
+            // The active release changed while the body was read.
+            await UnknownAsync(context, kind, target).ConfigureAwait(false);
+            return;
+        }
+        await ContractOutput.WriteAsync(context, StatusCodes.Status200OK, new FlagSetResponse(Contract(result.Flag!))).ConfigureAwait(false);
+    }
+
+    private static Task UnknownAsync(HttpContext context, FlagKind kind, string target) =>
+        Problems.WriteAsync(context, StatusCodes.Status404NotFound, ProblemCodes.FlagTargetUnknown, "Unknown flag target",
+            $"The active release has no {FlagService.Name(kind)} '{(target.Length > FlagBoard.MaxTargetLength ? target[..FlagBoard.MaxTargetLength] + "…" : target)}'.");
+
+    /// <summary>
+    /// Reads <see cref="FlagSetRequest"/> with a hand parser rather than the serializer: its problems
+    /// (415, the parser's own message for invalid JSON, the member named in invalid_parameter) are the API's.
+    /// </summary>
+    private static async Task<FlagSetRequest?> ReadAsync(HttpContext context)
+    {
         if (MediaTypes.Of(context.Request.ContentType) != "application/json")
         {
             await Problems.WriteAsync(context, StatusCodes.Status415UnsupportedMediaType, ProblemCodes.UnsupportedMediaType, "Unsupported media type",
                 "Send {\"enabled\": false, \"reason\": \"...\"} as application/json.").ConfigureAwait(false);
-            return;
+            return null;
         }
         var body = await Requests.ReadBodyAsync(context, 4096).ConfigureAwait(false);
         if (body is null)
         {
-            return;
+            return null;
         }
         bool? enabled = null;
         string? reason = null;
@@ -93,14 +85,14 @@ internal sealed class FlagsEndpoints(FlagBoard flags, IngestPipeline pipeline)
         catch (JsonException exception)
         {
             await Problems.WriteAsync(context, StatusCodes.Status400BadRequest, ProblemCodes.InvalidJson, "Invalid JSON", exception.Message).ConfigureAwait(false);
-            return;
+            return null;
         }
         using (document)
         {
             if (document.RootElement.ValueKind != JsonValueKind.Object)
             {
                 await Problems.WriteAsync(context, StatusCodes.Status400BadRequest, ProblemCodes.InvalidJson, "Invalid JSON", "The body must be a JSON object.").ConfigureAwait(false);
-                return;
+                return null;
             }
             foreach (var member in document.RootElement.EnumerateObject())
             {
@@ -115,20 +107,15 @@ internal sealed class FlagsEndpoints(FlagBoard flags, IngestPipeline pipeline)
                     default:
                         await Requests.InvalidParameterAsync(context, member.Name,
                             $"The body is {{\"enabled\": true|false, \"reason\": \"...\"}} (reason at most {RolloutEndpoints.MaxReasonLength} characters).").ConfigureAwait(false);
-                        return;
+                        return null;
                 }
             }
         }
         if (enabled is null)
         {
             await Requests.InvalidParameterAsync(context, "enabled", "enabled (true or false) is required.").ConfigureAwait(false);
-            return;
+            return null;
         }
-        var flag = await flags.SetAsync(kind, target, enabled.Value, RolloutEndpoints.ActorOf(context), reason).ConfigureAwait(false);
-        await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w =>
-        {
-            w.WritePropertyName("flag");
-            Write(w, flag);
-        }).ConfigureAwait(false);
+        return new FlagSetRequest(enabled.Value, reason);
     }
 }

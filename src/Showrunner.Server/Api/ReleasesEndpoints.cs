@@ -1,7 +1,6 @@
-using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
-using Microsoft.AspNetCore.Http.Features;
+using Showrunner.Contracts.Releases;
 using Showrunner.Core.Actions;
 using Showrunner.Core.Rules.Binding;
 using Showrunner.Core.Rules.Model;
@@ -18,10 +17,11 @@ namespace Showrunner.Server.Api;
 
 /// <summary>
 /// Releases and the active-release register: <c>/v1/releases…</c>, and the remote config a
-/// player gets, <c>GET /v1/config</c>. The contract is in docs/api.md.
+/// player gets, <c>GET /v1/config</c>. The contract is in docs/api.md; the answers are
+/// <see cref="Contracts.Releases"/> records. HTTP only: the use cases are <see cref="ReleaseService"/>'s.
 /// </summary>
-internal sealed class ReleasesEndpoints(ReleaseRegister register, IActionStore store, IngestPipeline pipeline, ServerOptions options, TimeProvider time,
-    Runtime.Rollouts.FlagBoard flags, AuditTrail audit, ApprovalService approvals)
+internal sealed class ReleasesEndpoints(ReleaseRegister register, ReleaseService releases, IActionStore store, IngestPipeline pipeline, ServerOptions options,
+    TimeProvider time, Runtime.Rollouts.FlagBoard flags)
 {
     /// <summary>Longest <c>reason</c> accepted on activate and rollback.</summary>
     public const int MaxReasonLength = 500;
@@ -30,7 +30,7 @@ internal sealed class ReleasesEndpoints(ReleaseRegister register, IActionStore s
     public const int DefaultListLimit = 50;
     public const int MaxListLimit = 500;
     /// <summary>The approval kind of an activation to every player (the two-person rule counts it as 100%).</summary>
-    public const string ActivationKind = "release.activate";
+    public const string ActivationKind = ReleaseService.ActivationKind;
 
     public static void Map(WebApplication app)
     {
@@ -43,7 +43,12 @@ internal sealed class ReleasesEndpoints(ReleaseRegister register, IActionStore s
         app.MapGet("/v1/releases/{id}/bundle", endpoints.GetBundleAsync).Allow(Access.Viewer);
         app.MapPost("/v1/releases/{id}/activate", endpoints.ActivateAsync).Allow(Access.Operator);
         app.MapGet("/v1/config", endpoints.ConfigAsync).Allow(Access.PlayerData);
-        app.Services.GetRequiredService<ApprovalService>().Register(ActivationKind, endpoints.ExecuteApprovedActivationAsync);
+        // An approved activation keeps the answer the request would have had.
+        app.Services.GetRequiredService<ReleaseService>().RegisterApprovals((result, id) =>
+        {
+            var answer = endpoints.Change(result, id, "/v1/releases/" + id + "/activate");
+            return new ApprovalOutcome(answer.Status, answer.Text);
+        });
     }
 
     public async Task PublishAsync(HttpContext context)
@@ -66,7 +71,7 @@ internal sealed class ReleasesEndpoints(ReleaseRegister register, IActionStore s
         {
             return;
         }
-        var result = await register.PublishAsync(body, expectedId).ConfigureAwait(false);
+        var result = await releases.PublishAsync(new PublishRelease(body, expectedId), Acting.Of(context).Actor).ConfigureAwait(false);
         switch (result.Status)
         {
             case PublishStatus.Invalid:
@@ -81,21 +86,9 @@ internal sealed class ReleasesEndpoints(ReleaseRegister register, IActionStore s
                 return;
         }
         var stored = result.Release!;
-        if (result.Status == PublishStatus.Created)
-        {
-            await audit.RecordAsync(new AuditRecord(Acting.Of(context).Actor, "release.publish", stored.Id, null, stored.Id, null, AuditDetails.Of(w =>
-            {
-                w.WriteString("name", stored.Name);
-                w.WriteString("merkle_root", stored.MerkleRoot);
-                w.WriteNumber("size", stored.Size);
-            }))).ConfigureAwait(false);
-            context.Response.Headers.Location = "/v1/releases/" + stored.Id;
-        }
-        await JsonOutput.WriteAsync(context, result.Status == PublishStatus.Created ? StatusCodes.Status201Created : StatusCodes.Status200OK, w =>
-        {
-            WriteDetail(w, stored);
-            w.WriteBoolean("created", result.Status == PublishStatus.Created);
-        }).ConfigureAwait(false);
+        bool created = result.Status == PublishStatus.Created;
+        await ContractOutput.Result(created ? StatusCodes.Status201Created : StatusCodes.Status200OK, Detail(stored) with { Created = created },
+            created ? "/v1/releases/" + stored.Id : null).WriteAsync(context).ConfigureAwait(false);
     }
 
     public async Task ListAsync(HttpContext context)
@@ -117,34 +110,18 @@ internal sealed class ReleasesEndpoints(ReleaseRegister register, IActionStore s
             }
             before = anchor.Ref;
         }
-        var releases = store.Releases.List(limit + 1, before);
+        var page = store.Releases.List(limit + 1, before);
         var active = register.Current;
-        await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w =>
-        {
-            w.WriteStartArray("releases");
-            foreach (var release in releases.Take(limit))
-            {
-                w.WriteStartObject();
-                WriteSummary(w, release, active);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            if (releases.Count > limit)
-            {
-                w.WriteString("next", $"/v1/releases?limit={limit}&before={releases[limit - 1].Id}");
-            }
-            else
-            {
-                w.WriteNull("next");
-            }
-        }).ConfigureAwait(false);
+        await ContractOutput.WriteAsync(context, StatusCodes.Status200OK, new ReleaseListResponse(
+            [.. page.Take(limit).Select(release => Summary(release, active))],
+            page.Count > limit ? $"/v1/releases?limit={limit}&before={page[limit - 1].Id}" : null)).ConfigureAwait(false);
     }
 
     public async Task GetAsync(HttpContext context, string id)
     {
         if (await FindAsync(context, id).ConfigureAwait(false) is { } release)
         {
-            await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w => WriteDetail(w, release)).ConfigureAwait(false);
+            await ContractOutput.WriteAsync(context, StatusCodes.Status200OK, Detail(release)).ConfigureAwait(false);
         }
     }
 
@@ -161,8 +138,7 @@ internal sealed class ReleasesEndpoints(ReleaseRegister register, IActionStore s
 
     public async Task ActiveAsync(HttpContext context)
     {
-        var current = register.Current;
-        await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w => WriteRegister(w, current)).ConfigureAwait(false);
+        await ContractOutput.WriteAsync(context, StatusCodes.Status200OK, Register(register.Current)).ConfigureAwait(false);
     }
 
     public async Task ActivateAsync(HttpContext context, string id)
@@ -177,96 +153,20 @@ internal sealed class ReleasesEndpoints(ReleaseRegister register, IActionStore s
             return;
         }
         id = id.ToLowerInvariant();
+        var outcome = await releases.ActivateAsync(new ActivateRelease(id, change.ExpectedVersion, change.Reason), Act(context), context.Request.Path.Value ?? "",
+            context.RequestAborted).ConfigureAwait(false);
+        if (outcome.WaitsForApproval)
+        {
+            await ApprovalsEndpoints.WriteRequestedAsync(context, outcome.ApprovalStatus, outcome.Approval).ConfigureAwait(false);
+            return;
+        }
+        await Change(outcome.Change!, id, context.Request.Path.Value ?? "").WriteAsync(context).ConfigureAwait(false);
+    }
+
+    private static OperatorAct Act(HttpContext context)
+    {
         var acting = Acting.Of(context);
-        string path = context.Request.Path.Value ?? "";
-        // A plain activation exposes every player: 100% for the two-person rule.
-        if (approvals.Options.ActivationNeedsApproval(100))
-        {
-            await RequestActivationAsync(context, id, change, acting, path).ConfigureAwait(false);
-            return;
-        }
-        await (await ActivateNowAsync(id, change, acting, path).ConfigureAwait(false)).WriteAsync(context).ConfigureAwait(false);
-    }
-
-    private async Task<ApiResult> ActivateNowAsync(string id, ChangeRequest change, Acting acting, string path)
-    {
-        var result = await register.ActivateAsync(id, change.ExpectedVersion, change.Reason).ConfigureAwait(false);
-        if (result.Status == ChangeStatus.Changed)
-        {
-            await RecordChangeAsync("release.activate", result.Entry!.Release.Id, result.Entry, change.Reason, acting).ConfigureAwait(false);
-        }
-        return Change(result, id, path);
-    }
-
-    /// <summary>
-    /// Stores the activation for approval (202). The register version it was asked at is pinned:
-    /// if someone changes the active release before it is approved, executing it is refused with
-    /// version_conflict rather than replacing a release the approver did not see.
-    /// </summary>
-    private async Task RequestActivationAsync(HttpContext context, string id, ChangeRequest change, Acting acting, string path)
-    {
-        var current = register.Current;
-        if (store.Releases.Find(id) is null)
-        {
-            await NotFound(context, id).ConfigureAwait(false);
-            return;
-        }
-        long version = current?.Version ?? 0;
-        if (change.ExpectedVersion is { } expected && expected != version)
-        {
-            await Change(ChangeResult.Of(ChangeStatus.VersionConflict, current), id, path).WriteAsync(context).ConfigureAwait(false);
-            return;
-        }
-        if (current?.Release.Id == id)
-        {
-            // Already active: nothing would change, so there is nothing to approve.
-            await Change(ChangeResult.Of(ChangeStatus.Unchanged, current), id, path).WriteAsync(context).ConfigureAwait(false);
-            return;
-        }
-        string body = AuditDetails.Of(w =>
-        {
-            w.WriteNumber("expected_version", version);
-            if (change.Reason is null)
-            {
-                w.WriteNull("reason");
-            }
-            else
-            {
-                w.WriteString("reason", change.Reason);
-            }
-            w.WriteNumber("percent", 100);
-        });
-        var (status, approval) = await approvals.RequestAsync(ActivationKind, id, path, body, acting.Actor, change.Reason, context.RequestAborted).ConfigureAwait(false);
-        await ApprovalsEndpoints.WriteRequestedAsync(context, status, approval).ConfigureAwait(false);
-    }
-
-    /// <summary>The executor of approved activations: the stored request, on behalf of its requester, at the version it was asked at.</summary>
-    private async Task<ApprovalOutcome> ExecuteApprovedActivationAsync(ApprovalExecution execution, CancellationToken cancellationToken)
-    {
-        using var document = JsonDocument.Parse(execution.Body);
-        var root = document.RootElement;
-        var change = new ChangeRequest(root.GetProperty("expected_version").GetInt64(),
-            root.GetProperty("reason").ValueKind == JsonValueKind.String ? root.GetProperty("reason").GetString() : null);
-        string path = "/v1/releases/" + execution.Subject + "/activate";
-        var result = await ActivateNowAsync(execution.Subject, change, new Acting(execution.RequestedBy, execution.ApprovalId, execution.ApprovedBy), path)
-            .ConfigureAwait(false);
-        return new ApprovalOutcome(result.Status, result.Text);
-    }
-
-    /// <summary>
-    /// Records an activation or rollback: before and after are the release ids, the register
-    /// versions are in the details. The release before is read from the register's previous
-    /// version (every change is a compare-and-set from it), so concurrent changes cannot mix it up.
-    /// </summary>
-    private Task RecordChangeAsync(string action, string target, RegisterEntry after, string? reason, Acting acting)
-    {
-        var before = after.Version > 1 ? store.Releases.ReadVersion(after.Version - 1) : null;
-        return audit.RecordAsync(new AuditRecord(acting.Actor, action, target, before?.Release.Id, after.Release.Id, reason, AuditDetails.Of(w =>
-        {
-            w.WriteNumber("version_before", after.Version - 1);
-            w.WriteNumber("version_after", after.Version);
-            acting.WriteApproval(w);
-        })));
+        return new OperatorAct(acting.Actor, acting.ApprovalId, acting.ApprovedBy);
     }
 
     public async Task RollbackAsync(HttpContext context)
@@ -275,13 +175,7 @@ internal sealed class ReleasesEndpoints(ReleaseRegister register, IActionStore s
         {
             return;
         }
-        var result = await register.RollbackAsync(change.ExpectedVersion, change.Reason).ConfigureAwait(false);
-        if (result.Status == ChangeStatus.Changed)
-        {
-            // The target is the release rolled back: the one active at the version before.
-            var rolledBack = store.Releases.ReadVersion(result.Entry!.Version - 1)!.Release.Id;
-            await RecordChangeAsync("release.rollback", rolledBack, result.Entry, change.Reason, Acting.Of(context)).ConfigureAwait(false);
-        }
+        var result = await releases.RollbackAsync(new RollBackRelease(change.ExpectedVersion, change.Reason), Act(context)).ConfigureAwait(false);
         await Change(result, null, context.Request.Path.Value ?? "").WriteAsync(context).ConfigureAwait(false);
     }
 
@@ -321,68 +215,19 @@ internal sealed class ReleasesEndpoints(ReleaseRegister register, IActionStore s
             attributes = release.Loaded.PlayerDecoder.DecodeLenient(profile ?? "{}"u8);
         }
         var resolved = release.Loaded.ResolveConfig(now, attributes, flags.KilledConfigs, flags.KilledEvents);
-        await JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w =>
+        var configs = new Dictionary<string, IReadOnlyDictionary<string, ConfigScalar>>(StringComparer.Ordinal);
+        foreach (var (name, values) in resolved.Configs)
         {
-            w.WriteString("release", release.Id);
-            if (player is null)
+            var scalars = new Dictionary<string, ConfigScalar>(StringComparer.Ordinal);
+            foreach (var (key, value) in values)
             {
-                w.WriteNull("player");
+                scalars[key] = new ConfigScalar(value.Value);
             }
-            else
-            {
-                w.WriteString("player", player);
-            }
-            w.WriteBoolean("profile_found", profileFound);
-            w.WriteString("evaluated_at", Rfc3339.Format(now.UtcTicks));
-            w.WriteStartObject("configs");
-            foreach (var (name, values) in resolved.Configs)
-            {
-                w.WriteStartObject(name);
-                foreach (var (key, value) in values)
-                {
-                    w.WritePropertyName(key);
-                    WriteValue(w, value);
-                }
-                w.WriteEndObject();
-            }
-            w.WriteEndObject();
-            w.WriteStartArray("overrides");
-            foreach (var applied in resolved.Overrides)
-            {
-                w.WriteStartObject();
-                w.WriteString("event", applied.Event);
-                w.WriteNumber("run", applied.Run);
-                w.WriteString("config", applied.Config);
-                w.WriteStartArray("keys");
-                foreach (string key in applied.Keys)
-                {
-                    w.WriteStringValue(key);
-                }
-                w.WriteEndArray();
-                w.WriteString("until", Rfc3339.Format(applied.Until.UtcTicks));
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-        }).ConfigureAwait(false);
-    }
-
-    private static void WriteValue(Utf8JsonWriter w, ConfigValue value)
-    {
-        switch (value.Value)
-        {
-            case long l:
-                w.WriteNumberValue(l);
-                break;
-            case decimal m:
-                w.WriteNumberValue(m);
-                break;
-            case bool b:
-                w.WriteBooleanValue(b);
-                break;
-            default:
-                w.WriteStringValue((string)value.Value);
-                break;
+            configs[name] = scalars;
         }
+        await ContractOutput.WriteAsync(context, StatusCodes.Status200OK, new ConfigResponse(release.Id, player, profileFound, Rfc3339.Format(now.UtcTicks), configs,
+            [.. resolved.Overrides.Select(applied => new ConfigOverrideApplied(applied.Event, applied.Run, applied.Config, [.. applied.Keys],
+                Rfc3339.Format(applied.Until.UtcTicks)))])).ConfigureAwait(false);
     }
 
     private readonly record struct ChangeRequest(long? ExpectedVersion, string? Reason);
@@ -448,11 +293,7 @@ internal sealed class ReleasesEndpoints(ReleaseRegister register, IActionStore s
         {
             case ChangeStatus.Changed:
             case ChangeStatus.Unchanged:
-                return ApiResult.Json(StatusCodes.Status200OK, w =>
-                {
-                    WriteRegister(w, result.Entry);
-                    w.WriteBoolean("changed", result.Status == ChangeStatus.Changed);
-                });
+                return ContractOutput.Result(StatusCodes.Status200OK, Register(result.Entry) with { Changed = result.Status == ChangeStatus.Changed });
             case ChangeStatus.ReleaseNotFound:
                 return NotFoundResult(id!, path);
             case ChangeStatus.VersionConflict:
@@ -504,116 +345,45 @@ internal sealed class ReleasesEndpoints(ReleaseRegister register, IActionStore s
             $"No release with id '{id}' was published.");
 
 
-    private void WriteRegister(Utf8JsonWriter w, RegisterEntry? entry)
+    private RegisterResponse Register(RegisterEntry? entry)
     {
-        w.WriteNumber("version", entry?.Version ?? 0);
         if (entry is null)
         {
-            w.WriteNull("release");
-            w.WriteNull("kind");
-            w.WriteNull("changed_at");
-            w.WriteNull("reason");
-            w.WriteNull("rollback_to");
-            return;
-        }
-        w.WriteStartObject("release");
-        WriteSummary(w, entry.Release, entry);
-        w.WriteEndObject();
-        w.WriteString("kind", entry.Kind);
-        w.WriteString("changed_at", Rfc3339.Format(entry.AtTicks));
-        if (entry.Reason is null)
-        {
-            w.WriteNull("reason");
-        }
-        else
-        {
-            w.WriteString("reason", entry.Reason);
+            return new RegisterResponse(0, null, null, null, null, null);
         }
         var previous = entry.Restores == 0 ? null : store.Releases.ReadVersion(entry.Restores);
-        if (previous is null)
-        {
-            w.WriteNull("rollback_to");
-        }
-        else
-        {
-            w.WriteString("rollback_to", previous.Release.Id);
-        }
+        return new RegisterResponse(entry.Version, Summary(entry.Release, entry), entry.Kind, Rfc3339.Format(entry.AtTicks), entry.Reason, previous?.Release.Id);
     }
 
-    private static void WriteSummary(Utf8JsonWriter w, StoredRelease release, RegisterEntry? active)
-    {
-        w.WriteString("id", release.Id);
-        w.WriteString("name", release.Name);
-        w.WriteString("merkle_root", release.MerkleRoot);
-        w.WriteNumber("size", release.Size);
-        w.WriteString("published_at", Rfc3339.Format(release.PublishedAtTicks));
-        w.WriteBoolean("active", active?.Release.Ref == release.Ref);
-    }
+    private static ReleaseSummary Summary(StoredRelease release, RegisterEntry? active) =>
+        new(release.Id, release.Name, release.MerkleRoot, release.Size, Rfc3339.Format(release.PublishedAtTicks), active?.Release.Ref == release.Ref);
 
-    private void WriteDetail(Utf8JsonWriter w, StoredRelease stored)
+    private ReleaseDetail Detail(StoredRelease stored)
     {
-        WriteSummary(w, stored, register.Current);
+        var summary = Summary(stored, register.Current);
         var release = register.Loaded(stored).Loaded.Bundle.Release;
-        if (release.Description is null)
-        {
-            w.WriteNull("description");
-        }
-        else
-        {
-            w.WriteString("description", release.Description);
-        }
-        w.WriteStartArray("events");
-        foreach (var definition in release.Events)
+        var events = release.Events.Select(definition =>
         {
             var schedule = definition.Schedule;
-            w.WriteStartObject();
-            w.WriteString("id", definition.Id);
-            w.WriteString("title", definition.Title);
-            w.WriteString("start", Rfc3339.Format(schedule.Start.UtcTicks));
-            w.WriteString("duration", schedule.Duration.ToString("c", CultureInfo.InvariantCulture));
-            if (schedule.Every is { } every)
-            {
-                w.WriteString("every", every.ToString("c", CultureInfo.InvariantCulture));
-            }
-            else
-            {
-                w.WriteString("end", Rfc3339.Format((schedule.Start + schedule.Duration).UtcTicks));
-            }
-            w.WriteString("grace", schedule.Grace.ToString("c", CultureInfo.InvariantCulture));
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
-        w.WriteStartObject("actions");
+            return new ReleaseEventSummary(definition.Id, definition.Title, Rfc3339.Format(schedule.Start.UtcTicks),
+                schedule.Duration.ToString("c", CultureInfo.InvariantCulture),
+                schedule.Every?.ToString("c", CultureInfo.InvariantCulture),
+                schedule.Every is null ? Rfc3339.Format((schedule.Start + schedule.Duration).UtcTicks) : null,
+                schedule.Grace.ToString("c", CultureInfo.InvariantCulture));
+        });
+        var actions = new Dictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.Ordinal);
         foreach (var action in release.Actions)
         {
-            w.WriteStartObject(action.Type);
+            var fields = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (var field in action.Schema.Fields)
             {
-                w.WriteString(field.Name, field.Required ? field.Type.ToString() : $"optional({field.Type})");
+                fields[field.Name] = field.Required ? field.Type.ToString() : $"optional({field.Type})";
             }
-            w.WriteEndObject();
+            actions[action.Type] = fields;
         }
-        w.WriteEndObject();
-        w.WriteStartArray("configs");
-        foreach (var config in release.Configs)
-        {
-            w.WriteStringValue(config.Name);
-        }
-        w.WriteEndArray();
-        w.WriteStartArray("currencies");
-        foreach (string currency in release.Currencies)
-        {
-            w.WriteStringValue(currency);
-        }
-        w.WriteEndArray();
-        w.WriteStartArray("items");
-        foreach (string item in release.Items)
-        {
-            w.WriteStringValue(item);
-        }
-        w.WriteEndArray();
+        return new ReleaseDetail(summary.Id, summary.Name, summary.MerkleRoot, summary.Size, summary.PublishedAt, summary.Active, release.Description,
+            [.. events], actions, [.. release.Configs.Select(c => c.Name)], [.. release.Currencies], [.. release.Items]);
     }
-
 
     internal static bool IsReleaseId(string id) => id.Length == 64 && id.All(char.IsAsciiHexDigit);
 }

@@ -1,8 +1,8 @@
-using System.Globalization;
 using System.Text.Json;
+using Showrunner.Contracts.Rollouts;
 using Showrunner.Core.Actions;
 using Showrunner.Core.Rollouts;
-using Showrunner.Runtime.Audit;
+using Showrunner.Runtime.Releases;
 using Showrunner.Runtime.Rollouts;
 using Showrunner.Server.Security;
 
@@ -11,9 +11,10 @@ namespace Showrunner.Server.Api;
 /// <summary>
 /// Staged rollout: <c>GET /v1/rollout</c> (plan, step, live gate values), <c>POST /v1/rollout</c>
 /// (start), <c>…/advance</c>, <c>…/rollback</c>. The contract is in docs/api.md; the concepts in
-/// docs/operations.md ("Staged rollout").
+/// docs/operations.md ("Staged rollout"). HTTP only: the use cases are <see cref="RolloutService"/>'s;
+/// the answers are <see cref="Contracts.Rollouts"/> records.
 /// </summary>
-internal sealed class RolloutEndpoints(RolloutController rollouts, Runtime.Approvals.ApprovalService approvals, Runtime.Releases.ReleaseRegister register)
+internal sealed class RolloutEndpoints(RolloutService rollouts)
 {
     public const int MaxBodyBytes = 16 * 1024;
     public const int MaxReasonLength = 500;
@@ -26,144 +27,52 @@ internal sealed class RolloutEndpoints(RolloutController rollouts, Runtime.Appro
         app.MapPost("/v1/rollout", endpoints.StartAsync).Allow(Access.Operator);
         app.MapPost("/v1/rollout/advance", endpoints.AdvanceAsync).Allow(Access.Operator);
         app.MapPost("/v1/rollout/rollback", endpoints.RollbackAsync).Allow(Access.Operator);
-        var approvals = app.Services.GetRequiredService<Runtime.Approvals.ApprovalService>();
-        approvals.Register(StartKind, endpoints.ExecuteApprovedStartAsync);
-        approvals.Register(StepKind, endpoints.ExecuteApprovedStepAsync);
-        var rollouts = app.Services.GetRequiredService<RolloutController>();
-        rollouts.StepNeedsApproval = approvals.Options.ActivationNeedsApproval;
-        rollouts.RequestStepApproval = endpoints.RequestStepAsync;
+        // An approved start or step keeps the answer the request would have had.
+        app.Services.GetRequiredService<RolloutService>().RegisterApprovals((result, kind) =>
+        {
+            var answer = kind == StartKind
+                ? endpoints.Result(result, StatusCodes.Status201Created, "/v1/rollout")
+                : endpoints.Result(result, StatusCodes.Status200OK, RolloutService.AdvancePath);
+            return new Runtime.Approvals.ApprovalOutcome(answer.Status, answer.Text);
+        });
     }
 
     /// <summary>The approval kind of entering a step above <c>Showrunner:Approvals:ActivationPercent</c>.</summary>
-    public const string StepKind = "rollout.step";
-
-    private async Task<(Runtime.Approvals.ApprovalRequestStatus, Storage.Audit.StoredApproval?)> RequestStepCoreAsync(long rollout, int step, string actor, string? reason,
-        CancellationToken cancellationToken)
-    {
-        string body = AuditDetails.Of(w =>
-        {
-            w.WriteNumber("rollout", rollout);
-            w.WriteNumber("step", step);
-            if (reason is null)
-            {
-                w.WriteNull("reason");
-            }
-            else
-            {
-                w.WriteString("reason", reason);
-            }
-        });
-        return await approvals.RequestAsync(StepKind, rollout.ToString(CultureInfo.InvariantCulture) + ":" + step.ToString(CultureInfo.InvariantCulture),
-            "/v1/rollout/advance", body, actor, reason, cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>The automatic advance reached a step that needs approval: the request waits for any approver.</summary>
-    private Task RequestStepAsync(long rollout, int step, string actor) =>
-        RequestStepCoreAsync(rollout, step, actor, "gates passed after the soak time", CancellationToken.None);
-
-    private async Task<Runtime.Approvals.ApprovalOutcome> ExecuteApprovedStepAsync(Runtime.Approvals.ApprovalExecution execution, CancellationToken cancellationToken)
-    {
-        using var document = JsonDocument.Parse(execution.Body);
-        var root = document.RootElement;
-        var result = await rollouts.AdvanceApprovedAsync(root.GetProperty("rollout").GetInt64(), root.GetProperty("step").GetInt32(),
-            execution.RequestedBy, execution.ApprovedBy).ConfigureAwait(false);
-        var answer = Result(result, StatusCodes.Status200OK, "/v1/rollout/advance");
-        return new Runtime.Approvals.ApprovalOutcome(answer.Status, answer.Text);
-    }
+    public const string StepKind = RolloutService.StepKind;
 
     /// <summary>The approval kind of a rollout whose plan exposes more players than <c>Showrunner:Approvals:ActivationPercent</c>.</summary>
-    public const string StartKind = "rollout.start";
+    public const string StartKind = RolloutService.StartKind;
 
     internal static string ActorOf(HttpContext context) => context.GetPrincipal()!.Actor;
 
     public Task GetAsync(HttpContext context)
     {
         var view = rollouts.View();
-        return JsonOutput.WriteAsync(context, StatusCodes.Status200OK, w =>
-        {
-            if (view is null)
-            {
-                w.WriteNull("rollout");
-                return;
-            }
-            w.WriteStartObject("rollout");
-            WriteView(w, view);
-            w.WriteEndObject();
-        });
+        return ContractOutput.WriteAsync(context, StatusCodes.Status200OK, new RolloutGetResponse(view is null ? null : Contract(view)));
     }
 
-    internal static void WriteView(Utf8JsonWriter w, RolloutView view)
+    internal static RolloutViewContract Contract(RolloutView view)
     {
-        w.WriteNumber("id", view.Rollout.Id);
-        w.WriteString("state", view.State);
-        w.WriteStartObject("candidate");
-        w.WriteString("id", view.CandidateId);
-        w.WriteString("name", view.CandidateName);
-        w.WriteEndObject();
-        w.WriteStartObject("baseline");
-        w.WriteString("id", view.BaselineId);
-        w.WriteString("name", view.BaselineName);
-        w.WriteEndObject();
-        w.WriteString("started_at", Rfc3339.Format(view.Rollout.CreatedAtTicks));
-        w.WriteString("started_by", view.Rollout.CreatedBy);
-        w.WriteString("salt", view.Rollout.Salt);
-        w.WritePropertyName("plan");
-        view.Plan.Write(w);
         var step = view.Plan.Steps[view.Step];
-        w.WriteStartObject("step");
-        w.WriteNumber("index", view.Step);
-        w.WriteString("mode", step.Mode == StepMode.Shadow ? "shadow" : "live");
-        w.WriteNumber("percent", step.PercentBasisPoints / 100m);
-        w.WriteString("started_at", Rfc3339.Format(view.StepStartedAt.UtcTicks));
-        w.WriteNumber("soak_remaining_seconds", (long)Math.Ceiling(view.SoakRemaining.TotalSeconds));
-        w.WriteEndObject();
-        w.WriteNumber("assigned_players", view.Assigned);
-        w.WriteStartObject("cohorts");
-        w.WriteNumber("candidate_actions", view.CandidateActions);
-        w.WriteNumber("baseline_actions", view.BaselineActions);
-        w.WriteEndObject();
-        w.WriteString("gates_overall", Status(view.Overall));
-        w.WriteStartArray("gates");
-        foreach (var gate in view.Gates)
-        {
-            w.WriteStartObject();
-            w.WriteString("gate", gate.Gate);
-            if (gate.Event is not null)
-            {
-                w.WriteString("event", gate.Event);
-            }
-            if (gate.Reward is not null)
-            {
-                w.WriteString("reward", gate.Reward);
-            }
-            w.WriteString("status", Status(gate.Status));
-            w.WriteString("candidate", gate.Candidate);
-            w.WriteString("baseline", gate.Baseline);
-            w.WriteString("threshold", gate.Threshold);
-            w.WriteString("detail", gate.Detail);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
-        w.WriteStartArray("history");
-        foreach (var change in view.History)
-        {
-            w.WriteStartObject();
-            w.WriteString("kind", change.Kind);
-            w.WriteNumber("step", change.Step);
-            w.WriteString("at", Rfc3339.Format(change.AtTicks));
-            w.WriteString("actor", change.Actor);
-            if (change.Reason is null)
-            {
-                w.WriteNull("reason");
-            }
-            else
-            {
-                w.WriteString("reason", change.Reason);
-            }
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
+        return new RolloutViewContract(view.Rollout.Id, view.State, new RolloutReleaseRef(view.CandidateId, view.CandidateName),
+            new RolloutReleaseRef(view.BaselineId, view.BaselineName), Rfc3339.Format(view.Rollout.CreatedAtTicks), view.Rollout.CreatedBy, view.Rollout.Salt,
+            Contract(view.Plan),
+            new RolloutStepState(view.Step, Mode(step.Mode), step.PercentBasisPoints / 100m, Rfc3339.Format(view.StepStartedAt.UtcTicks),
+                (long)Math.Ceiling(view.SoakRemaining.TotalSeconds)),
+            view.Assigned, new RolloutCohorts(view.CandidateActions, view.BaselineActions), Status(view.Overall),
+            [.. view.Gates.Select(gate => new RolloutGateContract(gate.Gate, gate.Event, gate.Reward, Status(gate.Status), gate.Candidate, gate.Baseline,
+                gate.Threshold, gate.Detail))],
+            [.. view.History.Select(change => new RolloutChangeContract(change.Kind, change.Step, Rfc3339.Format(change.AtTicks), change.Actor, change.Reason))]);
     }
+
+    /// <summary>The plan as the API shows it (every default filled in); the same fields as <see cref="RolloutPlan.Write"/>.</summary>
+    internal static RolloutPlanContract Contract(RolloutPlan plan) => new(
+        [.. plan.Steps.Select(step => new RolloutStepContract(Mode(step.Mode), step.PercentBasisPoints / 100m, (long)step.MinSoak.TotalSeconds))],
+        plan.Audience, plan.AutoAdvance, plan.OnRollback == RollbackPolicy.Reverse ? "reverse" : "keep",
+        new RolloutGatesContract(plan.Gates.MinActions, plan.Gates.MaxRejectionIncreaseBasisPoints, plan.Gates.MaxLatencyRatioPercent,
+            plan.Gates.LatencySlackMicroseconds, plan.Gates.MaxRewardRatioPercent, plan.Gates.FalsePositivePerMillion / 1_000_000m));
+
+    private static string Mode(StepMode mode) => mode == StepMode.Shadow ? "shadow" : "live";
 
     private static string Status(GateStatus status) => status switch
     {
@@ -243,57 +152,14 @@ internal sealed class RolloutEndpoints(RolloutController rollouts, Runtime.Appro
             return;
         }
         string path = context.Request.Path.Value ?? "";
-        // The first step's exposure decides here; later steps above the rule's percentage are
-        // approved as the rollout reaches them (POST /v1/rollout/advance answers 202).
-        int percent = plan.Steps[0].Mode == StepMode.Live ? (plan.Steps[0].PercentBasisPoints + 99) / 100 : 0;
-        if (approvals.Options.ActivationNeedsApproval(percent))
+        var outcome = await rollouts.StartAsync(new StartRollout(candidate, plan, salt, expected, reason), new OperatorAct(ActorOf(context)), path,
+            context.RequestAborted).ConfigureAwait(false);
+        if (outcome.WaitsForApproval)
         {
-            // The register version is pinned: approved later, the rollout starts beside the same
-            // baseline the requester saw, or not at all (version_conflict).
-            long version = expected ?? register.Current?.Version ?? 0;
-            string body = AuditDetails.Of(w =>
-            {
-                w.WriteString("candidate", candidate);
-                w.WritePropertyName("plan");
-                plan.Write(w);
-                if (salt is null)
-                {
-                    w.WriteNull("salt");
-                }
-                else
-                {
-                    w.WriteString("salt", salt);
-                }
-                w.WriteNumber("expected_version", version);
-                if (reason is null)
-                {
-                    w.WriteNull("reason");
-                }
-                else
-                {
-                    w.WriteString("reason", reason);
-                }
-                w.WriteNumber("percent", percent);
-            });
-            var (status, approval) = await approvals.RequestAsync(StartKind, candidate, path, body, ActorOf(context), reason, context.RequestAborted).ConfigureAwait(false);
-            await ApprovalsEndpoints.WriteRequestedAsync(context, status, approval).ConfigureAwait(false);
+            await ApprovalsEndpoints.WriteRequestedAsync(context, outcome.ApprovalStatus, outcome.Approval).ConfigureAwait(false);
             return;
         }
-        var result = await rollouts.StartAsync(candidate, plan, salt, expected, ActorOf(context), reason).ConfigureAwait(false);
-        await Result(result, StatusCodes.Status201Created, path).WriteAsync(context).ConfigureAwait(false);
-    }
-
-    /// <summary>The executor of approved rollouts: the stored request, on behalf of its requester, at the register version it was asked at.</summary>
-    private async Task<Runtime.Approvals.ApprovalOutcome> ExecuteApprovedStartAsync(Runtime.Approvals.ApprovalExecution execution, CancellationToken cancellationToken)
-    {
-        using var document = JsonDocument.Parse(execution.Body);
-        var root = document.RootElement;
-        var (plan, _) = RolloutPlan.Parse(root.GetProperty("plan"));
-        string? Text(string name) => root.GetProperty(name).ValueKind == JsonValueKind.String ? root.GetProperty(name).GetString() : null;
-        var result = await rollouts.StartAsync(execution.Subject, plan!, Text("salt"), root.GetProperty("expected_version").GetInt64(), execution.RequestedBy,
-            Text("reason")).ConfigureAwait(false);
-        var answer = Result(result, StatusCodes.Status201Created, "/v1/rollout");
-        return new Runtime.Approvals.ApprovalOutcome(answer.Status, answer.Text);
+        await Result(outcome.Result!, StatusCodes.Status201Created, path).WriteAsync(context).ConfigureAwait(false);
     }
 
     public async Task AdvanceAsync(HttpContext context)
@@ -303,15 +169,13 @@ internal sealed class RolloutEndpoints(RolloutController rollouts, Runtime.Appro
         {
             return;
         }
-        var result = await rollouts.AdvanceAsync(ActorOf(context), reason.Value.Reason).ConfigureAwait(false);
-        if (result.Status == RolloutStatus.ApprovalRequired && rollouts.View() is { } view)
+        var outcome = await rollouts.AdvanceAsync(reason.Value.Reason, new OperatorAct(ActorOf(context)), context.RequestAborted).ConfigureAwait(false);
+        if (outcome.WaitsForApproval)
         {
-            var (status, approval) = await RequestStepCoreAsync(view.Rollout.Id, view.Step + 1, ActorOf(context), reason.Value.Reason, context.RequestAborted)
-                .ConfigureAwait(false);
-            await ApprovalsEndpoints.WriteRequestedAsync(context, status, approval).ConfigureAwait(false);
+            await ApprovalsEndpoints.WriteRequestedAsync(context, outcome.ApprovalStatus, outcome.Approval).ConfigureAwait(false);
             return;
         }
-        await Result(result, StatusCodes.Status200OK, context.Request.Path.Value ?? "").WriteAsync(context).ConfigureAwait(false);
+        await Result(outcome.Result!, StatusCodes.Status200OK, context.Request.Path.Value ?? "").WriteAsync(context).ConfigureAwait(false);
     }
 
     public async Task RollbackAsync(HttpContext context)
@@ -321,11 +185,12 @@ internal sealed class RolloutEndpoints(RolloutController rollouts, Runtime.Appro
         {
             return;
         }
-        await Result(await rollouts.RollbackAsync(ActorOf(context), reason.Value.Reason).ConfigureAwait(false), StatusCodes.Status200OK, context.Request.Path.Value ?? "")
+        await Result(await rollouts.RollbackAsync(reason.Value.Reason, new OperatorAct(ActorOf(context))).ConfigureAwait(false), StatusCodes.Status200OK,
+                context.Request.Path.Value ?? "")
             .WriteAsync(context).ConfigureAwait(false);
     }
 
-    private ApiResult Result(RolloutResult result, int successStatus, string path)
+    internal ApiResult Result(RolloutResult result, int successStatus, string path)
     {
         (int status, string? code, string title) = result.Status switch
         {
@@ -374,17 +239,8 @@ internal sealed class RolloutEndpoints(RolloutController rollouts, Runtime.Appro
             });
         }
         var view = rollouts.View();
-        return ApiResult.Json(status, w =>
-        {
-            w.WriteString("result", result.Status.ToString().ToLowerInvariant() switch { "rolledback" => "rolled_back", var s => s });
-            w.WriteString("detail", result.Detail);
-            w.WriteStartObject("rollout");
-            if (view is not null)
-            {
-                WriteView(w, view);
-            }
-            w.WriteEndObject();
-        });
+        return ContractOutput.Result(status, new RolloutChangeResponse(
+            result.Status.ToString().ToLowerInvariant() switch { "rolledback" => "rolled_back", var s => s }, result.Detail, view is null ? null : Contract(view)));
     }
 
     private static async Task<JsonDocument?> ReadObjectAsync(HttpContext context)

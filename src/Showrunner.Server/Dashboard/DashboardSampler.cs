@@ -1,5 +1,7 @@
-using System.Buffers;
 using System.Text.Json;
+using Showrunner.Contracts;
+using Showrunner.Contracts.Dashboard;
+using Showrunner.Contracts.Rollouts;
 using Showrunner.Core.Actions;
 using Showrunner.Core.LiveEvents;
 using Showrunner.Core.Rules.Model;
@@ -179,25 +181,13 @@ internal sealed partial class DashboardSampler : IDisposable
         {
             _outboxCounts = (await _store.Outbox.CountsAsync().ConfigureAwait(false), now);
         }
-        var buffer = new ArrayBufferWriter<byte>(16 * 1024);
-        using (var w = new Utf8JsonWriter(buffer, JsonOutput.WriterOptions))
-        {
-            w.WriteStartObject();
-            w.WriteNumber("sequence", sequence);
-            w.WriteString("sampled_at", Rfc3339.Format(now.UtcTicks));
-            w.WriteNumber("sample_interval_ms", (long)_options.SampleInterval.TotalMilliseconds);
-            WriteServer(w, stats);
-            WriteTotals(w, stats, ledgerEntries);
-            WriteReleases(w, release);
-            WriteRollout(w, now);
-            WriteEvents(w, events, now);
-            WriteOutbox(w, now);
-            WriteLedger(w, heads, now);
-            WriteAckLatency(w);
-            WriteSeries(w, release);
-            w.WriteEndObject();
-        }
-        return new DashboardSnapshot(sequence, now, buffer.WrittenSpan.ToArray());
+        var (ackLatencyRecorded, ackLatencyMs) = AckLatency();
+        var snapshot = new DashboardSnapshotContract(sequence, Rfc3339.Format(now.UtcTicks), (long)_options.SampleInterval.TotalMilliseconds,
+            new DashboardServer(stats.State, Rfc3339.Format(stats.Since.UtcTicks), stats.PartitionCount), Totals(stats, ledgerEntries), Releases(release),
+            Rollout(now), Events(events, now), Outbox(now), Ledger(heads, now), ackLatencyRecorded, ackLatencyMs, Series(release));
+        // Written without line breaks, so one data line of the stream carries it.
+        byte[] json = JsonSerializer.SerializeToUtf8Bytes(snapshot, ContractsJson.Wire<DashboardSnapshotContract>());
+        return new DashboardSnapshot(sequence, now, json);
     }
 
     /// <summary>A cohort's granted amount per currency, over every event (items are left out: they are not a rate anyone budgets).</summary>
@@ -309,7 +299,7 @@ internal sealed partial class DashboardSampler : IDisposable
     /// <c>showrunner.ack.latency</c> histogram between the newest sample and the window's start, so
     /// a slow minute shows at once instead of disappearing into the process's whole history.
     /// </summary>
-    private void WriteAckLatency(Utf8JsonWriter w)
+    private (bool Recorded, DashboardAckLatency? Window) AckLatency()
     {
         var newest = _historyCount > 0 ? At(_historyCount - 1) : null;
         // The window starts at the newest sample at least a minute older (the oldest while the history is shorter), as the rates do.
@@ -324,20 +314,13 @@ internal sealed partial class DashboardSampler : IDisposable
         }
         var window = newest?.AckLatency is { } end ? Minus(end, oldest?.AckLatency) : null;
         // Whether the histogram ever had a measurement: "nothing in the last minute" and "not measured" read differently.
-        w.WriteBoolean("ack_latency_recorded", newest?.AckLatency is { Count: > 0 });
+        bool recorded = newest?.AckLatency is { Count: > 0 };
         if (window is null || window.Count == 0)
         {
-            w.WriteNull("ack_latency_ms");
-            return;
+            return (recorded, null);
         }
-        w.WriteStartObject("ack_latency_ms");
-        foreach (var (name, q) in new[] { ("p50", 0.50), ("p95", 0.95), ("p99", 0.99) })
-        {
-            w.WriteNumber(name, Math.Round(window.Quantile(q)!.Value * 1000, 2));
-        }
-        w.WriteNumber("batches", window.Count);
-        w.WriteNumber("window_seconds", (long)MinuteWindow.TotalSeconds);
-        w.WriteEndObject();
+        double Ms(double q) => Math.Round(window.Quantile(q)!.Value * 1000, 2);
+        return (recorded, new DashboardAckLatency(Ms(0.50), Ms(0.95), Ms(0.99), window.Count, (long)MinuteWindow.TotalSeconds));
     }
 
     /// <summary>The measurements in <paramref name="end"/> that are not in <paramref name="start"/> (same buckets; a histogram only grows).</summary>
@@ -345,136 +328,51 @@ internal sealed partial class DashboardSampler : IDisposable
         start is null || !start.Bounds.SequenceEqual(end.Bounds) ? end
             : new HistogramValue(end.Bounds, [.. end.Counts.Zip(start.Counts, (a, b) => a - b)], end.Count - start.Count, end.Sum - start.Sum);
 
-    private static void WriteServer(Utf8JsonWriter w, IngestStats stats)
-    {
-        w.WriteStartObject("server");
-        w.WriteString("state", stats.State);
-        w.WriteString("since", Rfc3339.Format(stats.Since.UtcTicks));
-        w.WriteNumber("partitions", stats.PartitionCount);
-        w.WriteEndObject();
-    }
-
-    private void WriteTotals(Utf8JsonWriter w, IngestStats stats, long ledgerEntries)
+    private DashboardTotals Totals(IngestStats stats, long ledgerEntries)
     {
         var gauges = _pipeline.GetPipelineGauges();
-        w.WriteStartObject("totals");
-        w.WriteNumber("accepted", stats.Accepted);
-        w.WriteNumber("duplicates", stats.Duplicates);
-        w.WriteNumber("rejected", stats.Rejected);
-        w.WriteNumber("overloaded_batches", stats.Overloaded);
-        w.WriteNumber("queued_actions", gauges.InboxActions);
-        w.WriteNumber("ledger_entries", ledgerEntries);
-        w.WriteNumber("grants_since_start", _pipeline.CommittedGrants);
-        w.WriteStartObject("rejected_by_code");
+        var rejected = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var (code, count) in stats.RejectedByCode)
         {
-            w.WriteNumber(code, count);
+            rejected[code] = count;
         }
-        w.WriteEndObject();
-        w.WriteEndObject();
+        return new DashboardTotals(stats.Accepted, stats.Duplicates, stats.Rejected, stats.Overloaded, gauges.InboxActions, ledgerEntries,
+            _pipeline.CommittedGrants, rejected);
     }
 
-    private void WriteReleases(Utf8JsonWriter w, RuntimeRelease? release)
+    private DashboardReleases Releases(RuntimeRelease? release)
     {
-        w.WriteStartObject("releases");
         var current = _register.Current;
-        if (current is null || release is null)
-        {
-            w.WriteNull("active");
-        }
-        else
-        {
-            w.WriteStartObject("active");
-            w.WriteString("id", current.Release.Id);
-            w.WriteString("name", current.Release.Name);
-            WriteNullable(w, "description", release.Loaded.Bundle.Release.Description);
-            w.WriteNumber("version", current.Version);
-            w.WriteString("since", Rfc3339.Format(current.AtTicks));
-            w.WriteNumber("events", release.Loaded.Bundle.Release.Events.Count);
-            w.WriteEndObject();
-        }
-        w.WriteEndObject();
+        return new DashboardReleases(current is null || release is null ? null : new DashboardActiveRelease(current.Release.Id, current.Release.Name,
+            release.Loaded.Bundle.Release.Description, current.Version, Rfc3339.Format(current.AtTicks), release.Loaded.Bundle.Release.Events.Count));
     }
 
-    private void WriteRollout(Utf8JsonWriter w, DateTimeOffset now)
+    private DashboardRollout? Rollout(DateTimeOffset now)
     {
         var view = _rollouts.View();
         if (view is null)
         {
-            w.WriteNull("rollout");
-            return;
+            return null;
         }
         var step = view.Plan.Steps[Math.Min(view.Step, view.Plan.Steps.Count - 1)];
-        w.WriteStartObject("rollout");
-        w.WriteNumber("id", view.Rollout.Id);
-        w.WriteString("state", view.State);
-        w.WriteStartObject("candidate");
-        w.WriteString("id", view.CandidateId);
-        w.WriteString("name", view.CandidateName);
-        w.WriteEndObject();
-        w.WriteStartObject("baseline");
-        w.WriteString("id", view.BaselineId);
-        w.WriteString("name", view.BaselineName);
-        w.WriteEndObject();
-        w.WriteNumber("step", view.Step);
-        w.WriteNumber("steps", view.Plan.Steps.Count);
-        w.WriteString("mode", step.Mode == Core.Rollouts.StepMode.Shadow ? "shadow" : "live");
-        w.WriteNumber("percent", step.PercentBasisPoints / 100m);
-        w.WriteString("step_started_at", Rfc3339.Format(view.StepStartedAt.UtcTicks));
-        w.WriteNumber("step_age_seconds", Math.Max(0, (long)(now - view.StepStartedAt).TotalSeconds));
-        w.WriteNumber("soak_remaining_seconds", (long)Math.Ceiling(view.SoakRemaining.TotalSeconds));
-        w.WriteBoolean("auto_advance", view.Plan.AutoAdvance);
-        w.WriteNumber("assigned_players", view.Assigned);
-        w.WriteNumber("candidate_actions", view.CandidateActions);
-        w.WriteNumber("baseline_actions", view.BaselineActions);
-        w.WriteString("overall", view.Overall.ToString().ToLowerInvariant());
-        w.WriteStartArray("gates");
-        foreach (var gate in view.Gates)
-        {
-            w.WriteStartObject();
-            w.WriteString("gate", gate.Gate);
-            WriteNullable(w, "event", gate.Event);
-            WriteNullable(w, "reward", gate.Reward);
-            w.WriteString("status", gate.Status.ToString().ToLowerInvariant());
-            w.WriteString("candidate", gate.Candidate);
-            w.WriteString("baseline", gate.Baseline);
-            w.WriteString("threshold", gate.Threshold);
-            w.WriteString("detail", gate.Detail);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
         var last = view.History.Count > 0 ? view.History[^1] : null;
-        if (last is null)
-        {
-            w.WriteNull("last_change");
-        }
-        else
-        {
-            w.WriteStartObject("last_change");
-            w.WriteString("kind", last.Kind);
-            w.WriteString("at", Rfc3339.Format(last.AtTicks));
-            w.WriteString("actor", last.Actor);
-            WriteNullable(w, "reason", last.Reason);
-            w.WriteEndObject();
-        }
-        w.WriteEndObject();
+        return new DashboardRollout(view.Rollout.Id, view.State, new RolloutReleaseRef(view.CandidateId, view.CandidateName),
+            new RolloutReleaseRef(view.BaselineId, view.BaselineName), view.Step, view.Plan.Steps.Count,
+            step.Mode == Core.Rollouts.StepMode.Shadow ? "shadow" : "live", step.PercentBasisPoints / 100m, Rfc3339.Format(view.StepStartedAt.UtcTicks),
+            Math.Max(0, (long)(now - view.StepStartedAt).TotalSeconds), (long)Math.Ceiling(view.SoakRemaining.TotalSeconds), view.Plan.AutoAdvance,
+            view.Assigned, view.CandidateActions, view.BaselineActions, view.Overall.ToString().ToLowerInvariant(),
+            [.. view.Gates.Select(gate => new DashboardGate(gate.Gate, gate.Event, gate.Reward, gate.Status.ToString().ToLowerInvariant(), gate.Candidate,
+                gate.Baseline, gate.Threshold, gate.Detail))],
+            last is null ? null : new DashboardChange(last.Kind, Rfc3339.Format(last.AtTicks), last.Actor, last.Reason));
     }
 
-    private void WriteEvents(Utf8JsonWriter w, IReadOnlyList<CurrentRun> runs, DateTimeOffset now)
+    private List<DashboardEvent> Events(IReadOnlyList<CurrentRun> runs, DateTimeOffset now)
     {
         var live = _live;
-        w.WriteStartArray("events");
+        var events = new List<DashboardEvent>(runs.Count);
         foreach (var (definition, run, phase) in runs)
         {
             var key = new RunKey(definition.Id, run.Index);
-            w.WriteStartObject();
-            w.WriteString("id", definition.Id);
-            w.WriteString("title", definition.Title);
-            w.WriteNumber("run", run.Index);
-            w.WriteString("phase", LifecycleCoordinator.Name(phase));
-            w.WriteString("start", Rfc3339.Format(run.Start.UtcTicks));
-            w.WriteString("end", Rfc3339.Format(run.End.UtcTicks));
-            w.WriteString("grace_end", Rfc3339.Format(run.GraceEnd.UtcTicks));
             // Time left until the next time the clock moves the run: start, end, or the end of grace.
             (string? until, DateTimeOffset? at) = phase switch
             {
@@ -483,185 +381,64 @@ internal sealed partial class DashboardSampler : IDisposable
                 RunPhase.Active or RunPhase.Paused or RunPhase.Grace when now < run.GraceEnd => ("grace_end", run.GraceEnd),
                 _ => ((string?)null, (DateTimeOffset?)null),
             };
-            if (until is null)
-            {
-                w.WriteNull("time_left_until");
-                w.WriteNull("time_left_seconds");
-            }
-            else
-            {
-                w.WriteString("time_left_until", until);
-                w.WriteNumber("time_left_seconds", Math.Max(0, (long)(at!.Value - now).TotalSeconds));
-            }
             bool read = live is not null && live.Boards.ContainsKey(key);
+            DashboardLeaderboard? leaderboard = null;
             if (read)
             {
-                w.WriteString("read_at", Rfc3339.Format(live!.At.UtcTicks));
-                w.WriteBoolean("stale", live.At < now);
-            }
-            if (!read)
-            {
-                w.WriteNull("leaderboard");
-            }
-            else
-            {
                 var (top, players) = live!.Boards[key];
-                w.WriteStartObject("leaderboard");
-                w.WriteNumber("players", players);
-                w.WriteStartArray("top");
-                for (int i = 0; i < top.Count; i++)
-                {
-                    w.WriteStartObject();
-                    w.WriteNumber("rank", i + 1);
-                    w.WriteString("player", top[i].Player);
-                    w.WriteNumber("points", top[i].Points);
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
-                w.WriteEndObject();
+                leaderboard = new DashboardLeaderboard(players, [.. top.Select((entry, i) => new DashboardRank(i + 1, entry.Player, entry.Points))]);
             }
-            if (definition.CommunityGoal is not { } goal || !read)
-            {
-                w.WriteNull("community");
-            }
-            else
+            DashboardCommunity? community = null;
+            if (definition.CommunityGoal is { } goal && read)
             {
                 long progress = live!.Community[key];
                 var reached = _coordinator.GoalOf(definition.Id, run.Index);
-                w.WriteStartObject("community");
-                w.WriteNumber("target", goal.Target);
-                w.WriteNumber("progress", progress);
-                w.WriteNumber("percent", goal.Target <= 0 ? 100m : Math.Min(100m, decimal.Round(progress * 100m / goal.Target, 2)));
-                w.WriteBoolean("reached", reached is not null);
-                if (reached is null)
-                {
-                    w.WriteNull("reached_at");
-                }
-                else
-                {
-                    w.WriteString("reached_at", Rfc3339.Format(reached.AtTicks));
-                }
-                w.WriteEndObject();
+                community = new DashboardCommunity(goal.Target, progress, goal.Target <= 0 ? 100m : Math.Min(100m, decimal.Round(progress * 100m / goal.Target, 2)),
+                    reached is not null, reached is null ? null : Rfc3339.Format(reached.AtTicks));
             }
-            w.WriteEndObject();
+            events.Add(new DashboardEvent(definition.Id, definition.Title, run.Index, LifecycleCoordinator.Name(phase), Rfc3339.Format(run.Start.UtcTicks),
+                Rfc3339.Format(run.End.UtcTicks), Rfc3339.Format(run.GraceEnd.UtcTicks), until,
+                until is null ? null : Math.Max(0, (long)(at!.Value - now).TotalSeconds),
+                read ? Rfc3339.Format(live!.At.UtcTicks) : null, read ? live!.At < now : null, leaderboard, community));
         }
-        w.WriteEndArray();
+        return events;
     }
 
-    private void WriteOutbox(Utf8JsonWriter w, DateTimeOffset now)
+    private DashboardOutbox Outbox(DateTimeOffset now)
     {
         var (counts, at) = _outboxCounts!.Value;
-        w.WriteStartObject("outbox");
-        w.WriteBoolean("webhook_configured", _outbox.WebhookConfigured);
-        w.WriteNumber("pending", counts.Pending);
-        w.WriteNumber("delivered", counts.Delivered);
-        w.WriteNumber("dead_lettered", counts.DeadLettered);
-        if (counts.OldestPendingEnqueuedAt is { } oldest)
-        {
-            w.WriteNumber("oldest_pending_age_seconds", Math.Max(0, (long)(now - oldest).TotalSeconds));
-        }
-        else
-        {
-            w.WriteNull("oldest_pending_age_seconds");
-        }
-        w.WriteString("counted_at", Rfc3339.Format(at.UtcTicks));
-        if (_outbox.Worker?.GetStats() is { } stats)
-        {
-            w.WriteString("circuit", stats.Circuit.State switch
+        var stats = _outbox.Worker?.GetStats();
+        return new DashboardOutbox(_outbox.WebhookConfigured, counts.Pending, counts.Delivered, counts.DeadLettered,
+            counts.OldestPendingEnqueuedAt is { } oldest ? Math.Max(0, (long)(now - oldest).TotalSeconds) : null, Rfc3339.Format(at.UtcTicks),
+            stats is null ? null : stats.Circuit.State switch
             {
                 Runtime.Outbox.CircuitState.Closed => "closed",
                 Runtime.Outbox.CircuitState.Open => "open",
                 _ => "half_open",
-            });
-            w.WriteNumber("failed_attempts", stats.FailedAttempts);
-        }
-        else
-        {
-            w.WriteNull("circuit");
-            w.WriteNull("failed_attempts");
-        }
-        w.WriteEndObject();
+            },
+            stats?.FailedAttempts);
     }
 
-    private void WriteLedger(Utf8JsonWriter w, LedgerCommitted[] heads, DateTimeOffset now)
+    private DashboardLedger Ledger(LedgerCommitted[] heads, DateTimeOffset now)
     {
         var latest = _signer.Latest;
-        w.WriteStartObject("ledger");
-        w.WriteNumber("entries", heads.Sum(h => h.Size));
-        if (latest is null)
-        {
-            w.WriteNull("latest_checkpoint");
-            w.WriteNull("checkpoint_age_seconds");
-        }
-        else
-        {
-            var checkpoint = latest.Checkpoint;
-            w.WriteStartObject("latest_checkpoint");
-            w.WriteNumber("sequence", checkpoint.Sequence);
-            w.WriteString("time", Rfc3339.Format(checkpoint.TimeTicks));
-            w.WriteNumber("entries", checkpoint.Partitions.Sum(p => p.Size));
-            w.WriteString("key_id", checkpoint.KeyId);
-            w.WriteEndObject();
-            w.WriteNumber("checkpoint_age_seconds", Math.Max(0, decimal.Round((decimal)(now - new DateTimeOffset(checkpoint.TimeTicks, TimeSpan.Zero)).TotalSeconds, 1)));
-        }
-        w.WriteNumber("uncheckpointed_entries", heads.Select((h, p) => h.Size - (latest?.Checkpoint.Partitions[p].Size ?? 0)).Sum());
-        // Live, not as of the last self-check: a read that finds a damaged entry shows here at the next sample.
-        w.WriteStartArray("damaged_partitions");
-        foreach (var damage in _ledgerCheck.Damaged)
-        {
-            w.WriteStartObject();
-            w.WriteNumber("partition", damage.Partition);
-            w.WriteString("check", damage.Check);
-            if (damage.FirstBadIndex is { } index)
-            {
-                w.WriteNumber("first_bad_index", index);
-            }
-            else
-            {
-                w.WriteNull("first_bad_index");
-            }
-            w.WriteString("found_by", damage.FoundBy);
-            w.WriteString("found_at", Rfc3339.Format(damage.FoundAt.UtcTicks));
-            w.WriteString("detail", damage.Detail);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
-        if (_ledgerCheck.Last is not { } check)
-        {
-            w.WriteNull("verification");
-        }
-        else
-        {
-            w.WriteStartObject("verification");
-            w.WriteString("result", check.Code);
-            w.WriteBoolean("ok", check.Ok);
-            w.WriteString("detail", check.Detail);
-            w.WriteString("checked_at", Rfc3339.Format(check.CheckedAt.UtcTicks));
-            w.WriteNumber("age_seconds", Math.Max(0, (long)(now - check.CheckedAt).TotalSeconds));
-            if (check.Sequence is { } sequence)
-            {
-                w.WriteNumber("checkpoint", sequence);
-            }
-            else
-            {
-                w.WriteNull("checkpoint");
-            }
-            if (check.FromSequence is { } from)
-            {
-                w.WriteNumber("from_checkpoint", from);
-            }
-            else
-            {
-                w.WriteNull("from_checkpoint");
-            }
-            w.WriteNumber("duration_ms", decimal.Round((decimal)check.DurationMs, 2));
-            w.WriteEndObject();
-        }
-        w.WriteEndObject();
+        var checkpoint = latest?.Checkpoint;
+        // Damage is live, not as of the last self-check: a read that finds a damaged entry shows here at the next sample.
+        var damaged = _ledgerCheck.Damaged.Select(damage => new DashboardDamage(damage.Partition, damage.Check, damage.FirstBadIndex, damage.FoundBy,
+            Rfc3339.Format(damage.FoundAt.UtcTicks), damage.Detail));
+        var check = _ledgerCheck.Last;
+        return new DashboardLedger(heads.Sum(h => h.Size),
+            checkpoint is null ? null : new DashboardCheckpoint(checkpoint.Sequence, Rfc3339.Format(checkpoint.TimeTicks), checkpoint.Partitions.Sum(p => p.Size),
+                checkpoint.KeyId),
+            checkpoint is null ? null : Math.Max(0, decimal.Round((decimal)(now - new DateTimeOffset(checkpoint.TimeTicks, TimeSpan.Zero)).TotalSeconds, 1)),
+            heads.Select((h, p) => h.Size - (checkpoint?.Partitions[p].Size ?? 0)).Sum(),
+            [.. damaged],
+            check is null ? null : new DashboardVerification(check.Code, check.Ok, check.Detail, Rfc3339.Format(check.CheckedAt.UtcTicks),
+                Math.Max(0, (long)(now - check.CheckedAt).TotalSeconds), check.Sequence, check.FromSequence, decimal.Round((decimal)check.DurationMs, 2)));
     }
 
     /// <summary>The charts: one point per sample of the history, each a rate over the trailing window ending at that sample.</summary>
-    private void WriteSeries(Utf8JsonWriter w, RuntimeRelease? release)
+    private DashboardSeries Series(RuntimeRelease? release)
     {
         int n = _historyCount;
         var samples = new DashboardSample[n];
@@ -670,101 +447,63 @@ internal sealed partial class DashboardSampler : IDisposable
             samples[i] = At(i);
         }
         var currencies = new HashSet<string>(release?.Loaded.Bundle.Release.Currencies ?? [], StringComparer.Ordinal);
-        w.WriteStartObject("series");
-        w.WriteNumber("actions_window_seconds", (long)ActionsWindow.TotalSeconds);
-        w.WriteNumber("minute_window_seconds", (long)MinuteWindow.TotalSeconds);
-        w.WriteStartArray("t");
-        foreach (var sample in samples)
-        {
-            w.WriteNumberValue((sample.AtTicks - DateTimeOffset.UnixEpoch.UtcTicks) / TimeSpan.TicksPerMillisecond);
-        }
-        w.WriteEndArray();
-        WriteRates(w, "actions_per_second", samples, ActionsWindow, 1, s => s.Accepted);
-        WriteRates(w, "ledger_entries_per_minute", samples, MinuteWindow, 60, s => s.LedgerEntries);
         var latest = n > 0 ? samples[^1] : null;
         var charted = latest?.Events.OrderByDescending(e => e.Value.Grants).ThenBy(e => e.Key, StringComparer.Ordinal).Take(MaxChartedEvents)
             .Select(e => e.Key).Order(StringComparer.Ordinal).ToList() ?? [];
-        w.WriteStartObject("grants_per_minute");
+        var grants = new Dictionary<string, IReadOnlyList<double?>>(StringComparer.Ordinal);
+        var rewards = new Dictionary<string, IReadOnlyDictionary<string, DashboardRewardSeries>>(StringComparer.Ordinal);
         foreach (string eventId in charted)
         {
-            WriteRates(w, eventId, samples, MinuteWindow, 60, s => s.Events.GetValueOrDefault(eventId)?.Grants ?? 0);
-        }
-        w.WriteEndObject();
-        w.WriteStartObject("rewards_per_minute");
-        foreach (string eventId in charted)
-        {
-            w.WriteStartObject(eventId);
+            grants[eventId] = Rates(samples, MinuteWindow, 60, s => s.Events.GetValueOrDefault(eventId)?.Grants ?? 0);
+            var perReward = new Dictionary<string, DashboardRewardSeries>(StringComparer.Ordinal);
             foreach (string name in latest!.Events[eventId].Amounts.OrderByDescending(a => Math.Abs(a.Value)).Take(MaxChartedRewards).Select(a => a.Key).Order(StringComparer.Ordinal))
             {
-                w.WriteStartObject(name);
-                w.WriteString("kind", currencies.Contains(name) ? "currency" : "item");
-                WriteRates(w, "per_minute", samples, MinuteWindow, 60, s => s.Events.GetValueOrDefault(eventId)?.Amounts.GetValueOrDefault(name) ?? 0);
-                w.WriteEndObject();
+                perReward[name] = new DashboardRewardSeries(currencies.Contains(name) ? "currency" : "item",
+                    Rates(samples, MinuteWindow, 60, s => s.Events.GetValueOrDefault(eventId)?.Amounts.GetValueOrDefault(name) ?? 0));
             }
-            w.WriteEndObject();
+            rewards[eventId] = perReward;
         }
-        w.WriteEndObject();
-        if (latest?.Cohorts is not { } cohort)
-        {
-            w.WriteNull("cohorts");
-        }
-        else
+        DashboardCohortSeries? cohorts = null;
+        if (latest?.Cohorts is { } cohort)
         {
             // Only the samples of the current rollout step: the gate meters start again at each step.
             bool Same(DashboardSample s) => s.Cohorts is { } c && c.RolloutId == cohort.RolloutId && c.Step == cohort.Step;
-            w.WriteStartObject("cohorts");
-            w.WriteNumber("rollout", cohort.RolloutId);
-            w.WriteNumber("step", cohort.Step);
             var names = cohort.BaselineCurrency.Keys.Union(cohort.CandidateCurrency.Keys, StringComparer.Ordinal).Order(StringComparer.Ordinal)
                 .Take(MaxChartedRewards).ToList();
-            w.WriteStartObject("baseline");
-            WriteRates(w, "actions_per_second", samples, ActionsWindow, 1, s => Same(s) ? s.Cohorts!.BaselineActions : null);
-            WriteRates(w, "grants_per_minute", samples, MinuteWindow, 60, s => Same(s) ? s.Cohorts!.BaselineGrants : null);
-            w.WriteStartObject("currency_per_minute");
-            foreach (string name in names)
+            DashboardCohortRates Cohort(Func<CohortSample, long> actions, Func<CohortSample, long> grants, Func<CohortSample, IReadOnlyDictionary<string, long>> currency)
             {
-                WriteRates(w, name, samples, MinuteWindow, 60, s => Same(s) ? s.Cohorts!.BaselineCurrency.GetValueOrDefault(name) : null);
+                var perCurrency = new Dictionary<string, IReadOnlyList<double?>>(StringComparer.Ordinal);
+                foreach (string name in names)
+                {
+                    perCurrency[name] = Rates(samples, MinuteWindow, 60, s => Same(s) ? currency(s.Cohorts!).GetValueOrDefault(name) : null);
+                }
+                return new DashboardCohortRates(Rates(samples, ActionsWindow, 1, s => Same(s) ? actions(s.Cohorts!) : null),
+                    Rates(samples, MinuteWindow, 60, s => Same(s) ? grants(s.Cohorts!) : null), perCurrency);
             }
-            w.WriteEndObject();
-            w.WriteEndObject();
-            w.WriteStartObject("candidate");
-            WriteRates(w, "actions_per_second", samples, ActionsWindow, 1, s => Same(s) ? s.Cohorts!.CandidateActions : null);
-            WriteRates(w, "grants_per_minute", samples, MinuteWindow, 60, s => Same(s) ? s.Cohorts!.CandidateGrants : null);
-            w.WriteStartObject("currency_per_minute");
-            foreach (string name in names)
-            {
-                WriteRates(w, name, samples, MinuteWindow, 60, s => Same(s) ? s.Cohorts!.CandidateCurrency.GetValueOrDefault(name) : null);
-            }
-            w.WriteEndObject();
-            w.WriteEndObject();
-            w.WriteEndObject();
+            cohorts = new DashboardCohortSeries(cohort.RolloutId, cohort.Step,
+                Cohort(c => c.BaselineActions, c => c.BaselineGrants, c => c.BaselineCurrency),
+                Cohort(c => c.CandidateActions, c => c.CandidateGrants, c => c.CandidateCurrency));
         }
-        w.WriteEndObject();
+        return new DashboardSeries((long)ActionsWindow.TotalSeconds, (long)MinuteWindow.TotalSeconds,
+            [.. samples.Select(sample => (sample.AtTicks - DateTimeOffset.UnixEpoch.UtcTicks) / TimeSpan.TicksPerMillisecond)],
+            Rates(samples, ActionsWindow, 1, s => s.Accepted), Rates(samples, MinuteWindow, 60, s => s.LedgerEntries), grants, rewards, cohorts);
     }
 
     /// <summary>
-    /// Writes <paramref name="name"/> as an array with one rate per sample: (value now − value at
-    /// the window's start) per second × <paramref name="perSeconds"/>. The window's start is the
-    /// newest earlier sample at least <paramref name="window"/> older (the oldest one while the
-    /// history is shorter), skipping samples without a value (a rollout's cohort counters exist
-    /// only during its step); null where there is no such sample.
+    /// One rate per sample: (value now − value at the window's start) per second ×
+    /// <paramref name="perSeconds"/>, rounded to 2 decimals. The window's start is the newest earlier
+    /// sample at least <paramref name="window"/> older (the oldest one while the history is shorter),
+    /// skipping samples without a value (a rollout's cohort counters exist only during its step);
+    /// null where there is no such sample.
     /// </summary>
-    internal static void WriteRates(Utf8JsonWriter w, string name, IReadOnlyList<DashboardSample> samples, TimeSpan window, double perSeconds,
-        Func<DashboardSample, long?> value)
+    internal static double?[] Rates(IReadOnlyList<DashboardSample> samples, TimeSpan window, double perSeconds, Func<DashboardSample, long?> value)
     {
-        w.WriteStartArray(name);
+        var rates = new double?[samples.Count];
         for (int i = 0; i < samples.Count; i++)
         {
-            if (Rate(samples, i, window, perSeconds, value) is { } rate)
-            {
-                w.WriteNumberValue(Math.Round(rate, 2));
-            }
-            else
-            {
-                w.WriteNullValue();
-            }
+            rates[i] = Rate(samples, i, window, perSeconds, value) is { } rate ? Math.Round(rate, 2) : null;
         }
-        w.WriteEndArray();
+        return rates;
     }
 
     internal static double? Rate(IReadOnlyList<DashboardSample> samples, int to, TimeSpan window, double perSeconds, Func<DashboardSample, long?> value)
@@ -792,18 +531,6 @@ internal sealed partial class DashboardSampler : IDisposable
         }
         double seconds = (samples[to].AtTicks - samples[from].AtTicks) / (double)TimeSpan.TicksPerSecond;
         return seconds <= 0 ? null : (end - value(samples[from])!.Value) / seconds * perSeconds;
-    }
-
-    private static void WriteNullable(Utf8JsonWriter w, string name, string? value)
-    {
-        if (value is null)
-        {
-            w.WriteNull(name);
-        }
-        else
-        {
-            w.WriteString(name, value);
-        }
     }
 
     public void Dispose() => _sampling.Dispose();
