@@ -178,9 +178,12 @@ public sealed class DashboardApiTests
     [Fact]
     public async Task During_a_rollout_the_snapshot_has_the_rollout_as_GET_v1_rollout_and_the_cohorts_rates()
     {
-        var (factory, client, release) = await StartAsync(Source.Replace("""release "dash-api" {}""", """release "dash-rollout" {}""", StringComparison.Ordinal));
+        // The community goal is out of reach here: the hosted lifecycle tick (real time) would pay its
+        // rewards at any moment, and the rates below count the tier grants of one minute only.
+        string source = Source.Replace("target = 30", "target = 1000000", StringComparison.Ordinal);
+        var (factory, client, release) = await StartAsync(source.Replace("""release "dash-api" {}""", """release "dash-rollout" {}""", StringComparison.Ordinal));
         using var _ = factory;
-        string candidate = await PublishAsync(client, Source.Replace("title = \"Hunt\"", "title = \"Hunt, retitled\"", StringComparison.Ordinal));
+        string candidate = await PublishAsync(client, source.Replace("title = \"Hunt\"", "title = \"Hunt, retitled\"", StringComparison.Ordinal));
         string plan = """{"steps":[{"percent":50,"min_soak_seconds":600},{"percent":100}],"auto_advance":false,"gates":{"min_actions":100000}}""";
         await Ok(await client.PostAsync(U("/v1/rollout"), Json($$"""{"candidate":"{{candidate}}","salt":"dash","plan":{{plan}}}""")), HttpStatusCode.Created);
         var before = await DashboardAsync(client);
