@@ -66,12 +66,16 @@ internal sealed class RuntimeHarness : IAsyncDisposable
     /// <summary>
     /// Composes the runtime over <paramref name="settings"/> with <paramref name="time"/> as its
     /// clock; <paramref name="wrap"/>, when given, wraps the store the provider creates (e.g. a
-    /// <c>ControllableStore</c> that fails on demand). Nothing is opened yet.
+    /// <c>ControllableStore</c> that fails on demand); <paramref name="configure"/> registers
+    /// before the root (e.g. a caller's own <c>ShowrunnerMetrics</c>, which the root then keeps).
+    /// Nothing is opened yet.
     /// </summary>
-    public static RuntimeHarness Create(RuntimeSettings settings, TimeProvider time, Func<IActionStore, IActionStore>? wrap = null)
+    public static RuntimeHarness Create(RuntimeSettings settings, TimeProvider time, Func<IActionStore, IActionStore>? wrap = null,
+        Action<IServiceCollection>? configure = null)
     {
         var services = new ServiceCollection();
         services.AddSingleton(time);
+        configure?.Invoke(services);
         services.AddShowrunnerRuntime(settings);
         RuntimeHarness? harness = null;
         if (wrap is not null)
