@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Showrunner.Bench;
 using Showrunner.Core.Actions;
@@ -446,15 +447,17 @@ internal static class InProcess
         {
             Directory.Delete(data, true);
         }
-        using var store = new SqliteActionStore(new SqliteStoreOptions { DataDirectory = data }, TimeProvider.System);
         var ingest = new IngestOptions();
-        store.Open(ingest.PartitionCount);
         // --collector: the server's MetricsCollector listens, so every instrument records (the server's
         // configuration); without it nobody listens and the instruments cost a check each.
         using var metrics = new Showrunner.Runtime.Observability.ShowrunnerMetrics();
         using var collector = options.Arguments.Contains("--collector") ? new Showrunner.Server.Observability.MetricsCollector(metrics, TimeProvider.System) : null;
         Console.WriteLine(collector is null ? "metrics: nobody listens" : "metrics: the server's MetricsCollector listens");
-        var pipeline = new IngestPipeline(ingest, store, TimeProvider.System, NullLogger<IngestPipeline>.Instance, metrics);
+        // The runtime as the server composes it (docs/internals/runtime.md, "Composition root"), with this metrics instance.
+        var runtime = RuntimeHarness.Create(new Showrunner.Runtime.RuntimeSettings { StoreProvider = new SqliteStoreProvider(), DataDirectory = data, Ingest = ingest },
+            TimeProvider.System, configure: services => services.AddSingleton(metrics));
+        runtime.Open();
+        var pipeline = runtime.Pipeline;
         await pipeline.StartAsync();
         var limits = new ActionLimits();
         try
@@ -494,8 +497,7 @@ internal static class InProcess
         }
         finally
         {
-            await pipeline.DisposeAsync();
-            store.Dispose();
+            await runtime.DisposeAsync();
             if (options.Data is null)
             {
                 Directory.Delete(data, recursive: true);

@@ -6,6 +6,7 @@ using Showrunner.Core.Actions;
 using Showrunner.Runtime.Ingest;
 using Showrunner.Runtime.Releases;
 using Showrunner.Storage.Sqlite;
+using Showrunner.Testing;
 
 namespace Showrunner.Bench;
 
@@ -151,10 +152,11 @@ internal static class RestartBench
         int batch = options.Int("fill-batch", 500);
         Console.WriteLine($"## fill {data} with {actions} actions in-process ({submitterCount} submitters × {batch} actions, seed {options.Seed})");
         var ingest = new IngestOptions();
-        using var store = new SqliteActionStore(new SqliteStoreOptions { DataDirectory = data }, time);
-        store.Open(ingest.PartitionCount);
-        var pipeline = new IngestPipeline(ingest, store, time, NullLogger<IngestPipeline>.Instance);
-        using var register = new ReleaseRegister(store, pipeline, time, NullLogger<ReleaseRegister>.Instance);
+        // The runtime as the server composes it (docs/internals/runtime.md, "Composition root").
+        var runtime = RuntimeHarness.Create(new Showrunner.Runtime.RuntimeSettings { StoreProvider = new SqliteStoreProvider(), DataDirectory = data, Ingest = ingest }, time);
+        runtime.Open();
+        var pipeline = runtime.Pipeline;
+        var register = runtime.Register;
         await pipeline.StartAsync();
         var published = await register.PublishAsync(bundle.CanonicalBytes, bundle.Id);
         var activated = await register.ActivateAsync(bundle.Id, null, "restart benchmark");
@@ -245,7 +247,7 @@ internal static class RestartBench
         await pipeline.DisposeAsync();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"clean stop (final snapshots of every partition) in {Stopwatch.GetElapsedTime(stopping).TotalSeconds:F1} s; bench rss {Percentiles.MiB(Environment.WorkingSet)} MiB"));
-        store.Dispose();
+        await runtime.DisposeAsync();
         long bytes = Directory.EnumerateFiles(data).Sum(f => new FileInfo(f).Length);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"data directory: {bytes / 1073741824.0:F1} GiB"));
         return rejected;

@@ -46,89 +46,10 @@ builder.WebHost.ConfigureKestrel(kestrel =>
     kestrel.Limits.MaxRequestBodySize = options.Limits.MaxBodyBytes;
     kestrel.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
 });
-builder.Services.AddSingleton(TimeProvider.System);
-builder.Services.AddSingleton(options);
-// Metrics (docs/observability.md): the host's instruments and the in-process collector /metrics and the dashboard read.
-builder.Services.AddSingleton(services => new ShowrunnerMetrics(services.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
-builder.Services.AddSingleton<MetricsCollector>();
 string? otlpEndpoint = OtlpExport.Configure(builder.Services, builder.Configuration);
 LogFormat.Configure(builder.Logging, options.LogFormat);
-// The store: the one line that names an implementation (docs/internals/storage.md, "Adding a store").
-builder.Services.AddSingleton<IStoreProvider, Showrunner.Storage.Sqlite.SqliteStoreProvider>();
-builder.Services.AddSingleton(services => services.GetRequiredService<IStoreProvider>().CreateStore(
-    new StoreSettings { DataDirectory = options.DataDirectory, ReadConnections = options.ReadConnections }, services.GetRequiredService<TimeProvider>()));
-builder.Services.AddSingleton(services => new IngestPipeline(options.Ingest, services.GetRequiredService<IActionStore>(),
-    services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<IngestPipeline>>(), services.GetRequiredService<ShowrunnerMetrics>()));
-builder.Services.AddSingleton(services => new ReleaseRegister(services.GetRequiredService<IActionStore>(), services.GetRequiredService<IngestPipeline>(),
-    services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<ReleaseRegister>>()));
-builder.Services.AddSingleton(services => new LifecycleCoordinator(services.GetRequiredService<IActionStore>(), services.GetRequiredService<IngestPipeline>(),
-    services.GetRequiredService<ReleaseRegister>(), services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<LifecycleCoordinator>>()));
-// Which partitions' ledgers are trusted: checked at start (IngestHostedService) and on every read (docs/ledger.md, "Start-up tail check").
-builder.Services.AddSingleton(services => new LedgerIntegrity(services.GetRequiredService<IActionStore>(), options.Ingest.PartitionCount,
-    services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<LedgerIntegrity>>(), services.GetRequiredService<ShowrunnerMetrics>()));
-builder.Services.AddSingleton(services => new CheckpointSigner(services.GetRequiredService<IActionStore>(), services.GetRequiredService<IngestPipeline>(),
-    services.GetRequiredService<LedgerKeyHolder>().Key, services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<CheckpointSigner>>(),
-    services.GetRequiredService<LedgerIntegrity>()));
-builder.Services.AddSingleton(services => new LedgerReader(services.GetRequiredService<IActionStore>(), services.GetRequiredService<CheckpointSigner>(),
-    services.GetRequiredService<LedgerIntegrity>()));
-builder.Services.AddSingleton(services =>
-{
-    Func<RolloutAlert, Task>? alert = null;
-    if (options.AlertWebhookUrl is { } alertUrl)
-    {
-        var webhook = new AlertWebhook(alertUrl, new HttpClient());
-        alert = webhook.SendAsync;
-    }
-    return new RolloutController(services.GetRequiredService<IActionStore>(), services.GetRequiredService<IngestPipeline>(),
-        services.GetRequiredService<ReleaseRegister>(), services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<RolloutController>>(),
-        services.GetService<Showrunner.Runtime.Audit.IAuditTrail>(), alert);
-});
-builder.Services.AddSingleton<RolloutService>();
-builder.Services.AddSingleton<RolloutEndpoints>();
-builder.Services.AddSingleton(services => new FlagBoard(services.GetRequiredService<IActionStore>(), services.GetRequiredService<IngestPipeline>(),
-    services.GetRequiredService<LifecycleCoordinator>(), services.GetRequiredService<TimeProvider>(), services.GetService<Showrunner.Runtime.Audit.IAuditTrail>()));
-builder.Services.AddSingleton<Showrunner.Runtime.Flags.FlagService>();
-builder.Services.AddSingleton<FlagsEndpoints>();
-builder.Services.AddSingleton(services => new Showrunner.Runtime.Audit.AuditTrail(services.GetRequiredService<IActionStore>().Audit,
-    services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<Showrunner.Runtime.Audit.AuditTrail>>()));
-builder.Services.AddSingleton<Showrunner.Runtime.Audit.IAuditTrail>(services => services.GetRequiredService<Showrunner.Runtime.Audit.AuditTrail>());
-builder.Services.AddSingleton(services => new Showrunner.Runtime.Approvals.ApprovalService(services.GetRequiredService<IActionStore>().Approvals,
-    services.GetRequiredService<Showrunner.Runtime.Audit.IAuditTrail>(), options.Approvals, services.GetRequiredService<TimeProvider>(),
-    services.GetRequiredService<ILogger<Showrunner.Runtime.Approvals.ApprovalService>>()));
-builder.Services.AddSingleton<AuditEndpoints>();
-builder.Services.AddSingleton<ApprovalsEndpoints>();
-builder.Services.AddSingleton<LedgerKeyHolder>();
-builder.Services.AddSingleton<LedgerEndpoints>();
-builder.Services.AddSingleton<PlayersEndpoints>();
-builder.Services.AddSingleton<LeaderboardEndpoints>();
-builder.Services.AddSingleton<Showrunner.Runtime.Grants.GrantService>();
-builder.Services.AddSingleton<GrantsEndpoints>();
-builder.Services.AddSingleton<ActionsEndpoints>();
-builder.Services.AddSingleton<EventsEndpoints>();
-builder.Services.AddSingleton<ReleaseService>();
-builder.Services.AddSingleton<ReleasesEndpoints>();
-// Principals: keys (read from the store once it is open), player tokens (key from the data directory), rate limits.
-builder.Services.AddSingleton(services => new KeyRing(services.GetRequiredService<IActionStore>().Keys, services.GetRequiredService<TimeProvider>(),
-    services.GetRequiredService<ILogger<KeyRing>>()));
-builder.Services.AddSingleton<TokenKeyHolder>();
-builder.Services.AddSingleton(services => new PlayerTokens(services.GetRequiredService<TokenKeyHolder>().Key, services.GetRequiredService<TimeProvider>()));
-builder.Services.AddSingleton(services => new RateLimiter(options.Security.RateLimits, services.GetRequiredService<TimeProvider>()));
-builder.Services.AddSingleton<KeyService>();
-builder.Services.AddSingleton<KeysEndpoints>();
-builder.Services.AddSingleton<TokensEndpoints>();
-builder.Services.AddHostedService<IngestHostedService>();
-builder.Services.AddHostedService<LifecycleHostedService>();
-builder.Services.AddHostedService<CheckpointHostedService>();
-builder.Services.AddHostedService<RolloutHostedService>();
-OutboxHostedService.AddServices(builder.Services); // after ingest: stopped before the store closes
-builder.Services.AddSingleton<OutboxGaugeService>(); // likewise
-builder.Services.AddHostedService(services => services.GetRequiredService<OutboxGaugeService>());
-// The operator dashboard (sampled once for every viewer) and demo mode; registered last, so stopped first.
-builder.Services.AddSingleton<Showrunner.Server.Dashboard.LedgerSelfCheck>();
-builder.Services.AddSingleton<Showrunner.Server.Dashboard.DashboardSampler>();
-builder.Services.AddSingleton<Showrunner.Server.Dashboard.DashboardEndpoints>();
-builder.Services.AddHostedService<Showrunner.Server.Dashboard.DashboardHostedService>();
-Showrunner.Server.Demo.DemoHostedService.AddServices(builder.Services, options.Demo);
+// Every service: the runtime's composition root and the server's parts (Hosting/ShowrunnerServer.cs).
+builder.AddShowrunner(options);
 
 var app = builder.Build();
 // The collector listens before anything records, so no measurement is missed.
@@ -259,30 +180,6 @@ Showrunner.Server.Dashboard.DashboardEndpoints.Map(app);
 
 app.Run();
 return 0;
-
-/// <summary>The ledger signing key, read from the data directory after the store opens and before anything signs.</summary>
-internal sealed class LedgerKeyHolder
-{
-    private Showrunner.Core.Ledger.LedgerSigningKey? _key;
-
-    public Showrunner.Core.Ledger.LedgerSigningKey Key
-    {
-        get => _key ?? throw new InvalidOperationException("The ledger key is not loaded yet.");
-        set => _key = value;
-    }
-}
-
-/// <summary>The player-token key, read from the data directory after the store opens (and locks it).</summary>
-internal sealed class TokenKeyHolder
-{
-    private byte[]? _key;
-
-    public byte[] Key
-    {
-        get => _key ?? throw new InvalidOperationException("The token key is not loaded yet.");
-        set => _key = value;
-    }
-}
 
 /// <summary>The entry point, visible to WebApplicationFactory in the tests.</summary>
 public partial class Program;

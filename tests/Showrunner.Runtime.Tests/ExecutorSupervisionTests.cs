@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using Showrunner.Core.Actions;
+using Showrunner.Runtime;
 using Showrunner.Runtime.Ingest;
 using Showrunner.Runtime.Partitions;
 using Showrunner.Storage.Sqlite;
@@ -25,23 +26,30 @@ public sealed class ExecutorSupervisionTests : IAsyncLifetime
     private readonly ManualClock _clock = new(Start);
     private ControllableStore _store = null!;
     private IngestPipeline _pipeline = null!;
+    private RuntimeHarness _runtime = null!;
     private readonly ManualResetEventSlim _release = new(false);
 
     public Task InitializeAsync() => OpenAsync(new IngestOptions { PartitionCount = 8, ExecutorCount = 2 });
 
     private async Task OpenAsync(IngestOptions options)
     {
-        _store = new ControllableStore(new SqliteActionStore(new SqliteStoreOptions { DataDirectory = _directory.Path, ReadConnections = 2 }, _clock));
-        _store.Open(options.PartitionCount);
-        _pipeline = new IngestPipeline(options, _store, _clock, NullLogger<IngestPipeline>.Instance);
+        _runtime = RuntimeHarness.Create(new RuntimeSettings
+        {
+            StoreProvider = new SqliteStoreProvider(),
+            DataDirectory = _directory.Path,
+            ReadConnections = 2,
+            Ingest = options,
+        }, _clock, inner => new ControllableStore(inner));
+        _store = (ControllableStore)_runtime.Store;
+        _runtime.Open();
+        _pipeline = _runtime.Pipeline;
         await _pipeline.StartAsync();
     }
 
     public async Task DisposeAsync()
     {
         _release.Set();
-        await _pipeline.DisposeAsync();
-        _store.Dispose();
+        await _runtime.DisposeAsync();
         _directory.Dispose();
         _release.Dispose();
     }
@@ -150,8 +158,7 @@ public sealed class ExecutorSupervisionTests : IAsyncLifetime
     [Fact]
     public async Task A_stuck_executor_is_not_ready_and_its_sender_is_answered_within_the_answer_bound()
     {
-        await _pipeline.DisposeAsync();
-        _store.Dispose();
+        await _runtime.DisposeAsync();
         await OpenAsync(new IngestOptions
         {
             PartitionCount = 8,
@@ -197,8 +204,7 @@ public sealed class ExecutorSupervisionTests : IAsyncLifetime
     [Fact]
     public async Task A_stop_finishes_within_its_bound_while_an_executor_is_stuck()
     {
-        await _pipeline.DisposeAsync();
-        _store.Dispose();
+        await _runtime.DisposeAsync();
         await OpenAsync(new IngestOptions { PartitionCount = 8, ExecutorCount = 2, StopTimeout = TimeSpan.FromSeconds(2) });
         var entered = new ManualResetEventSlim(false);
         _pipeline.FaultInjection = _ =>

@@ -2,6 +2,7 @@ using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using Showrunner.Core.Actions;
 using Showrunner.Core.Partitioning;
+using Showrunner.Runtime;
 using Showrunner.Runtime.Ingest;
 using Showrunner.Runtime.Partitions;
 using Showrunner.Storage.Sqlite;
@@ -17,28 +18,34 @@ public sealed class IngestPipelineTests : IAsyncLifetime
     private readonly ManualClock _clock = new(Start);
     private ControllableStore _store = null!;
     private IngestPipeline _pipeline = null!;
+    private RuntimeHarness _runtime = null!;
 
     public Task InitializeAsync() => OpenAsync(new IngestOptions { PartitionCount = 8, ExecutorCount = 2 });
 
     private async Task OpenAsync(IngestOptions options)
     {
-        _store = new ControllableStore(new SqliteActionStore(new SqliteStoreOptions { DataDirectory = _directory.Path, ReadConnections = 2 }, _clock));
-        _store.Open(options.PartitionCount);
-        _pipeline = new IngestPipeline(options, _store, _clock, NullLogger<IngestPipeline>.Instance);
+        _runtime = RuntimeHarness.Create(new RuntimeSettings
+        {
+            StoreProvider = new SqliteStoreProvider(),
+            DataDirectory = _directory.Path,
+            ReadConnections = 2,
+            Ingest = options,
+        }, _clock, inner => new ControllableStore(inner));
+        _store = (ControllableStore)_runtime.Store;
+        _runtime.Open();
+        _pipeline = _runtime.Pipeline;
         await _pipeline.StartAsync();
     }
 
     private async Task RestartAsync(IngestOptions? options = null)
     {
-        await _pipeline.DisposeAsync();
-        _store.Dispose();
+        await _runtime.DisposeAsync();
         await OpenAsync(options ?? new IngestOptions { PartitionCount = 8, ExecutorCount = 2 });
     }
 
     public async Task DisposeAsync()
     {
-        await _pipeline.DisposeAsync();
-        _store.Dispose();
+        await _runtime.DisposeAsync();
         _directory.Dispose();
     }
 
@@ -208,12 +215,16 @@ public sealed class IngestPipelineTests : IAsyncLifetime
     public async Task Nothing_is_accepted_before_start()
     {
         using var directory = new TempDirectory();
-        using var store = new SqliteActionStore(new SqliteStoreOptions { DataDirectory = directory.Path }, _clock);
-        store.Open(8);
-        await using var pipeline = new IngestPipeline(new IngestOptions { PartitionCount = 8 }, store, _clock, NullLogger<IngestPipeline>.Instance);
-        var outcome = await pipeline.SubmitAsync([Item("a")]);
+        await using var runtime = RuntimeHarness.Create(new RuntimeSettings
+        {
+            StoreProvider = new SqliteStoreProvider(),
+            DataDirectory = directory.Path,
+            Ingest = new IngestOptions { PartitionCount = 8 },
+        }, _clock);
+        runtime.Open();
+        var outcome = await runtime.Pipeline.SubmitAsync([Item("a")]);
         Assert.Equal(SubmitStatus.NotReady, outcome.Status);
-        Assert.Null(store.Find("a"));
+        Assert.Null(runtime.Store.Find("a"));
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Showrunner.Core.LiveEvents;
 using Showrunner.Core.Rules.Bundle;
 using Showrunner.Core.Rules.Syntax;
+using Showrunner.Runtime;
 using Showrunner.Runtime.Ingest;
 using Showrunner.Runtime.LiveEvents;
 using Showrunner.Runtime.Releases;
@@ -21,6 +22,7 @@ public sealed class LifecycleCoordinatorTests : IAsyncLifetime
     private IngestPipeline _pipeline = null!;
     private ReleaseRegister _register = null!;
     private LifecycleCoordinator _coordinator = null!;
+    private RuntimeHarness _runtime = null!;
 
     private static readonly string Source = ReleaseFixtures.Source("flash-sale-and-weekly-arena");
 
@@ -35,21 +37,27 @@ public sealed class LifecycleCoordinatorTests : IAsyncLifetime
 
     private async Task OpenAsync()
     {
-        _store = new SqliteActionStore(new SqliteStoreOptions { DataDirectory = _directory.Path, ReadConnections = 2 }, _clock);
-        _store.Open(4);
-        _pipeline = new IngestPipeline(new IngestOptions { PartitionCount = 4, ExecutorCount = 2 }, _store, _clock, NullLogger<IngestPipeline>.Instance);
-        _register = new ReleaseRegister(_store, _pipeline, _clock, NullLogger<ReleaseRegister>.Instance);
+        _runtime = RuntimeHarness.Create(new RuntimeSettings
+        {
+            StoreProvider = new SqliteStoreProvider(),
+            DataDirectory = _directory.Path,
+            ReadConnections = 2,
+            Ingest = new IngestOptions { PartitionCount = 4, ExecutorCount = 2 },
+        }, _clock);
+        _runtime.Open();
+        _store = (SqliteActionStore)_runtime.Store;
+        _pipeline = _runtime.Pipeline;
+        _register = _runtime.Register;
         await _register.InitializeAsync(null);
         await _pipeline.StartAsync();
-        _coordinator = new LifecycleCoordinator(_store, _pipeline, _register, _clock, NullLogger<LifecycleCoordinator>.Instance);
+        _coordinator = _runtime.Coordinator;
     }
 
     private async Task CloseAsync()
     {
+        // The coordinator stops before the pipeline drains (its timers must not fire into a stopping pipeline).
         _coordinator.Dispose();
-        await _pipeline.DisposeAsync();
-        _register.Dispose();
-        _store.Dispose();
+        await _runtime.DisposeAsync();
     }
 
     public async Task DisposeAsync()

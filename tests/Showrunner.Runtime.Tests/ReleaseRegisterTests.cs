@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Showrunner.Core.Actions;
 using Showrunner.Core.Rules.Bundle;
 using Showrunner.Core.Rules.Syntax;
+using Showrunner.Runtime;
 using Showrunner.Runtime.Ingest;
 using Showrunner.Runtime.Releases;
 using Showrunner.Storage.Sqlite;
@@ -20,25 +21,28 @@ public sealed class ReleaseRegisterTests : IAsyncLifetime
     private SqliteActionStore _store = null!;
     private IngestPipeline _pipeline = null!;
     private ReleaseRegister _register = null!;
+    private RuntimeHarness _runtime = null!;
 
     public Task InitializeAsync() => OpenAsync(null);
 
     private async Task OpenAsync(Func<ReleaseBundle>? example)
     {
-        _store = new SqliteActionStore(new SqliteStoreOptions { DataDirectory = _directory.Path, ReadConnections = 2 }, _clock);
-        _store.Open(8);
-        _pipeline = new IngestPipeline(new IngestOptions { PartitionCount = 8, ExecutorCount = 3 }, _store, _clock, NullLogger<IngestPipeline>.Instance);
-        _register = new ReleaseRegister(_store, _pipeline, _clock, NullLogger<ReleaseRegister>.Instance);
+        _runtime = RuntimeHarness.Create(new RuntimeSettings
+        {
+            StoreProvider = new SqliteStoreProvider(),
+            DataDirectory = _directory.Path,
+            ReadConnections = 2,
+            Ingest = new IngestOptions { PartitionCount = 8, ExecutorCount = 3 },
+        }, _clock);
+        _runtime.Open();
+        _store = (SqliteActionStore)_runtime.Store;
+        _pipeline = _runtime.Pipeline;
+        _register = _runtime.Register;
         await _register.InitializeAsync(example);
         await _pipeline.StartAsync();
     }
 
-    private async Task CloseAsync()
-    {
-        await _pipeline.DisposeAsync();
-        _register.Dispose();
-        _store.Dispose();
-    }
+    private async Task CloseAsync() => await _runtime.DisposeAsync();
 
     public async Task DisposeAsync()
     {

@@ -10,7 +10,7 @@ namespace Showrunner.Server.Hosting;
 /// rebuilt — and drains it on shutdown before the store is closed.
 /// </summary>
 internal sealed partial class IngestHostedService(IngestPipeline pipeline, ReleaseRegister releases, Showrunner.Runtime.Rollouts.RolloutController rollouts, ServerOptions options, IActionStore store,
-    Showrunner.Runtime.Ledger.LedgerIntegrity integrity, LedgerKeyHolder ledgerKey, IHostApplicationLifetime lifetime, ILogger<IngestHostedService> logger) : IHostedService
+    Showrunner.Runtime.Ledger.LedgerIntegrity integrity, Showrunner.Runtime.Ledger.LedgerKeyHolder ledgerKey, IHostApplicationLifetime lifetime, ILogger<IngestHostedService> logger) : IHostedService
 {
     private Task? _start;
 

@@ -164,28 +164,25 @@ public sealed class CommunityGoalFaultTests(ITestOutputHelper log)
     }
 
     /// <summary>The server's parts over a store whose commits can be held or failed; snapshots far apart, so a recovery replays the log.</summary>
-    private sealed record Runtime(SqliteActionStore Store, ControllableStore Faults, IngestPipeline Pipeline, ReleaseRegister Register,
+    private sealed record Runtime(RuntimeHarness Harness, SqliteActionStore Store, ControllableStore Faults, IngestPipeline Pipeline, ReleaseRegister Register,
         LifecycleCoordinator Coordinator) : IAsyncDisposable
     {
         public static async Task<Runtime> OpenAsync(string directory, ManualClock clock)
         {
-            var store = new SqliteActionStore(new SqliteStoreOptions { DataDirectory = directory, ReadConnections = 2 }, clock);
-            var faults = new ControllableStore(store);
-            faults.Open(Partitions);
-            var pipeline = new IngestPipeline(new IngestOptions { PartitionCount = Partitions, ExecutorCount = 2, SnapshotEveryActions = 1_000 }, faults, clock,
-                NullLogger<IngestPipeline>.Instance);
-            var register = new ReleaseRegister(faults, pipeline, clock, NullLogger<ReleaseRegister>.Instance);
-            await register.InitializeAsync(null);
-            await pipeline.StartAsync();
-            return new Runtime(store, faults, pipeline, register, new LifecycleCoordinator(faults, pipeline, register, clock, NullLogger<LifecycleCoordinator>.Instance));
+            var harness = RuntimeHarness.Create(new global::Showrunner.Runtime.RuntimeSettings
+            {
+                StoreProvider = new SqliteStoreProvider(),
+                DataDirectory = directory,
+                ReadConnections = 2,
+                Ingest = new IngestOptions { PartitionCount = Partitions, ExecutorCount = 2, SnapshotEveryActions = 1_000 },
+            }, clock, inner => new ControllableStore(inner));
+            harness.Open();
+            await harness.Register.InitializeAsync(null);
+            await harness.Pipeline.StartAsync();
+            return new Runtime(harness, (SqliteActionStore)harness.InnerStore, (ControllableStore)harness.Store, harness.Pipeline, harness.Register,
+                harness.Coordinator);
         }
 
-        public async ValueTask DisposeAsync()
-        {
-            await Pipeline.DisposeAsync();
-            Coordinator.Dispose();
-            Register.Dispose();
-            Faults.Dispose();
-        }
+        public ValueTask DisposeAsync() => Harness.DisposeAsync();
     }
 }

@@ -111,28 +111,25 @@ public sealed class LedgerDirectory : IAsyncLifetime
         Assert.True(signer.Ledger.CountEntries() > heads[^1].Sum(h => h.Size), "the prizes lie beyond the last checkpoint");
     }
 
-    /// <summary>The server's parts on one data directory, opened and closed together.</summary>
-    private sealed record Runtime(SqliteActionStore Store, IngestPipeline Pipeline, ReleaseRegister Register, LifecycleCoordinator Coordinator) : IAsyncDisposable
+    /// <summary>The server's parts on one data directory, composed by <see cref="RuntimeHarness"/>, opened and closed together.</summary>
+    private sealed record Runtime(RuntimeHarness Harness, SqliteActionStore Store, IngestPipeline Pipeline, ReleaseRegister Register, LifecycleCoordinator Coordinator) : IAsyncDisposable
     {
         public static async Task<Runtime> OpenAsync(string directory, ManualClock clock)
         {
-            var store = new SqliteActionStore(new SqliteStoreOptions { DataDirectory = directory, ReadConnections = 2 }, clock);
-            store.Open(Partitions);
-            var pipeline = new IngestPipeline(new IngestOptions { PartitionCount = Partitions, ExecutorCount = 2, SnapshotEveryActions = 5 }, store, clock,
-                NullLogger<IngestPipeline>.Instance);
-            var register = new ReleaseRegister(store, pipeline, clock, NullLogger<ReleaseRegister>.Instance);
-            await register.InitializeAsync(null);
-            await pipeline.StartAsync();
-            return new Runtime(store, pipeline, register, new LifecycleCoordinator(store, pipeline, register, clock, NullLogger<LifecycleCoordinator>.Instance));
+            var harness = RuntimeHarness.Create(new global::Showrunner.Runtime.RuntimeSettings
+            {
+                StoreProvider = new SqliteStoreProvider(),
+                DataDirectory = directory,
+                ReadConnections = 2,
+                Ingest = new IngestOptions { PartitionCount = Partitions, ExecutorCount = 2, SnapshotEveryActions = 5 },
+            }, clock);
+            harness.Open();
+            await harness.Register.InitializeAsync(null);
+            await harness.Pipeline.StartAsync();
+            return new Runtime(harness, (SqliteActionStore)harness.Store, harness.Pipeline, harness.Register, harness.Coordinator);
         }
 
-        public async ValueTask DisposeAsync()
-        {
-            await Pipeline.DisposeAsync();
-            Coordinator.Dispose();
-            Register.Dispose();
-            Store.Dispose();
-        }
+        public ValueTask DisposeAsync() => Harness.DisposeAsync();
     }
 
     private static BatchItem Kill(string id, string player, string target = "dragon") =>

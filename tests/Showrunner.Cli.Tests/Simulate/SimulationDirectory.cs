@@ -52,14 +52,20 @@ public sealed class SimulationDirectory : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var clock = new ManualClock(Start);
-        var store = new SqliteActionStore(new SqliteStoreOptions { DataDirectory = _golden.Path, ReadConnections = 2 }, clock);
-        store.Open(Partitions);
-        var pipeline = new IngestPipeline(new IngestOptions { PartitionCount = Partitions, ExecutorCount = 2, SnapshotEveryActions = 5 }, store, clock,
-            NullLogger<IngestPipeline>.Instance);
-        var register = new ReleaseRegister(store, pipeline, clock, NullLogger<ReleaseRegister>.Instance);
+        var runtime = RuntimeHarness.Create(new global::Showrunner.Runtime.RuntimeSettings
+        {
+            StoreProvider = new SqliteStoreProvider(),
+            DataDirectory = _golden.Path,
+            ReadConnections = 2,
+            Ingest = new IngestOptions { PartitionCount = Partitions, ExecutorCount = 2, SnapshotEveryActions = 5 },
+        }, clock);
+        runtime.Open();
+        var store = runtime.Store;
+        var pipeline = runtime.Pipeline;
+        var register = runtime.Register;
         await register.InitializeAsync(null);
         await pipeline.StartAsync();
-        var coordinator = new LifecycleCoordinator(store, pipeline, register, clock, NullLogger<LifecycleCoordinator>.Instance);
+        var coordinator = runtime.Coordinator;
         try
         {
             var (bundle, diagnostics) = ReleaseBundle.Build([new SourceText("r.hcl", Source())]);
@@ -100,10 +106,7 @@ public sealed class SimulationDirectory : IAsyncLifetime
         }
         finally
         {
-            await pipeline.DisposeAsync();
-            coordinator.Dispose();
-            register.Dispose();
-            store.Dispose();
+            await runtime.DisposeAsync();
         }
     }
 

@@ -3,6 +3,7 @@ using Showrunner.Contracts.Grants;
 using Showrunner.Core.Ledger;
 using Showrunner.Core.Rules.Bundle;
 using Showrunner.Core.Rules.Syntax;
+using Showrunner.Runtime;
 using Showrunner.Runtime.Approvals;
 using Showrunner.Runtime.Audit;
 using Showrunner.Runtime.Grants;
@@ -37,24 +38,29 @@ public sealed class GrantServiceTests : IAsyncLifetime
     private IngestPipeline _pipeline = null!;
     private ReleaseRegister _register = null!;
     private AuditTrail _audit = null!;
+    private RuntimeHarness _runtime = null!;
 
     public async Task InitializeAsync()
     {
-        _store = new SqliteActionStore(new SqliteStoreOptions { DataDirectory = _directory.Path, ReadConnections = 2 }, _clock);
-        _store.Open(4);
-        _pipeline = new IngestPipeline(new IngestOptions { PartitionCount = 4, ExecutorCount = 2 }, _store, _clock, NullLogger<IngestPipeline>.Instance);
-        _register = new ReleaseRegister(_store, _pipeline, _clock, NullLogger<ReleaseRegister>.Instance);
+        _runtime = RuntimeHarness.Create(new RuntimeSettings
+        {
+            StoreProvider = new SqliteStoreProvider(),
+            DataDirectory = _directory.Path,
+            ReadConnections = 2,
+            Ingest = new IngestOptions { PartitionCount = 4, ExecutorCount = 2 },
+        }, _clock);
+        _runtime.Open();
+        _store = (SqliteActionStore)_runtime.Store;
+        _pipeline = _runtime.Pipeline;
+        _register = _runtime.Register;
         await _register.InitializeAsync(null);
         await _pipeline.StartAsync();
-        _audit = new AuditTrail(_store.Audit, _clock, NullLogger<AuditTrail>.Instance);
+        _audit = _runtime.Get<AuditTrail>();
     }
 
     public async Task DisposeAsync()
     {
-        await _pipeline.DisposeAsync();
-        _register.Dispose();
-        _audit.Dispose();
-        _store.Dispose();
+        await _runtime.DisposeAsync();
         _directory.Dispose();
     }
 
@@ -70,8 +76,8 @@ public sealed class GrantServiceTests : IAsyncLifetime
     private (GrantService Grants, ApprovalService Approvals) Create(bool twoPersonRule)
     {
         var approvals = new ApprovalService(_store.Approvals, _audit, new ApprovalOptions { Enabled = twoPersonRule }, _clock, NullLogger<ApprovalService>.Instance);
-        var grants = new GrantService(_store, _pipeline, _audit, approvals,
-            new LedgerIntegrity(_store, 4, _clock, NullLogger<LedgerIntegrity>.Instance));
+        // The approval options differ per test: the approval service is made here, the rest is the runtime's.
+        var grants = new GrantService(_store, _pipeline, _audit, approvals, _runtime.Get<LedgerIntegrity>());
         foreach (string kind in new[] { GrantService.GrantKind, GrantService.CorrectionKind })
         {
             approvals.Register(kind, GrantCommandContract.Wire, async (command, execution, _) =>

@@ -1,9 +1,9 @@
 using System.Text;
-using Microsoft.Extensions.Logging.Abstractions;
 using Showrunner.Core.Actions;
 using Showrunner.Core.Ledger;
 using Showrunner.Core.Rules.Bundle;
 using Showrunner.Core.Rules.Syntax;
+using Showrunner.Runtime;
 using Showrunner.Runtime.Ingest;
 using Showrunner.Runtime.LiveEvents;
 using Showrunner.Runtime.Releases;
@@ -14,8 +14,9 @@ using Showrunner.Testing;
 namespace Showrunner.Runtime.Tests.LiveEvents;
 
 /// <summary>
-/// The real runtime on a real SQLite data directory with a manual clock: store, pipeline, release
-/// register and lifecycle coordinator, with one release active. Restart disposes everything and
+/// The real runtime on a real SQLite data directory with a manual clock, composed by
+/// <see cref="RuntimeHarness"/>: store, pipeline, release register, rollouts and lifecycle
+/// coordinator, with one release active. Restart disposes everything and
 /// opens the same directory again.
 /// </summary>
 internal sealed class LiveHarness : IAsyncDisposable
@@ -24,6 +25,7 @@ internal sealed class LiveHarness : IAsyncDisposable
     private readonly TempDirectory _directory = new();
     private readonly int _partitions;
     private readonly IngestOptions _options;
+    private RuntimeHarness _runtime = null!;
 
     private LiveHarness(int partitions, IngestOptions? options)
     {
@@ -40,6 +42,12 @@ internal sealed class LiveHarness : IAsyncDisposable
     public LifecycleCoordinator Coordinator { get; private set; } = null!;
     public Showrunner.Runtime.Rollouts.RolloutController Rollouts { get; private set; } = null!;
     public string ReleaseId { get; private set; } = "";
+
+    /// <summary>The runtime's one audit trail (the rollout controller writes to it, as in the server).</summary>
+    public Showrunner.Runtime.Audit.AuditTrail Audit => _runtime.Get<Showrunner.Runtime.Audit.AuditTrail>();
+
+    /// <summary>The composed runtime, for services the properties above do not name.</summary>
+    public RuntimeHarness Runtime => _runtime;
 
     /// <summary>Opens a new data directory with <paramref name="source"/> as the active release.</summary>
     public static async Task<LiveHarness> StartAsync(string source, int partitions = 4, IngestOptions? options = null, Func<IActionStore, IActionStore>? wrap = null)
@@ -63,16 +71,20 @@ internal sealed class LiveHarness : IAsyncDisposable
 
     private async Task OpenAsync(Func<IActionStore, IActionStore>? wrap)
     {
-        Store = new SqliteActionStore(new SqliteStoreOptions { DataDirectory = _directory.Path, ReadConnections = 2 }, Clock);
-        StoreUsed = wrap?.Invoke(Store) ?? Store;
-        StoreUsed.Open(_partitions);
-        Pipeline = new IngestPipeline(_options, StoreUsed, Clock, NullLogger<IngestPipeline>.Instance);
-        Register = new ReleaseRegister(StoreUsed, Pipeline, Clock, NullLogger<ReleaseRegister>.Instance);
-        await Register.InitializeAsync(null);
-        Rollouts = new Showrunner.Runtime.Rollouts.RolloutController(StoreUsed, Pipeline, Register, Clock, NullLogger<Showrunner.Runtime.Rollouts.RolloutController>.Instance);
-        await Rollouts.InitializeAsync();
-        await Pipeline.StartAsync();
-        Coordinator = new LifecycleCoordinator(StoreUsed, Pipeline, Register, Clock, NullLogger<LifecycleCoordinator>.Instance);
+        _runtime = RuntimeHarness.Create(new RuntimeSettings
+        {
+            StoreProvider = new SqliteStoreProvider(),
+            DataDirectory = _directory.Path,
+            ReadConnections = 2,
+            Ingest = _options,
+        }, Clock, wrap);
+        await _runtime.StartAsync(_partitions);
+        Store = (SqliteActionStore)_runtime.InnerStore;
+        StoreUsed = _runtime.Store;
+        Pipeline = _runtime.Pipeline;
+        Register = _runtime.Register;
+        Rollouts = _runtime.Rollouts;
+        Coordinator = _runtime.Coordinator;
     }
 
     /// <summary>Stops cleanly (the final snapshot is written) and opens the directory again.</summary>
@@ -89,14 +101,7 @@ internal sealed class LiveHarness : IAsyncDisposable
         await RestartAsync();
     }
 
-    private async Task CloseAsync()
-    {
-        await Pipeline.DisposeAsync();
-        Coordinator.Dispose();
-        Rollouts.Dispose();
-        Register.Dispose();
-        StoreUsed.Dispose();
-    }
+    private async Task CloseAsync() => await _runtime.DisposeAsync();
 
     public static BatchItem Action(string id, string player, string type, string data, DateTimeOffset? at = null) =>
         BatchItem.Valid(new ValidAction(id, player, type, (at ?? Start).UtcTicks, Encoding.UTF8.GetBytes(data)));

@@ -45,7 +45,7 @@ public sealed class OperatorServicesTests
 
     private sealed class Services(LiveHarness harness, ApprovalOptions options)
     {
-        public AuditTrail Audit { get; } = new(harness.StoreUsed.Audit, harness.Clock, NullLogger<AuditTrail>.Instance);
+        public AuditTrail Audit => harness.Audit;
         public ApprovalService Approvals => _approvals ??= new ApprovalService(harness.StoreUsed.Approvals, Audit, options, harness.Clock, NullLogger<ApprovalService>.Instance);
         private ApprovalService? _approvals;
 
@@ -165,7 +165,7 @@ public sealed class OperatorServicesTests
     public async Task A_flag_is_set_only_on_a_target_of_the_active_release()
     {
         await using var harness = await LiveHarness.StartAsync(Source(10));
-        var audit = new AuditTrail(harness.StoreUsed.Audit, harness.Clock, NullLogger<AuditTrail>.Instance);
+        var audit = harness.Audit;
         var board = new FlagBoard(harness.StoreUsed, harness.Pipeline, harness.Coordinator, harness.Clock, audit);
         var flags = new FlagService(board, harness.Pipeline);
 
