@@ -302,7 +302,11 @@ public static class ActionBatchParser
         return null;
     }
 
-    internal static bool IsValidId(string id, int maxLength)
+    /// <summary>
+    /// Whether <paramref name="id"/> is a valid action id: 1 to <paramref name="maxLength"/> printable
+    /// ASCII characters without spaces. The server checks ids it receives outside a batch the same way.
+    /// </summary>
+    public static bool IsValidId(string id, int maxLength)
     {
         if (id.Length == 0 || id.Length > maxLength)
         {
@@ -318,7 +322,11 @@ public static class ActionBatchParser
         return true;
     }
 
-    internal static bool IsValidPlayer(string player, int maxLength)
+    /// <summary>
+    /// Whether <paramref name="player"/> is a valid player id: 1 to <paramref name="maxLength"/>
+    /// characters, none a control character. Tokens and release previews check player ids the same way.
+    /// </summary>
+    public static bool IsValidPlayer(string player, int maxLength)
     {
         if (player.Length == 0 || player.Length > maxLength)
         {

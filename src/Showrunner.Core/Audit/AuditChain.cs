@@ -1,7 +1,7 @@
 namespace Showrunner.Core.Audit;
 
 /// <summary>The outcome of checking an audit log: the first bad entry (when one can be named) and why, or the head reached.</summary>
-internal sealed record AuditVerification(string Code, string Detail, long? FirstBadSeq, long Entries, long HeadSeq, byte[] HeadHash)
+public sealed record AuditVerification(string Code, string Detail, long? FirstBadSeq, long Entries, long HeadSeq, byte[] HeadHash)
 {
     public const string Ok = "ok";
     /// <summary>An entry has the wrong seq: one before it is missing, or entries were duplicated or reordered.</summary>
@@ -27,7 +27,7 @@ internal sealed record AuditVerification(string Code, string Detail, long? First
 /// of its entries (so the log was not cut back or rewritten up to it). Streams: constant memory
 /// whatever the length. Reports the first failure only (later ones usually follow from it).
 /// </summary>
-internal static class AuditChain
+public static class AuditChain
 {
     /// <param name="entries">The entries in seq order, from the first.</param>
     /// <param name="expectedHead">The hash of an entry recorded earlier (a head kept off-site), or null.</param>

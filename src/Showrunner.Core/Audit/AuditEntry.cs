@@ -19,7 +19,7 @@ namespace Showrunner.Core.Audit;
 /// <c>at</c> in its RFC 3339 form (<see cref="Rfc3339.Format"/>). Length prefixes make every field
 /// boundary unambiguous, so no two different entries encode alike.
 /// </remarks>
-internal sealed record AuditEntry(
+public sealed record AuditEntry(
     long Seq, long AtTicks, string Actor, string Action, string Target, string? Before, string? After, string? Reason, string? Details,
     byte[] PrevHash, byte[] Hash)
 {

@@ -1,10 +1,10 @@
 namespace Showrunner.Core.Ledger;
 
 /// <summary>One stored ledger row as the store hands it back: its index, canonical bytes and the two hashes it claims.</summary>
-internal sealed record StoredEntry(long Index, byte[] Entry, byte[] PrevHash, byte[] Hash);
+public sealed record StoredEntry(long Index, byte[] Entry, byte[] PrevHash, byte[] Hash);
 
 /// <summary>The outcome of checking a partition's chain; on failure the first bad entry (if one can be named) and why.</summary>
-internal sealed record ChainVerification(string Code, string Detail, long? FirstBadIndex, long Size, byte[] Root)
+public sealed record ChainVerification(string Code, string Detail, long? FirstBadIndex, long Size, byte[] Root)
 {
     public const string Ok = "ok";
     public const string IndexGap = "chain.index_gap";
@@ -22,7 +22,7 @@ internal sealed record ChainVerification(string Code, string Detail, long? First
 }
 
 /// <summary>A problem a caller finds in an entry that the chain itself accepts (see <see cref="ChainVerifier.Verify(int, IEnumerable{StoredEntry}, IReadOnlyList{PartitionHead}, Func{GrantEntry, EntryProblem?})"/>).</summary>
-internal readonly record struct EntryProblem(string Code, string Detail);
+public readonly record struct EntryProblem(string Code, string Detail);
 
 /// <summary>
 /// Checks one partition's ledger as stored: every entry decodes and is canonical, sits at its own
@@ -32,7 +32,7 @@ internal readonly record struct EntryProblem(string Code, string Detail);
 /// of entries, plus the expected heads. Reports the first failure only (later ones usually follow
 /// from it). This is what <c>ledger verify</c> runs for each partition.
 /// </summary>
-internal static class ChainVerifier
+public static class ChainVerifier
 {
     /// <param name="partition">The partition the entries belong to.</param>
     /// <param name="entries">The partition's entries in index order, from index 0.</param>
@@ -172,7 +172,7 @@ internal static class ChainVerifier
 }
 
 /// <summary>The outcome of checking that a later checkpoint extends an earlier one.</summary>
-internal sealed record ConsistencyVerification(string Code, string Detail, int? Partition)
+public sealed record ConsistencyVerification(string Code, string Detail, int? Partition)
 {
     public const string Ok = "ok";
     public const string SignatureInvalid = "consistency.signature_invalid";
@@ -185,7 +185,7 @@ internal sealed record ConsistencyVerification(string Code, string Detail, int? 
 }
 
 /// <summary>Consistency between two checkpoints: every partition's log only grew (RFC 9162 consistency proofs, one per partition).</summary>
-internal static class CheckpointConsistency
+public static class CheckpointConsistency
 {
     /// <summary>The consistency proof of each partition from <paramref name="older"/>'s size to <paramref name="newer"/>'s.</summary>
     public static IReadOnlyList<IReadOnlyList<byte[]>> Proofs(Checkpoint older, Checkpoint newer, Func<int, MerkleLog> logOf)

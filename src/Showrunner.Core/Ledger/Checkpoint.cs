@@ -5,14 +5,14 @@ using System.Text.Json;
 namespace Showrunner.Core.Ledger;
 
 /// <summary>The head of one partition's Merkle log: its size and the root of its first <c>Size</c> leaves.</summary>
-internal sealed record PartitionHead(long Size, byte[] Root);
+public sealed record PartitionHead(long Size, byte[] Root);
 
 /// <summary>
 /// A statement of every partition's log head at one moment: sequence number, time (UTC ticks),
 /// the id of the key that signs it, and for partition p (position p) its size and root.
 /// Canonical bytes: docs/ledger.md, "Checkpoint".
 /// </summary>
-internal sealed class Checkpoint
+public sealed class Checkpoint
 {
     public const int FormatVersion = 1;
     public const int PartitionCountMax = 65536;
@@ -148,7 +148,7 @@ internal sealed class Checkpoint
 }
 
 /// <summary>A checkpoint and its ECDSA P-256 / SHA-256 signature (DER, RFC 3279 Ecdsa-Sig-Value) over <see cref="Checkpoint.SignedMessage"/>.</summary>
-internal sealed record SignedCheckpoint(Checkpoint Checkpoint, byte[] Signature)
+public sealed record SignedCheckpoint(Checkpoint Checkpoint, byte[] Signature)
 {
     /// <summary>True when the signature verifies with the public key and the checkpoint names that key's id.</summary>
     public bool Verify(LedgerPublicKey key) =>
@@ -159,7 +159,7 @@ internal sealed record SignedCheckpoint(Checkpoint Checkpoint, byte[] Signature)
 /// A ledger verification key: an ECDSA P-256 public key. Its id is the lower-case hex SHA-256 of
 /// its SubjectPublicKeyInfo DER, which is what a PEM "PUBLIC KEY" block holds in base64.
 /// </summary>
-internal sealed class LedgerPublicKey : IDisposable
+public sealed class LedgerPublicKey : IDisposable
 {
     private readonly ECDsa _key;
 
@@ -221,7 +221,7 @@ internal sealed class LedgerPublicKey : IDisposable
 /// signing the same checkpoint twice gives two valid, different signatures; no ledger entry
 /// depends on a signature, so replays still produce identical ledger bytes.
 /// </remarks>
-internal sealed class LedgerSigningKey : IDisposable
+public sealed class LedgerSigningKey : IDisposable
 {
     private readonly ECDsa _key;
 

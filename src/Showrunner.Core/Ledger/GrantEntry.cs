@@ -7,7 +7,7 @@ using System.Text.Json;
 namespace Showrunner.Core.Ledger;
 
 /// <summary>What kind of thing caused a grant.</summary>
-internal enum CauseKind
+public enum CauseKind
 {
     /// <summary>A player's action crossed a tier; the cause id is the action id.</summary>
     Action,
@@ -22,13 +22,13 @@ internal enum CauseKind
 }
 
 /// <summary>One reward of a grant: a name (item, currency) and a signed amount.</summary>
-internal sealed record RewardLine(string Name, long Amount);
+public sealed record RewardLine(string Name, long Amount);
 
 /// <summary>
 /// What caused a grant: the event run, the player, the rule that paid and the cause. Two equal
 /// causes are one grant; <see cref="GrantId"/> is derived from exactly these fields.
 /// </summary>
-internal sealed record GrantCause(string EventId, long Run, string Player, string Rule, CauseKind Kind, string CauseId)
+public sealed record GrantCause(string EventId, long Run, string Player, string Rule, CauseKind Kind, string CauseId)
 {
     /// <summary>The deterministic grant id of this cause (docs/ledger.md, "Grant id").</summary>
     public string GrantId => LedgerFormat.GrantId(this);
@@ -44,7 +44,7 @@ internal sealed record GrantCause(string EventId, long Run, string Player, strin
 /// <c>hash</c>; hash = SHA-256("showrunner/ledger/entry/v1" ‖ 0x00 ‖ prev_hash ‖ canonical bytes).
 /// Equal entries have equal bytes.
 /// </remarks>
-internal sealed class GrantEntry
+public sealed class GrantEntry
 {
     public const int FormatVersion = 1;
     public const int IdentifierLengthMax = 256;
@@ -372,7 +372,7 @@ internal sealed class GrantEntry
 }
 
 /// <summary>The hashes and derivations of the ledger's formats (docs/ledger.md).</summary>
-internal static class LedgerFormat
+public static class LedgerFormat
 {
     public const string GrantIdDomain = "showrunner/grant-id/v1";
     public const string EntryDomain = "showrunner/ledger/entry/v1";

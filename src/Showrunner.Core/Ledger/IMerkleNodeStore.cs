@@ -10,7 +10,7 @@ namespace Showrunner.Core.Ledger;
 /// The in-memory implementation serves tests and tools; the storage layer will provide one over
 /// a table (<c>merkle_nodes</c>) written in the same transaction as the ledger entries.
 /// </remarks>
-internal interface IMerkleNodeStore
+public interface IMerkleNodeStore
 {
     /// <summary>How many nodes the store holds at <paramref name="level"/>; at level 0 the log's size.</summary>
     long Count(int level);

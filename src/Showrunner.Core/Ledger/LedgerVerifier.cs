@@ -3,20 +3,20 @@ using System.Buffers.Binary;
 namespace Showrunner.Core.Ledger;
 
 /// <summary>A checkpoint as a store keeps it or a server serves it: the fields beside the signed bytes, the canonical bytes, the DER signature.</summary>
-internal sealed record CheckpointRecord(long Sequence, string KeyId, byte[] Body, byte[] Signature);
+public sealed record CheckpointRecord(long Sequence, string KeyId, byte[] Body, byte[] Signature);
 
 /// <summary>One problem <see cref="LedgerVerifier"/> found: a stable code, a detail for people, and where (as far as it can be named).</summary>
-internal sealed record LedgerProblem(string Code, string Detail, int? Partition = null, long? Index = null, long? Checkpoint = null);
+public sealed record LedgerProblem(string Code, string Detail, int? Partition = null, long? Index = null, long? Checkpoint = null);
 
 /// <summary>A grant id stored twice: the later entry, and the earlier one that holds the same id.</summary>
-internal sealed record DuplicateGrant(string GrantId, int Partition, long Index, int FirstPartition, long FirstIndex);
+public sealed record DuplicateGrant(string GrantId, int Partition, long Index, int FirstPartition, long FirstIndex);
 
 /// <summary>
 /// Where <see cref="LedgerVerifier"/> reads a whole ledger from: a data directory, or a server's
 /// ledger endpoints. Each enumeration streams; a source that fails to read throws (the verifier
 /// does not catch it, so an unreadable ledger is never reported as a verified one).
 /// </summary>
-internal interface ILedgerSource
+public interface ILedgerSource
 {
     /// <summary>The ledger's partition count.</summary>
     int PartitionCount { get; }
@@ -43,7 +43,7 @@ internal interface ILedgerSource
 }
 
 /// <summary>What <see cref="LedgerVerifier.Verify"/> found: every problem (none when the ledger verifies) and what it covered.</summary>
-internal sealed class LedgerVerificationReport(string keyId, int partitions)
+public sealed class LedgerVerificationReport(string keyId, int partitions)
 {
     public string KeyId { get; } = keyId;
     public int Partitions { get; } = partitions;
@@ -85,7 +85,7 @@ internal sealed class LedgerVerificationReport(string keyId, int partitions)
 /// otherwise the walk remembers every id (32 bytes each, plus the table's overhead).
 /// </para>
 /// </remarks>
-internal static class LedgerVerifier
+public static class LedgerVerifier
 {
     public const string CheckpointMalformed = "checkpoint.malformed";
     public const string CheckpointKeyMismatch = "checkpoint.key_mismatch";

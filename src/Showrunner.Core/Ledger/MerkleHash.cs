@@ -9,7 +9,7 @@ namespace Showrunner.Core.Ledger;
 /// at the largest power of two smaller than n, and the empty tree hashes to SHA-256 of nothing.
 /// Used by the ledger's Merkle logs and by release bundles.
 /// </summary>
-internal static class MerkleHash
+public static class MerkleHash
 {
     public const int Size = 32;
 

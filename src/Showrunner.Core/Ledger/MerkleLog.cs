@@ -14,7 +14,7 @@ namespace Showrunner.Core.Ledger;
 /// they need is either a stored complete subtree or a right edge made of at most log2 n of them.
 /// Not thread-safe: a partition has one writer.
 /// </remarks>
-internal sealed class MerkleLog
+public sealed class MerkleLog
 {
     private readonly IMerkleNodeStore _store;
 
@@ -186,7 +186,7 @@ internal sealed class MerkleLog
 /// leaves (one per set bit of the size, largest first). Appending is O(log n) hashes amortised
 /// O(1), the root is O(log n); memory is O(log n), so a verifier can stream any number of leaves.
 /// </summary>
-internal sealed class CompactRange
+public sealed class CompactRange
 {
     private readonly List<byte[]> _subtrees;
 

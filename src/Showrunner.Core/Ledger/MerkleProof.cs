@@ -5,7 +5,7 @@ namespace Showrunner.Core.Ledger;
 /// step for step as the RFC writes them, so that a verifier written from the RFC alone agrees
 /// with ours. Needs no log: only the proof, the sizes and the hashes.
 /// </summary>
-internal static class MerkleProof
+public static class MerkleProof
 {
     /// <summary>
     /// True when <paramref name="proof"/> shows that the leaf with hash <paramref name="leafHash"/>

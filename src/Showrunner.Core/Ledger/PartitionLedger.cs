@@ -1,7 +1,7 @@
 namespace Showrunner.Core.Ledger;
 
 /// <summary>A complete subtree an append produced, to be stored with the entry (level 1 and above).</summary>
-internal readonly record struct CompletedNode(int Level, long Index, byte[] Hash);
+public readonly record struct CompletedNode(int Level, long Index, byte[] Hash);
 
 /// <summary>
 /// The writing end of one partition's ledger: the next index, the hash to link to, and the Merkle
@@ -10,7 +10,7 @@ internal readonly record struct CompletedNode(int Level, long Index, byte[] Hash
 /// partition's single writer; after a failed commit the caller throws it away and reopens it from
 /// the store (<see cref="Open"/>, O(log n) reads).
 /// </summary>
-internal sealed class PartitionLedger
+public sealed class PartitionLedger
 {
     private readonly CompactRange _frontier;
 

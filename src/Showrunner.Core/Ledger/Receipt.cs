@@ -8,7 +8,7 @@ namespace Showrunner.Core.Ledger;
 /// the size a signed checkpoint commits to, and that checkpoint. JSON format: docs/ledger.md,
 /// "Receipt". Anyone holding the ledger's public key can check it offline.
 /// </summary>
-internal static class Receipt
+public static class Receipt
 {
     public const string Format = "showrunner-receipt/1";
 
@@ -45,7 +45,7 @@ internal static class Receipt
 }
 
 /// <summary>Why a receipt did not verify. Stable codes: <see cref="ReceiptVerification.Code"/>.</summary>
-internal enum ReceiptFailure
+public enum ReceiptFailure
 {
     None,
     Malformed,
@@ -60,7 +60,7 @@ internal enum ReceiptFailure
 }
 
 /// <summary>The outcome of checking a receipt: on success the entry and the checkpoint it is proved against.</summary>
-internal sealed record ReceiptVerification(ReceiptFailure Failure, string Detail, GrantEntry? Entry = null, Checkpoint? Checkpoint = null)
+public sealed record ReceiptVerification(ReceiptFailure Failure, string Detail, GrantEntry? Entry = null, Checkpoint? Checkpoint = null)
 {
     public bool IsValid => Failure == ReceiptFailure.None;
 
@@ -85,7 +85,7 @@ internal sealed record ReceiptVerification(ReceiptFailure Failure, string Detail
 /// gives (so a third-party verifier reports the same first failure): shape, key id, signature,
 /// entry, partition and index, entry hash, inclusion proof.
 /// </summary>
-internal static class ReceiptVerifier
+public static class ReceiptVerifier
 {
     public const int ReceiptBytesMax = 32 * 1024 * 1024;
 

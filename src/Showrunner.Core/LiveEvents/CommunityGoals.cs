@@ -5,7 +5,7 @@ namespace Showrunner.Core.LiveEvents;
 /// <summary>The recorded fact that a run's community goal was reached (at most one per run).</summary>
 /// <param name="At">When the coordinator observed the sum at or above the target.</param>
 /// <param name="Sum">The sum of the partitions' slots it observed.</param>
-internal sealed record CommunityGoalReached(string EventId, long Run, DateTimeOffset At, long Sum);
+public sealed record CommunityGoalReached(string EventId, long Run, DateTimeOffset At, long Sum);
 
 /// <summary>
 /// Community goals as pure pieces.
@@ -30,7 +30,7 @@ internal sealed record CommunityGoalReached(string EventId, long Run, DateTimeOf
 /// id, which the ledger keeps once.</item>
 /// </list>
 /// </summary>
-internal static class CommunityGoals
+public static class CommunityGoals
 {
     /// <summary>A slot after adding <paramref name="added"/> (≥ 0) points; saturates at <see cref="long.MaxValue"/>.</summary>
     public static long Add(long slot, long added)

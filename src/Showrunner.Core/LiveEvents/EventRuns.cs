@@ -3,14 +3,14 @@ using Showrunner.Core.Rules.Model;
 namespace Showrunner.Core.LiveEvents;
 
 /// <summary>One run of an event: the event id and the run's index (0 for a one-off event).</summary>
-internal readonly record struct RunKey(string EventId, long Run);
+public readonly record struct RunKey(string EventId, long Run);
 
 /// <summary>
 /// The times of one run: it is active in [<see cref="Start"/>, <see cref="End"/>), in grace in
 /// [<see cref="End"/>, <see cref="GraceEnd"/>), and due for finalization from
 /// <see cref="GraceEnd"/> on. All times are UTC.
 /// </summary>
-internal readonly record struct EventRun(long Index, DateTimeOffset Start, DateTimeOffset End, DateTimeOffset GraceEnd)
+public readonly record struct EventRun(long Index, DateTimeOffset Start, DateTimeOffset End, DateTimeOffset GraceEnd)
 {
     /// <summary>The phase the clock alone dictates at <paramref name="now"/> (never paused, cancelled or finalized).</summary>
     public RunPhase TimePhase(DateTimeOffset now) =>
@@ -35,7 +35,7 @@ internal readonly record struct EventRun(long Index, DateTimeOffset Start, DateT
 /// that have started by <c>now</c> plus the next scheduled one, never an unbounded future. A run
 /// whose times would not fit in <see cref="DateTimeOffset"/> (past year 9999) does not exist.
 /// </summary>
-internal static class EventRuns
+public static class EventRuns
 {
     /// <summary>Run <paramref name="index"/>, or null when the schedule has no such run.</summary>
     public static EventRun? Run(ScheduleDefinition schedule, long index)

@@ -4,7 +4,7 @@ using Showrunner.Core.Rules.Model;
 namespace Showrunner.Core.LiveEvents;
 
 /// <summary>A player's place on a run's leaderboard.</summary>
-internal readonly record struct LeaderboardEntry(string Player, long Points, AchievedAt AchievedAt);
+public readonly record struct LeaderboardEntry(string Player, long Points, AchievedAt AchievedAt);
 
 /// <summary>
 /// The one leaderboard order: more points first; among equal points, the earlier
@@ -39,7 +39,7 @@ internal sealed class LeaderboardOrder : IComparer<LeaderboardEntry>
 /// source): update, top-N and "how many are strictly ahead of this key" in O(log n) expected.
 /// Owned by its partition's single writer; not thread-safe.
 /// </summary>
-internal sealed class PartitionLeaderboard
+public sealed class PartitionLeaderboard
 {
     /// <summary>The most entries one <see cref="Top"/> call returns (the deepest prize rank is 10,000).</summary>
     public const int MaxTop = 10_000;
@@ -282,7 +282,7 @@ internal sealed class PartitionLeaderboard
 /// so the global order is the merge of the partitions' orders, and a player's global rank is one
 /// plus the entries strictly ahead of them in every partition (their own included).
 /// </summary>
-internal static class Leaderboards
+public static class Leaderboards
 {
     /// <summary>
     /// The global top <paramref name="count"/> from each partition's top <paramref name="count"/>
@@ -350,7 +350,7 @@ internal static class Leaderboards
 }
 
 /// <summary>Leaderboard prizes: which prize range a final rank falls in, and the grants of a finalized run.</summary>
-internal static class Prizes
+public static class Prizes
 {
     /// <summary>The deepest rank any prize pays (0 without prizes): how many entries finalization needs from each partition.</summary>
     public static int DeepestRank(EventDefinition definition)

@@ -9,7 +9,7 @@ namespace Showrunner.Core.LiveEvents;
 /// release) and one <see cref="ProgressRules"/> per event, by the evaluator's event index. Built
 /// once per release (<see cref="LoadedRelease.Live"/>), immutable, shared by every partition.
 /// </summary>
-internal sealed class LiveRules
+public sealed class LiveRules
 {
     public LiveRules(LoadedRelease release)
     {
@@ -46,7 +46,7 @@ internal sealed class LiveRules
 }
 
 /// <summary>A grant to append to the partition's ledger: the cause, what it pays, and what the entry records beside it.</summary>
-internal sealed record PendingGrant(GrantCause Cause, IReadOnlyList<Ledger.RewardLine> Rewards, string ReleaseId, long TimeTicks,
+public sealed record PendingGrant(GrantCause Cause, IReadOnlyList<Ledger.RewardLine> Rewards, string ReleaseId, long TimeTicks,
     string? ActionId = null, string? Author = null, string? Reason = null)
 {
     public static PendingGrant Of(OwedGrant owed, string releaseId, long timeTicks, string? actionId) =>
@@ -60,7 +60,7 @@ internal sealed record PendingGrant(GrantCause Cause, IReadOnlyList<Ledger.Rewar
 /// <see cref="Transitions.PhaseAt"/> makes from the recorded transitions, in O(1) for runs nobody
 /// touched. Immutable; the coordinator publishes a new one with each operator action.
 /// </summary>
-internal sealed class RunControls
+public sealed class RunControls
 {
     public static readonly RunControls None = new(new Dictionary<RunKey, long[]>(), new Dictionary<string, long[]>(StringComparer.Ordinal));
 
@@ -174,4 +174,4 @@ internal sealed class RunControls
 }
 
 /// <summary>One flip of an event's kill switch, in force from an ingest stamp (<paramref name="Enabled"/> false: the event counts nothing and grants nothing).</summary>
-internal sealed record EventFlag(string EventId, bool Enabled, long AtTicks);
+public sealed record EventFlag(string EventId, bool Enabled, long AtTicks);

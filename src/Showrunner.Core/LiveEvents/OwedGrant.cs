@@ -21,10 +21,10 @@ namespace Showrunner.Core.LiveEvents;
 /// <param name="Rule">What paid: <c>tier:&lt;name&gt;</c>, <c>prize:&lt;from&gt;-&lt;to&gt;</c> or <c>community_goal</c> (<see cref="GrantRules"/>).</param>
 /// <param name="CauseId">Part of the grant id: <see cref="GrantRules.TierCause"/>, <see cref="GrantRules.Finalization"/> or <see cref="GrantRules.CommunityGoal"/>.</param>
 /// <param name="ActionId">The action that crossed a tier; null for prizes and community goals. Not part of the grant id.</param>
-internal sealed record OwedGrant(string EventId, long Run, string Player, string Rule, string CauseId, Reward Reward, string? ActionId = null);
+public sealed record OwedGrant(string EventId, long Run, string Player, string Rule, string CauseId, Reward Reward, string? ActionId = null);
 
 /// <summary>The spelling of grant rules and cause ids. These strings feed grant ids: never change them.</summary>
-internal static class GrantRules
+public static class GrantRules
 {
     /// <summary>The cause id of tier rewards (the crossing action is recorded separately).</summary>
     public const string TierCause = "tier";

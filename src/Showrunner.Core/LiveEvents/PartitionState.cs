@@ -9,13 +9,13 @@ namespace Showrunner.Core.LiveEvents;
 /// <summary>An action as the live-event state sees it: what was logged, and where.</summary>
 /// <param name="IngestTicks">The ingest time recorded in the log: the time that counts.</param>
 /// <param name="Data">The data object as compact UTF-8 JSON.</param>
-internal readonly record struct LiveAction(string Id, string Player, string Type, long IngestTicks, long Seq, byte[] Data);
+public readonly record struct LiveAction(string Id, string Player, string Type, long IngestTicks, long Seq, byte[] Data);
 
 /// <summary>
 /// One player's state in one partition: merged profile attributes (from <c>player.profile</c>
 /// actions), the audience membership learned for the release in force, and progress per run.
 /// </summary>
-internal sealed class PlayerState
+public sealed class PlayerState
 {
     private PlayerRunProgress[] _runs = [];
     private LiveRules? _membershipFor;
@@ -149,7 +149,7 @@ internal static class ProfilePatch
 /// have fixed cause ids, so a repeated cause is the same grant id, which the ledger refuses.
 /// </para>
 /// </remarks>
-internal sealed class PartitionState
+public sealed class PartitionState
 {
     private readonly Dictionary<string, PlayerState> _players = new(StringComparer.Ordinal);
     private readonly Dictionary<RunKey, PartitionLeaderboard> _boards = [];

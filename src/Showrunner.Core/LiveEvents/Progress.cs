@@ -9,7 +9,7 @@ namespace Showrunner.Core.LiveEvents;
 /// over all actions (a partition's log has one action per seq), the same on every replay. Earlier
 /// ranks first among equal points on a leaderboard.
 /// </summary>
-internal readonly record struct AchievedAt(long IngestTicks, int Partition, long Seq) : IComparable<AchievedAt>
+public readonly record struct AchievedAt(long IngestTicks, int Partition, long Seq) : IComparable<AchievedAt>
 {
     public int CompareTo(AchievedAt other)
     {
@@ -30,7 +30,7 @@ internal readonly record struct AchievedAt(long IngestTicks, int Partition, long
 
 /// <summary>The action being applied: its id (the cause of tier grants) and its place in the log.</summary>
 /// <param name="IngestTicks">UTC ticks of the time recorded at ingest (not the sender's <c>at</c>).</param>
-internal readonly record struct ProgressAction(string ActionId, long IngestTicks, int Partition, long Seq)
+public readonly record struct ProgressAction(string ActionId, long IngestTicks, int Partition, long Seq)
 {
     public AchievedAt AchievedAt => new(IngestTicks, Partition, Seq);
 
@@ -44,7 +44,7 @@ internal readonly record struct ProgressAction(string ActionId, long IngestTicks
 /// reached. Mutated only by <see cref="ProgressRules.Apply"/>; the total always equals the sum of
 /// the objective points (checked again by <see cref="Restore"/>).
 /// </summary>
-internal sealed class PlayerRunProgress
+public sealed class PlayerRunProgress
 {
     // Per objective i: [3i] points, [3i + 1] max_per_hour bucket, [3i + 2] points in that bucket.
     // One array, not three: this object exists per player per run (millions), so headers count.
@@ -288,7 +288,7 @@ internal sealed class PlayerRunProgress
 }
 
 /// <summary>Whether an action's outcomes were applied to a player's progress.</summary>
-internal enum ProgressStatus : byte
+public enum ProgressStatus : byte
 {
     /// <summary>Applied (possibly adding 0 points after caps).</summary>
     Applied = 0,
@@ -304,7 +304,7 @@ internal enum ProgressStatus : byte
 /// <param name="Grants">One owed grant per newly reached tier (cause id <c>tier</c>, the action id recorded beside it).</param>
 /// <param name="AchievedAt">When the player reached their (new) total; null while they have no points.</param>
 /// <param name="BecameParticipant">The player's first points in the run (community goal participation starts).</param>
-internal sealed record ProgressResult(
+public sealed record ProgressResult(
     ProgressStatus Status,
     long Added,
     IReadOnlyList<TierDefinition> TiersReached,
@@ -335,7 +335,7 @@ internal sealed record ProgressResult(
 /// its <c>at</c>; its owed grant records the action that reached it (not part of the grant id).</item>
 /// </list>
 /// </summary>
-internal sealed class ProgressRules
+public sealed class ProgressRules
 {
     private readonly EventDefinition _definition;
     private readonly int _eventIndex;

@@ -8,7 +8,7 @@ namespace Showrunner.Core.LiveEvents;
 /// rebuilt from the action log). Integers little-endian; strings as a 7-bit-encoded UTF-8 length
 /// and the bytes (BinaryWriter's format). Deterministic: the same state gives the same bytes.
 /// </summary>
-internal static class StateCodec
+public static class StateCodec
 {
     public const byte PlayerFormat = 1;
     public const byte PartitionFormat = 1;

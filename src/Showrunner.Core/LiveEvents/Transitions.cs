@@ -9,7 +9,7 @@ namespace Showrunner.Core.LiveEvents;
 /// <see cref="Cancelled"/> (terminal; what was granted stays granted). The numeric order of the
 /// clock-driven phases is their order in time.
 /// </summary>
-internal enum RunPhase : byte
+public enum RunPhase : byte
 {
     Scheduled = 0,
     Active = 1,
@@ -21,7 +21,7 @@ internal enum RunPhase : byte
 }
 
 /// <summary>Why a transition happened.</summary>
-internal enum TransitionCause : byte
+public enum TransitionCause : byte
 {
     /// <summary>The clock reached the phase's time (the transition's time is when it was due, not when it was recorded).</summary>
     Schedule = 0,
@@ -37,7 +37,7 @@ internal enum TransitionCause : byte
 /// <see cref="To"/> (the first starts from <see cref="RunPhase.Scheduled"/>). A store that keys
 /// transitions by (event, run, sequence) refuses a second writer of the same step.
 /// </summary>
-internal sealed record RunTransition(
+public sealed record RunTransition(
     string EventId,
     long Run,
     int Sequence,
@@ -50,7 +50,7 @@ internal sealed record RunTransition(
 }
 
 /// <summary>Stable codes for refused operator actions and finalization reports.</summary>
-internal static class LifecycleErrors
+public static class LifecycleErrors
 {
     /// <summary>The run does not exist or has not become visible yet (only started runs and the next one are).</summary>
     public const string UnknownRun = "run.unknown";
@@ -65,7 +65,7 @@ internal static class LifecycleErrors
 }
 
 /// <summary>The transitions to record for an operator action or a finalization report, or a stable error code.</summary>
-internal sealed record LifecycleResult(IReadOnlyList<RunTransition> Transitions, string? Error)
+public sealed record LifecycleResult(IReadOnlyList<RunTransition> Transitions, string? Error)
 {
     public bool Succeeded => Error is null;
 
@@ -167,7 +167,7 @@ internal sealed class RunHistory
 /// active, and progress never counted while paused).
 /// </para>
 /// </summary>
-internal static class Transitions
+public static class Transitions
 {
     /// <summary>The most transitions one call of <see cref="Due"/> returns; the caller records them and calls again for the rest.</summary>
     public const int MaxTransitionsPerCall = 1_000;

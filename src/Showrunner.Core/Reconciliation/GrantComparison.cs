@@ -3,7 +3,7 @@ using Showrunner.Core.Ledger;
 namespace Showrunner.Core.Reconciliation;
 
 /// <summary>How a recorded grant and an expected one differ.</summary>
-internal enum DifferenceKind
+public enum DifferenceKind
 {
     /// <summary>Expected by the replay, not in the ledger: a grant the server did not make.</summary>
     Missing,
@@ -14,15 +14,15 @@ internal enum DifferenceKind
 }
 
 /// <summary>One field of a grant that differs: its name, the expected value and the recorded one, as text.</summary>
-internal sealed record FieldDifference(string Field, string Expected, string Recorded);
+public sealed record FieldDifference(string Field, string Expected, string Recorded);
 
 /// <summary>One difference between the expected and the recorded grants.</summary>
 /// <param name="Expected">The expected grant (missing, different), else null.</param>
 /// <param name="Recorded">The recorded entry (extra, different), else null.</param>
-internal sealed record GrantDifference(DifferenceKind Kind, string GrantId, ExpectedGrant? Expected, GrantEntry? Recorded, IReadOnlyList<FieldDifference> Fields);
+public sealed record GrantDifference(DifferenceKind Kind, string GrantId, ExpectedGrant? Expected, GrantEntry? Recorded, IReadOnlyList<FieldDifference> Fields);
 
 /// <summary>What reconciliation found: counts of everything compared and the first differences.</summary>
-internal sealed class ReconciliationReport
+public sealed class ReconciliationReport
 {
     public long Expected { get; init; }
     public long Recorded { get; init; }
@@ -57,7 +57,7 @@ internal sealed class ReconciliationReport
 /// and action of community-goal and prize grants (the server records the release in force when it
 /// paid, the replay knows only the goal's or the finalization's).
 /// </remarks>
-internal sealed class GrantComparison
+public sealed class GrantComparison
 {
     private readonly Dictionary<string, ExpectedGrant> _unmatched;
     private readonly int _listLimit;

@@ -4,16 +4,16 @@ using Showrunner.Core.Partitioning;
 namespace Showrunner.Core.Reconciliation;
 
 /// <summary>One action of the log as the replay needs it: where it was sequenced, what it says, and the release recorded on it (0: none was active).</summary>
-internal readonly record struct LoggedAction(int Partition, long Seq, string Id, string Player, string Type, long IngestTicks, byte[] Data, long ReleaseRef);
+public readonly record struct LoggedAction(int Partition, long Seq, string Id, string Player, string Type, long IngestTicks, byte[] Data, long ReleaseRef);
 
 /// <summary>A grant the replay says the ledger must hold, and the partition whose log must hold it.</summary>
-internal sealed record ExpectedGrant(int Partition, PendingGrant Grant)
+public sealed record ExpectedGrant(int Partition, PendingGrant Grant)
 {
     public string GrantId => Grant.Cause.GrantId;
 }
 
 /// <summary>The replay cannot go on: the log or the records it reads break an invariant (a stable code and a message naming where).</summary>
-internal sealed class ReplayException(string code, string message) : Exception(message)
+public sealed class ReplayException(string code, string message) : Exception(message)
 {
     public const string ActionOutOfOrder = "reconcile.action_out_of_order";
     public const string ActionMisplaced = "reconcile.action_misplaced";
@@ -46,7 +46,7 @@ internal sealed class ReplayException(string code, string message) : Exception(m
 /// stream through.
 /// </para>
 /// </remarks>
-internal sealed class GrantReplay
+public sealed class GrantReplay
 {
     private readonly PartitionState[] _partitions;
     private readonly PartitionRouter _router;

@@ -9,7 +9,7 @@ namespace Showrunner.Core.Rollouts;
 /// executor; read (approximately, without locks) by the gate evaluator — every field is a 64-bit
 /// counter that only grows, so a reader sees a slightly stale but never torn value.
 /// </summary>
-internal sealed class CohortMeter
+public sealed class CohortMeter
 {
     /// <summary>Histogram buckets: bucket b holds latencies in [2^(b-1), 2^b) microseconds (bucket 0: under 1 µs); the last is open-ended.</summary>
     public const int LatencyBuckets = 32;
@@ -105,7 +105,7 @@ internal sealed class CohortMeter
 }
 
 /// <summary>A cohort's counts over every partition.</summary>
-internal sealed class CohortTotals
+public sealed class CohortTotals
 {
     public long Actions { get; set; }
     public long Rejected { get; set; }

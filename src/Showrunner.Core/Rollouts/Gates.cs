@@ -37,7 +37,7 @@ public sealed record GateResult(string Gate, string? Event, string? Reward, Gate
 /// (α/2 each) and the gate compares their far ends.
 /// </para>
 /// </remarks>
-internal static class Gates
+public static class Gates
 {
     public const string RejectionRate = "rejection_rate";
     public const string P95Latency = "p95_latency";

@@ -12,7 +12,7 @@ namespace Showrunner.Core.Rollouts;
 /// the candidate's cohort when their bucket is inside the step's percentage <em>and</em> the audience
 /// holds them (evaluated on their profile before the action); once assigned they stay.
 /// </summary>
-internal sealed class RolloutAudience
+public sealed class RolloutAudience
 {
     public const int MaxLength = 2_000;
 

@@ -9,16 +9,16 @@ using Showrunner.Core.Rules.Releases;
 namespace Showrunner.Core.Simulation;
 
 /// <summary>The actions a simulation projects: those whose recorded ingest time is in [<see cref="FromTicks"/>, <see cref="ToTicks"/>) (UTC ticks).</summary>
-internal readonly record struct SimulationWindow(long FromTicks, long ToTicks)
+public readonly record struct SimulationWindow(long FromTicks, long ToTicks)
 {
     public bool Contains(long ingestTicks) => ingestTicks >= FromTicks && ingestTicks < ToTicks;
 }
 
 /// <summary>A community goal recorded in the data directory: reached at <paramref name="AtTicks"/>, under the release with ref <paramref name="ReleaseRef"/>.</summary>
-internal readonly record struct RecordedGoal(string EventId, long Run, long AtTicks, long ReleaseRef);
+public readonly record struct RecordedGoal(string EventId, long Run, long AtTicks, long ReleaseRef);
 
 /// <summary>The simulation cannot go on: the log or the records it reads break an invariant (a stable code and a message naming where).</summary>
-internal sealed class SimulationException(string code, string message) : Exception(message)
+public sealed class SimulationException(string code, string message) : Exception(message)
 {
     public const string ActionOutOfOrder = "simulate.action_out_of_order";
     public const string ActionMisplaced = "simulate.action_misplaced";
@@ -29,7 +29,7 @@ internal sealed class SimulationException(string code, string message) : Excepti
 }
 
 /// <summary>What one side (baseline or candidate) did with one event in the window.</summary>
-internal sealed class EventTally(string eventId)
+public sealed class EventTally(string eventId)
 {
     public string EventId { get; } = eventId;
 
@@ -105,7 +105,7 @@ internal sealed class EventTally(string eventId)
 }
 
 /// <summary>What one side did in the window: the events of its release(s), each with its tally, and the totals.</summary>
-internal sealed class SideResult
+public sealed class SideResult
 {
     /// <summary>The releases whose events this side ran, in the order they came into force.</summary>
     public required IReadOnlyList<string> ReleaseIds { get; init; }
@@ -147,7 +147,7 @@ internal sealed class SideResult
 }
 
 /// <summary>The outcome of a simulation: the window's counts and both sides.</summary>
-internal sealed record SimulationResult(SimulationWindow Window, long ActionsBefore, long ActionsInWindow, long ActionsAfter, SideResult Baseline, SideResult Candidate);
+public sealed record SimulationResult(SimulationWindow Window, long ActionsBefore, long ActionsInWindow, long ActionsAfter, SideResult Baseline, SideResult Candidate);
 
 /// <summary>
 /// <c>showrunner simulate</c>'s engine: replays the action log with the engine's own code and,
@@ -183,7 +183,7 @@ internal sealed record SimulationResult(SimulationWindow Window, long ActionsBef
 /// log streams through.
 /// </para>
 /// </remarks>
-internal sealed class LogSimulation
+public sealed class LogSimulation
 {
     private static readonly ISet<string> NoneGranted = new HashSet<string>();
 

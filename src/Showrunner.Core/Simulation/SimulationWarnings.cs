@@ -7,7 +7,7 @@ namespace Showrunner.Core.Simulation;
 /// than the warn factor times the baseline's reward rate, or mints one the baseline does not.
 /// </summary>
 /// <param name="BaselinePerThousand">The baseline's reward rate (amount per 1,000 window actions, 3 decimals); null when the window has no action.</param>
-internal sealed record SimulationWarning(string Code, string EventId, string Name, long Baseline, long Candidate,
+public sealed record SimulationWarning(string Code, string EventId, string Name, long Baseline, long Candidate,
     decimal? BaselinePerThousand, decimal? CandidatePerThousand, string Message);
 
 /// <summary>
@@ -16,7 +16,7 @@ internal sealed record SimulationWarning(string Code, string EventId, string Nam
 /// exactly on the amounts (candidate &gt; factor × baseline, in <see cref="decimal"/>, no floating
 /// point) and the rates are shown rounded to 3 decimals (half away from zero).
 /// </summary>
-internal static class SimulationWarnings
+public static class SimulationWarnings
 {
     public const string RewardRate = "simulate.reward_rate";
     public const string NewReward = "simulate.new_reward";

@@ -3,7 +3,7 @@ using Showrunner.Core.Rules.Syntax;
 namespace Showrunner.Core.Rules.Binding;
 
 /// <summary>A type-checked expression, ready to compile.</summary>
-internal abstract record BoundExpression(RuleType Type, SourceSpan Span);
+public abstract record BoundExpression(RuleType Type, SourceSpan Span);
 
 internal sealed record BoundLiteral(object Value, RuleType Type, SourceSpan Span) : BoundExpression(Type, Span);
 

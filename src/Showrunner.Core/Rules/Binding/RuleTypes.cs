@@ -1,6 +1,7 @@
 namespace Showrunner.Core.Rules.Binding;
 
-internal enum ValueKind
+/// <summary>The kind of a value in the event language (the type of a field, config or expression).</summary>
+public enum ValueKind
 {
     Error,
     Bool,
@@ -14,7 +15,7 @@ internal enum ValueKind
 /// A static type of the expression language. Ints are 64-bit (overflow is an evaluation error),
 /// decimals are .NET decimals (28 digits); there is no floating point anywhere.
 /// </summary>
-internal sealed record RuleType(ValueKind Kind, RuleType? Element = null)
+public sealed record RuleType(ValueKind Kind, RuleType? Element = null)
 {
     public static readonly RuleType Error = new(ValueKind.Error);
     public static readonly RuleType Bool = new(ValueKind.Bool);
@@ -44,10 +45,10 @@ internal sealed record RuleType(ValueKind Kind, RuleType? Element = null)
 }
 
 /// <summary>One field of an action schema (or a player attribute): its type, its slot, and its default when optional.</summary>
-internal sealed record FieldSchema(string Name, RuleType Type, int Index, bool Required, object? Default);
+public sealed record FieldSchema(string Name, RuleType Type, int Index, bool Required, object? Default);
 
 /// <summary>The fields an expression may read from <c>action.</c> or <c>player.</c>, with their slots.</summary>
-internal sealed class RecordSchema(string name, IReadOnlyList<FieldSchema> fields)
+public sealed class RecordSchema(string name, IReadOnlyList<FieldSchema> fields)
 {
     private readonly Dictionary<string, FieldSchema> _byName = fields.ToDictionary(f => f.Name, StringComparer.Ordinal);
 

@@ -7,10 +7,10 @@ using Showrunner.Core.Rules.Syntax;
 namespace Showrunner.Core.Rules.Bundle;
 
 /// <summary>One top-level definition of a bundle and the Merkle leaf hash of its canonical text.</summary>
-internal sealed record BundleDefinition(string Key, string Name, string Text, byte[] LeafHash);
+public sealed record BundleDefinition(string Key, string Name, string Text, byte[] LeafHash);
 
 /// <summary>What changed between two releases, definition by definition.</summary>
-internal sealed record BundleDiff(IReadOnlyList<string> Added, IReadOnlyList<string> Removed, IReadOnlyList<string> Changed)
+public sealed record BundleDiff(IReadOnlyList<string> Added, IReadOnlyList<string> Removed, IReadOnlyList<string> Changed)
 {
     public bool IsEmpty => Added.Count == 0 && Removed.Count == 0 && Changed.Count == 0;
 }
@@ -26,7 +26,7 @@ internal sealed record BundleDiff(IReadOnlyList<string> Added, IReadOnlyList<str
 /// a tree of n leaves splits at the largest power of two below n; the empty tree hashes to
 /// SHA-256 of nothing.
 /// </remarks>
-internal sealed class ReleaseBundle
+public sealed class ReleaseBundle
 {
     /// <summary>Largest total size of a release's sources.</summary>
     public const int MaxSourceBytes = 16 * 1024 * 1024;

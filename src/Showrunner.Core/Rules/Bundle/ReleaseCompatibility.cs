@@ -1,7 +1,7 @@
 namespace Showrunner.Core.Rules.Bundle;
 
 /// <summary>Why a candidate may not replace the active release yet.</summary>
-internal sealed record CompatibilityProblem(string Code, string EventId, string Message);
+public sealed record CompatibilityProblem(string Code, string EventId, string Message);
 
 /// <summary>
 /// Whether a candidate release may replace the active one at a given moment without changing what
@@ -16,7 +16,7 @@ internal sealed record CompatibilityProblem(string Code, string EventId, string 
 /// Everything else — titles, audiences, config overrides, extending or shortening the schedule's
 /// end, events not yet started or long finished — may change freely.
 /// </summary>
-internal static class ReleaseCompatibility
+public static class ReleaseCompatibility
 {
     public static List<CompatibilityProblem> Check(ReleaseBundle active, ReleaseBundle candidate, DateTimeOffset now)
     {

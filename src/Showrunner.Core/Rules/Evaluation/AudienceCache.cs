@@ -11,7 +11,7 @@ namespace Showrunner.Core.Rules.Evaluation;
 /// again on every action): 500 bytes for a release of 1,000 events. Not thread-safe; it belongs to
 /// the one writer that owns the player (the partition).
 /// </remarks>
-internal sealed class AudienceMembership
+public sealed class AudienceMembership
 {
 #pragma warning disable CA1051 // Compiled evaluation code reads and writes these directly (ReleaseEvaluator).
     /// <summary>Bit e: event e's audience has been evaluated (or it has none); <see cref="Member"/> or a failure says how it went.</summary>
@@ -148,7 +148,7 @@ internal sealed class AudienceMembership
 /// partition. After <see cref="Capacity"/> players, a miss allocates nothing (the evicted entry is reused).
 /// </para>
 /// </remarks>
-internal sealed class AudienceCache
+public sealed class AudienceCache
 {
     /// <summary>The largest capacity accepted: about 0.7 GB of membership and entries for a release of 1,000 events.</summary>
     public const int MaxCapacity = 1_000_000;

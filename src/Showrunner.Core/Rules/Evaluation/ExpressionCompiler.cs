@@ -9,7 +9,7 @@ namespace Showrunner.Core.Rules.Evaluation;
 /// What a compiled expression reads: the fields of the action being evaluated and the player's
 /// attributes, each already decoded into its schema slot (long, decimal, string or bool, boxed).
 /// </summary>
-internal sealed class EvaluationInput(object?[] action, object?[] player)
+public sealed class EvaluationInput(object?[] action, object?[] player)
 {
     public object?[] Action = action;
     public object?[] Player = player;
@@ -20,7 +20,7 @@ internal sealed class EvaluationInput(object?[] action, object?[] player)
 /// division by zero makes it fail (<see cref="TryEvaluate"/> returns false), the same way on every
 /// replay — never a wrapped or rounded value.
 /// </summary>
-internal sealed class CompiledExpression<T>(Func<EvaluationInput, T> function, string source)
+public sealed class CompiledExpression<T>(Func<EvaluationInput, T> function, string source)
 {
     /// <summary>The expression as written, for diagnostics and inspection.</summary>
     public string Source { get; } = source;
@@ -46,7 +46,7 @@ internal sealed class CompiledExpression<T>(Func<EvaluationInput, T> function, s
 /// operators' meaning; <see cref="ReleaseEvaluator"/> uses it too, with typed slots instead of
 /// boxed ones, so the two cannot disagree about arithmetic, overflow or comparisons.
 /// </summary>
-internal static class ExpressionCompiler
+public static class ExpressionCompiler
 {
     private static readonly FieldInfo ActionSlots = typeof(EvaluationInput).GetField(nameof(EvaluationInput.Action))!;
     private static readonly FieldInfo PlayerSlots = typeof(EvaluationInput).GetField(nameof(EvaluationInput.Player))!;

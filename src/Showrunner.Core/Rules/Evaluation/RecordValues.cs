@@ -11,13 +11,13 @@ namespace Showrunner.Core.Rules.Evaluation;
 /// <param name="Index">The index in that array (dense per kind, in declaration order).</param>
 /// <param name="Required">Whether an action must carry the field; optional fields keep <see cref="Default"/> when absent.</param>
 /// <param name="Default">The value an absent optional field has (a long, decimal, string or bool).</param>
-internal sealed record FieldSlot(string Name, byte[] NameUtf8, ValueKind Kind, int Index, bool Required, object? Default);
+public sealed record FieldSlot(string Name, byte[] NameUtf8, ValueKind Kind, int Index, bool Required, object? Default);
 
 /// <summary>
 /// The typed slots of one record schema (an action type, or the player attributes): each field's
 /// array and index. Built once per release; immutable and safe to share between threads.
 /// </summary>
-internal sealed class RecordLayout
+public sealed class RecordLayout
 {
     private readonly FieldSlot[] _bySchemaIndex;
     private readonly FrozenDictionary<string, FieldSlot> _byName;
@@ -91,7 +91,7 @@ internal sealed class RecordLayout
 /// and no evaluation while it is being filled.
 /// </para>
 /// </remarks>
-internal sealed class RecordValues
+public sealed class RecordValues
 {
     public RecordValues(RecordLayout layout)
     {

@@ -8,7 +8,7 @@ using Showrunner.Core.Rules.Model;
 namespace Showrunner.Core.Rules.Evaluation;
 
 /// <summary>Why an objective's (or an audience's) expressions could not be evaluated for one action.</summary>
-internal enum EvaluationFailure : byte
+public enum EvaluationFailure : byte
 {
     None,
     /// <summary>Int arithmetic overflowed 64 bits (or a decimal left its range).</summary>
@@ -24,13 +24,13 @@ internal enum EvaluationFailure : byte
 /// </summary>
 /// <param name="Event">Index in <see cref="ReleaseDefinition.Events"/>.</param>
 /// <param name="Objective">Index in that event's <see cref="EventDefinition.Objectives"/>.</param>
-internal readonly record struct ObjectiveOutcome(int Event, int Objective, long Points, EvaluationFailure Failure)
+public readonly record struct ObjectiveOutcome(int Event, int Objective, long Points, EvaluationFailure Failure)
 {
     public bool Failed => Failure != EvaluationFailure.None;
 }
 
 /// <summary>An event whose audience could not be evaluated for the player: the player is treated as outside it.</summary>
-internal readonly record struct AudienceFailure(int Event, EvaluationFailure Failure);
+public readonly record struct AudienceFailure(int Event, EvaluationFailure Failure);
 
 /// <summary>
 /// What compiled objective code reads and writes: the action and player values, the player's
@@ -64,7 +64,7 @@ internal sealed class EvaluationFrame
 /// and the scratch space it needs. Reused from call to call (one per partition or thread): after
 /// construction, evaluation allocates nothing. Its capacity is fixed by the release, so it never grows.
 /// </summary>
-internal sealed class EvaluationResults
+public sealed class EvaluationResults
 {
     internal EvaluationResults(ReleaseEvaluator evaluator)
     {
@@ -91,7 +91,7 @@ internal sealed class EvaluationResults
 /// Everything about one action type that evaluation needs: its field layout (for the decoder) and
 /// the events with objectives on it, compiled in event order into a few delegates.
 /// </summary>
-internal sealed class ActionPlan
+public sealed class ActionPlan
 {
     internal ActionPlan(ReleaseEvaluator evaluator, string type, RecordLayout layout, int eventCount, int objectiveCount, ActionChunk[] chunks)
     {
@@ -172,7 +172,7 @@ internal sealed record AudienceLearner(ulong Covers, Action<AudienceMembership, 
 /// same on every replay. Results come in a stable order: event index, then objective index.
 /// </para>
 /// </remarks>
-internal sealed class ReleaseEvaluator
+public sealed class ReleaseEvaluator
 {
     /// <summary>
     /// A chunk closes before it would hold more objectives or expression nodes than this, so that

@@ -9,7 +9,7 @@ namespace Showrunner.Core.Rules.Model;
 /// Checks the syntax of all source files of a release and builds the <see cref="ReleaseDefinition"/>.
 /// Reports every problem (never throws); returns a definition only when there are no errors.
 /// </summary>
-internal sealed class ReleaseChecker
+public sealed class ReleaseChecker
 {
     public const int MaxEvents = 1_000;
     public const int MaxObjectivesPerEvent = 64;
@@ -47,7 +47,7 @@ internal sealed class ReleaseChecker
         Check(files, out _);
 
     /// <summary>As <see cref="Check(IReadOnlyList{SourceText})"/>, also handing back the top-level blocks it parsed.</summary>
-    public static (ReleaseDefinition? Release, List<Diagnostic> Diagnostics) Check(IReadOnlyList<SourceText> files, out List<BlockSyntax> blocks)
+    internal static (ReleaseDefinition? Release, List<Diagnostic> Diagnostics) Check(IReadOnlyList<SourceText> files, out List<BlockSyntax> blocks)
     {
         var diagnostics = new List<Diagnostic>();
         var checker = new ReleaseChecker();
@@ -820,8 +820,11 @@ internal sealed class ReleaseChecker
         return null;
     }
 
-    /// <summary>Durations like "48h", "7d", "1h30m", "90s": whole numbers of d, h, m, s, at most 10 years.</summary>
-    internal static bool TryParseDuration(string text, out TimeSpan duration)
+    /// <summary>
+    /// Durations like "48h", "7d", "1h30m", "90s": whole numbers of d, h, m, s, at most 10 years. The
+    /// language's spelling of a duration; the CLI reads its duration options the same way.
+    /// </summary>
+    public static bool TryParseDuration(string text, out TimeSpan duration)
     {
         duration = TimeSpan.Zero;
         if (text.Length is 0 or > 32)

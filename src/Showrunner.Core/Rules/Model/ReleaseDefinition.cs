@@ -7,7 +7,7 @@ namespace Showrunner.Core.Rules.Model;
 /// A checked release: every name resolved, every expression typed, every bound enforced. Built by
 /// <see cref="ReleaseChecker"/> from the syntax of all source files; immutable.
 /// </summary>
-internal sealed record ReleaseDefinition(
+public sealed record ReleaseDefinition(
     string Name,
     string? Description,
     IReadOnlyList<string> Currencies,
@@ -22,33 +22,35 @@ internal sealed record ReleaseDefinition(
 /// <c>retire "event_id" { reason = "..." }</c>: the candidate removes an event on purpose, even
 /// while it runs or owes rewards. What was granted stays granted.
 /// </summary>
-internal sealed record RetiredEvent(string Id, string? Reason);
+public sealed record RetiredEvent(string Id, string? Reason);
 
 /// <summary><c>action "type" { field = string ... }</c>: the schema ingest validates and expressions read.</summary>
-internal sealed record ActionDefinition(string Type, RecordSchema Schema, SourceSpan Span);
+public sealed record ActionDefinition(string Type, RecordSchema Schema, SourceSpan Span);
 
 /// <summary>Limits declared by the release and enforced when it is built.</summary>
-internal sealed record SafetyBounds(long? MaxPointsPerAction, IReadOnlyDictionary<string, long> MaxPerGrant)
+public sealed record SafetyBounds(long? MaxPointsPerAction, IReadOnlyDictionary<string, long> MaxPerGrant)
 {
     public static readonly SafetyBounds None = new(null, new Dictionary<string, long>());
 }
 
 /// <summary>A literal configuration value: string, long, decimal or bool.</summary>
-internal sealed record ConfigValue(RuleType Type, object Value);
+public sealed record ConfigValue(RuleType Type, object Value);
 
-internal sealed record ConfigDefinition(string Name, IReadOnlyDictionary<string, ConfigValue> Values, SourceSpan Span);
+/// <summary><c>config "name" { key = value ... }</c>: named literal values events read; overrides change them per event.</summary>
+public sealed record ConfigDefinition(string Name, IReadOnlyDictionary<string, ConfigValue> Values, SourceSpan Span);
 
 /// <summary>Amounts of declared currencies and items, in source order.</summary>
-internal sealed record Reward(IReadOnlyList<RewardLine> Lines);
+public sealed record Reward(IReadOnlyList<RewardLine> Lines);
 
-internal sealed record RewardLine(string Name, long Amount);
+/// <summary>One line of a reward: an amount of a declared currency or item.</summary>
+public sealed record RewardLine(string Name, long Amount);
 
 /// <summary>
 /// When an event runs. A run lasts <see cref="Duration"/> from its start; with <see cref="Every"/>
 /// a new run starts at each interval after <see cref="Start"/>. Rewards can be claimed during
 /// <see cref="Grace"/> after a run ends.
 /// </summary>
-internal sealed record ScheduleDefinition(DateTimeOffset Start, TimeSpan Duration, TimeSpan? Every, TimeSpan Grace)
+public sealed record ScheduleDefinition(DateTimeOffset Start, TimeSpan Duration, TimeSpan? Every, TimeSpan Grace)
 {
     /// <summary>
     /// The run in progress at <paramref name="now"/> (start inclusive, end exclusive; grace not
@@ -67,17 +69,26 @@ internal sealed record ScheduleDefinition(DateTimeOffset Start, TimeSpan Duratio
     }
 }
 
-internal sealed record ObjectiveDefinition(string Name, string On, BoundExpression? When, BoundExpression Points, long? MaxPerHour, SourceSpan Span);
+/// <summary>An objective: points an action of type <c>On</c> earns when <c>When</c> holds, optionally capped per hour.</summary>
+public sealed record ObjectiveDefinition(string Name, string On, BoundExpression? When, BoundExpression Points, long? MaxPerHour, SourceSpan Span);
 
-internal sealed record TierDefinition(string Name, long At, Reward Reward);
+/// <summary>A tier: the reward paid once when a player's points reach <c>At</c> in a run.</summary>
+public sealed record TierDefinition(string Name, long At, Reward Reward);
 
-internal sealed record PrizeDefinition(int FromRank, int ToRank, Reward Reward);
+/// <summary>A leaderboard prize: the reward for ranks <c>FromRank</c> to <c>ToRank</c> (inclusive) when a run is finalized.</summary>
+public sealed record PrizeDefinition(int FromRank, int ToRank, Reward Reward);
 
-internal sealed record CommunityGoalDefinition(long Target, Reward Reward);
+/// <summary>A community goal: the reward every participant gets when the run's total points reach <c>Target</c>.</summary>
+public sealed record CommunityGoalDefinition(long Target, Reward Reward);
 
-internal sealed record ConfigOverride(string Config, IReadOnlyDictionary<string, ConfigValue> Values);
+/// <summary>An event's override of a config's values while it runs.</summary>
+public sealed record ConfigOverride(string Config, IReadOnlyDictionary<string, ConfigValue> Values);
 
-internal sealed record EventDefinition(
+/// <summary>
+/// A checked event: schedule, audience, objectives and rewards. The runtime's lifecycle and
+/// settlement read it; immutable like its release.
+/// </summary>
+public sealed record EventDefinition(
     string Id,
     string Title,
     ScheduleDefinition Schedule,

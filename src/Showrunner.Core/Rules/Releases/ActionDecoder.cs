@@ -22,7 +22,7 @@ namespace Showrunner.Core.Rules.Releases;
 /// </list>
 /// The reported field is <c>data.&lt;name&gt;</c>. Only the first problem is reported, in schema order.
 /// </remarks>
-internal sealed class ActionDecoder
+public sealed class ActionDecoder
 {
     private readonly FieldSlot[] _fields;
 

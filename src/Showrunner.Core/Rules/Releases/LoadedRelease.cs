@@ -11,7 +11,7 @@ namespace Showrunner.Core.Rules.Releases;
 /// evaluator's slots, and the compiled audiences of events that override configs. Built once per
 /// release, before it is activated, and shared by every partition; immutable, so safe across threads.
 /// </summary>
-internal sealed class LoadedRelease
+public sealed class LoadedRelease
 {
     private readonly Dictionary<string, ActionDecoder> _decoders = new(StringComparer.Ordinal);
     private readonly (EventDefinition Event, CompiledExpression<bool>? Audience)[] _overriding;
@@ -111,7 +111,7 @@ internal sealed class LoadedRelease
 }
 
 /// <summary>The remote config for one player: every config by name (keys sorted), and the event overrides that shaped it.</summary>
-internal sealed record ResolvedConfig(IReadOnlyDictionary<string, IReadOnlyDictionary<string, ConfigValue>> Configs, IReadOnlyList<AppliedOverride> Overrides);
+public sealed record ResolvedConfig(IReadOnlyDictionary<string, IReadOnlyDictionary<string, ConfigValue>> Configs, IReadOnlyList<AppliedOverride> Overrides);
 
 /// <summary>An event's <c>config_override</c> in force: which run, which keys, and until when.</summary>
-internal sealed record AppliedOverride(string Event, long Run, string Config, IReadOnlyList<string> Keys, DateTimeOffset Until);
+public sealed record AppliedOverride(string Event, long Run, string Config, IReadOnlyList<string> Keys, DateTimeOffset Until);
