@@ -11,7 +11,7 @@ namespace Showrunner.Runtime.Ingest;
 /// match it to a receipt. Built once when the grant is made and stored, so every attempt sends
 /// byte-for-byte the same body.
 /// </summary>
-internal static class GrantPayload
+public static class GrantPayload
 {
     public const string Format = "showrunner-grant/1";
 

@@ -4,7 +4,7 @@ using Showrunner.Storage;
 namespace Showrunner.Runtime.Ledger;
 
 /// <summary>A partition's stored Merkle log seen at a committed size: what proofs at a checkpoint read (O(log n) nodes each).</summary>
-internal sealed class StoredMerkleView(ILedgerStore store, int partition, long size) : IMerkleNodeStore
+public sealed class StoredMerkleView(ILedgerStore store, int partition, long size) : IMerkleNodeStore
 {
     public long Count(int level) => level >= 63 ? 0 : size >> level;
 

@@ -6,7 +6,7 @@ using Showrunner.Runtime.Observability;
 namespace Showrunner.Server.Observability;
 
 /// <summary>What kind of series a metric has (Prometheus' <c># TYPE</c>).</summary>
-internal enum MetricKind
+public enum MetricKind
 {
     Counter,
     Gauge,
@@ -19,7 +19,7 @@ internal enum MetricKind
 /// the last being the +Inf bucket), <see cref="Count"/> their total and <see cref="Sum"/> the sum
 /// of the measured values.
 /// </summary>
-internal sealed record HistogramValue(IReadOnlyList<double> Bounds, IReadOnlyList<long> Counts, long Count, double Sum)
+public sealed record HistogramValue(IReadOnlyList<double> Bounds, IReadOnlyList<long> Counts, long Count, double Sum)
 {
     /// <summary>
     /// The <paramref name="q"/>-quantile (0..1) estimated from the buckets as Prometheus'
@@ -68,7 +68,7 @@ internal sealed record HistogramValue(IReadOnlyList<double> Bounds, IReadOnlyLis
 }
 
 /// <summary>One series: its labels (sorted by name) and its value — the number for a counter or gauge, <see cref="Histogram"/> for a histogram (then <see cref="Value"/> is its count).</summary>
-internal sealed record MetricSeries(IReadOnlyList<KeyValuePair<string, string>> Labels, double Value, HistogramValue? Histogram)
+public sealed record MetricSeries(IReadOnlyList<KeyValuePair<string, string>> Labels, double Value, HistogramValue? Histogram)
 {
     /// <summary>The label's value, or null when the series does not have it.</summary>
     public string? Label(string name)
@@ -98,14 +98,14 @@ internal sealed record MetricSeries(IReadOnlyList<KeyValuePair<string, string>> 
 }
 
 /// <summary>A metric (an instrument) with every series it has so far, sorted by labels.</summary>
-internal sealed record MetricFamily(string Name, string Unit, string Description, MetricKind Kind, IReadOnlyList<MetricSeries> Series);
+public sealed record MetricFamily(string Name, string Unit, string Description, MetricKind Kind, IReadOnlyList<MetricSeries> Series);
 
 /// <summary>
 /// Every Showrunner metric at one moment (<see cref="MetricsCollector.Snapshot"/>), sorted by
 /// name, with helpers that sum over label subsets. Immutable: take two snapshots and subtract to
 /// get rates.
 /// </summary>
-internal sealed class MetricsSnapshot(DateTimeOffset at, IReadOnlyList<MetricFamily> metrics)
+public sealed class MetricsSnapshot(DateTimeOffset at, IReadOnlyList<MetricFamily> metrics)
 {
     public DateTimeOffset At { get; } = at;
     public IReadOnlyList<MetricFamily> Metrics { get; } = metrics;
@@ -181,7 +181,7 @@ internal sealed class MetricsSnapshot(DateTimeOffset at, IReadOnlyList<MetricFam
 /// come from a bounded set: the protocol's codes and the releases' declarations), except gauge
 /// series, which are read afresh at every snapshot.
 /// </remarks>
-internal sealed class MetricsCollector : IDisposable
+public sealed class MetricsCollector : IDisposable
 {
     /// <summary>Counters and histograms without labels: shown as 0 before their first measurement, so a rate is defined from the start.</summary>
     private static readonly HashSet<string> Unlabelled = new(StringComparer.Ordinal)
