@@ -33,16 +33,19 @@ public sealed class RolloutReconcileTests(ITestOutputHelper log)
     {
         using var directory = new TempDirectory("showrunner-rollout-reconcile");
         var clock = new ManualClock(Start);
-        var store = new SqliteActionStore(new SqliteStoreOptions { DataDirectory = directory.Path, ReadConnections = 2 }, clock);
-        store.Open(4);
-        var pipeline = new IngestPipeline(new IngestOptions { PartitionCount = 4, ExecutorCount = 2, SnapshotEveryActions = 7 }, store, clock, NullLogger<IngestPipeline>.Instance);
-        var register = new ReleaseRegister(store, pipeline, clock, NullLogger<ReleaseRegister>.Instance);
-        await register.InitializeAsync(null);
-        var rollouts = new RolloutController(store, pipeline, register, clock, NullLogger<RolloutController>.Instance);
-        await rollouts.InitializeAsync();
-        await pipeline.StartAsync();
-        var coordinator = new LifecycleCoordinator(store, pipeline, register, clock, NullLogger<LifecycleCoordinator>.Instance);
-        var flags = new FlagBoard(store, pipeline, coordinator, clock);
+        var runtime = RuntimeHarness.Create(new global::Showrunner.Runtime.RuntimeSettings
+        {
+            StoreProvider = new SqliteStoreProvider(),
+            DataDirectory = directory.Path,
+            ReadConnections = 2,
+            Ingest = new IngestOptions { PartitionCount = 4, ExecutorCount = 2, SnapshotEveryActions = 7 },
+        }, clock);
+        await runtime.StartAsync();
+        var pipeline = runtime.Pipeline;
+        var register = runtime.Register;
+        var rollouts = runtime.Rollouts;
+        var coordinator = runtime.Coordinator;
+        var flags = runtime.Get<FlagBoard>();
         try
         {
             async Task<string> Publish(string source)
@@ -78,11 +81,7 @@ public sealed class RolloutReconcileTests(ITestOutputHelper log)
         }
         finally
         {
-            await pipeline.DisposeAsync();
-            coordinator.Dispose();
-            rollouts.Dispose();
-            register.Dispose();
-            store.Dispose();
+            await runtime.DisposeAsync();
         }
 
         var (exitCode, output, errors) = LedgerVerifyCommandTests.Run("reconcile", "--data", directory.Path);
